@@ -1,0 +1,1 @@
+print("tensorwire-bench: under construction")

@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The engine is the only place where the target CPU matters: without it, SIMD FMA lowers to a
+// libm call per lane (see docs/ARCHITECTURE.md, "Build"). Unsafe flags stay off every target of
+// the client library so that it remains usable as a dependency.
+let engineSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", "native"], .when(configuration: .release)),
+]
+
+let package = Package(
+    name: "TensorWire",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TensorWireClient", targets: ["TensorWireClient"]),
+        .library(name: "TensorWireProtocol", targets: ["TensorWireProtocol"]),
+        .executable(name: "tensorwire-server", targets: ["tensorwire-server"]),
+        .executable(name: "tensorwire", targets: ["tensorwire"]),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "CLinuxShims"),
+        .target(name: "TensorWireProtocol"),
+        .target(name: "TensorWireTransport", dependencies: ["COpenSSL", "CLinuxShims"]),
+        .target(name: "InferenceEngine", swiftSettings: engineSettings),
+        .target(
+            name: "TensorWireServer",
+            dependencies: ["TensorWireProtocol", "TensorWireTransport", "InferenceEngine"]
+        ),
+        .target(name: "TensorWireClient", dependencies: ["TensorWireProtocol", "TensorWireTransport"]),
+        .executableTarget(name: "tensorwire-server", dependencies: ["TensorWireServer"]),
+        .executableTarget(name: "tensorwire", dependencies: ["TensorWireClient", "InferenceEngine"]),
+        .executableTarget(
+            name: "tensorwire-bench",
+            dependencies: ["TensorWireClient", "TensorWireServer", "TensorWireTransport"],
+            path: "Benchmarks/tensorwire-bench"
+        ),
+        .testTarget(name: "TensorWireProtocolTests", dependencies: ["TensorWireProtocol"]),
+        .testTarget(name: "TensorWireTransportTests", dependencies: ["TensorWireTransport"]),
+        .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["TensorWireClient", "TensorWireServer", "TensorWireProtocol", "TensorWireTransport"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

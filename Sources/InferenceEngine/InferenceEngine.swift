@@ -1,0 +1,1 @@
+// InferenceEngine module: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// TensorWireClient module: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// TensorWireProtocol module: see docs/ARCHITECTURE.md.

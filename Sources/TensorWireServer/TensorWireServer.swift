@@ -1,0 +1,1 @@
+// TensorWireServer module: see docs/ARCHITECTURE.md.

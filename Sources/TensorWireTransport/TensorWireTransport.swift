@@ -1,0 +1,1 @@
+// TensorWireTransport module: see docs/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+print("tensorwire-server: under construction")
