@@ -1,1 +1,0 @@
-// TensorWireTransport module: see docs/ARCHITECTURE.md.

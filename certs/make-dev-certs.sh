@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Creates a throw-away development PKI for TensorWire: a CA, a server certificate for
+# localhost/127.0.0.1/::1 and a client certificate for mutual TLS. See certs/README.md.
+# Usage: make-dev-certs.sh [--force] DIR
+set -euo pipefail
+
+usage() { echo "usage: $0 [--force] DIR" >&2; exit 2; }
+
+force=0
+dir=""
+for arg in "$@"; do
+    case "$arg" in
+        --force) force=1 ;;
+        -h|--help) usage ;;
+        -*) echo "unknown option: $arg" >&2; usage ;;
+        *) [ -z "$dir" ] || usage; dir="$arg" ;;
+    esac
+done
+[ -n "$dir" ] || usage
+
+# Idempotent so that scripts and tests can call it unconditionally without rotating the CA
+# under a running server.
+if [ -e "$dir/ca.pem" ] && [ "$force" -eq 0 ]; then
+    exit 0
+fi
+
+command -v openssl >/dev/null || { echo "openssl CLI not found" >&2; exit 1; }
+mkdir -p "$dir"
+# Keys must never be world-readable, not even for the instant between creation and chmod.
+umask 077
+work="$(mktemp -d "${dir%/}/.make-dev-certs.XXXXXX")"
+trap 'rm -rf "$work"' EXIT
+
+newkey() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+
+# --- CA ---
+newkey "$work/ca-key.pem"
+openssl req -x509 -new -key "$work/ca-key.pem" -sha256 -days 3650 \
+    -subj "/CN=TensorWire Dev CA" \
+    -addext "basicConstraints=critical,CA:TRUE,pathlen:0" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -addext "subjectKeyIdentifier=hash" \
+    -out "$work/ca.pem"
+
+issue() { # name subject extensions
+    local name="$1" subject="$2" ext="$3"
+    newkey "$work/$name-key.pem"
+    openssl req -new -key "$work/$name-key.pem" -subj "$subject" -out "$work/$name.csr"
+    printf '%s\n' "$ext" > "$work/$name.ext"
+    openssl x509 -req -in "$work/$name.csr" -CA "$work/ca.pem" -CAkey "$work/ca-key.pem" \
+        -CAcreateserial -CAserial "$work/ca.srl" -days 825 -sha256 \
+        -extfile "$work/$name.ext" -out "$work/$name.pem" 2>/dev/null
+}
+
+issue server "/CN=localhost" "basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid"
+
+issue client "/CN=tensorwire-dev-client" "basicConstraints=critical,CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=clientAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid"
+
+for f in ca server client; do
+    chmod 0600 "$work/$f-key.pem"
+    chmod 0644 "$work/$f.pem"
+    mv -f "$work/$f-key.pem" "$dir/$f-key.pem"
+done
+# ca.pem last: its presence is what marks the directory as complete.
+mv -f "$work/server.pem" "$dir/server.pem"
+mv -f "$work/client.pem" "$dir/client.pem"
+mv -f "$work/ca.pem" "$dir/ca.pem"
+echo "dev certificates written to $dir"
