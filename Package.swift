@@ -42,6 +42,7 @@ let package = Package(
         .testTarget(name: "TensorWireProtocolTests", dependencies: ["TensorWireProtocol"]),
         .testTarget(name: "TensorWireTransportTests", dependencies: ["TensorWireTransport"]),
         .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine"]),
+        .testTarget(name: "TensorWireClientTests", dependencies: ["TensorWireClient", "TensorWireProtocol"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TensorWireClient", "TensorWireServer", "TensorWireProtocol", "TensorWireTransport"]

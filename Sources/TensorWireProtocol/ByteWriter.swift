@@ -37,6 +37,13 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
         count -= n
     }
 
+    /// Drops every byte after the first `n`, keeping the capacity; used to take back a frame that
+    /// turned out not to be sendable (for example a response over the peer's frame size).
+    public mutating func truncate(to n: Int) {
+        precondition(n >= 0 && n <= count, "truncate out of range")
+        count = n
+    }
+
     /// Ensures room for `n` more bytes.
     @inline(__always)
     public mutating func reserve(_ n: Int) {

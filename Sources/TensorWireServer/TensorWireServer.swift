@@ -1,1 +1,72 @@
-// TensorWireServer module: see docs/ARCHITECTURE.md.
+import TensorWireProtocol
+import TensorWireTransport
+
+/// Why the server could not start.
+public struct ServerError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A TensorWire inference server: TLS listener, protocol sessions and the model repository.
+///
+/// ```swift
+/// let server = try TensorWireServer(configuration: config)
+/// let port = try server.start()
+/// ```
+public final class TensorWireServer: Sendable {
+    /// The configuration the server runs with.
+    public let configuration: ServerConfiguration
+    private let repository: ModelRepository
+    private let listener: TLSServer
+
+    /// Loads the model repository and the TLS identity. Models that fail to load are reported
+    /// and left unready; a missing repository or a bad certificate is an error.
+    public init(configuration: ServerConfiguration) throws(ServerError) {
+        self.configuration = configuration
+        do {
+            repository = try ModelRepository(root: configuration.modelRepository)
+        } catch {
+            throw ServerError(error.description)
+        }
+        let tls = TLSConfiguration.server(
+            certificateChainFile: configuration.certificateChainFile,
+            privateKeyFile: configuration.privateKeyFile,
+            trustRootsFile: configuration.clientTrustRootsFile,
+            clientAuthentication: configuration.clientAuthentication,
+            minimumVersion: configuration.minimumTLSVersion)
+        let context: TLSContext
+        do { context = try TLSContext(configuration: tls) } catch {
+            throw ServerError("TLS: \(error)")
+        }
+        var transport = TLSServerConfiguration()
+        transport.host = configuration.host
+        transport.port = configuration.port
+        transport.eventLoopCount = max(1, configuration.eventLoopCount)
+        transport.busyPoll = configuration.busyPoll
+        transport.maxConnections = configuration.maxConnections
+        let router = RequestRouter(repository: repository, limits: configuration.messageLimits,
+                                   serverName: configuration.serverName)
+        listener = TLSServer(configuration: transport, tls: context) { _ in
+            ServerSession(router: router, configuration: configuration)
+        }
+    }
+
+    /// Starts listening and serving; returns the bound port (useful with port 0).
+    public func start() throws(ServerError) -> Int {
+        do { return try listener.start() } catch {
+            throw ServerError("cannot listen on \(configuration.host):\(configuration.port): \(error)")
+        }
+    }
+
+    /// Stops accepting, closes every connection and joins the event-loop threads.
+    public func stop() {
+        listener.stop()
+    }
+
+    /// Models in the repository with their loaded versions and readiness, sorted by name.
+    public var models: [ModelSummary] {
+        repository.entries.values.sorted { $0.name < $1.name }.map {
+            ModelSummary(name: $0.name, versions: $0.versions.map(\.version), ready: $0.isReady)
+        }
+    }
+}

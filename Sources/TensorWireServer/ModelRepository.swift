@@ -1,0 +1,107 @@
+import Foundation
+import InferenceEngine
+import TensorWireProtocol
+
+/// The models a server serves, loaded once from a directory tree:
+/// `<root>/<model>/config.json` and `<root>/<model>/<version>/model.onnx`.
+///
+/// Requests name models, but lookups only ever consult this in-memory index: no client-supplied
+/// string reaches the file system, which closes the path-traversal class of bugs by design.
+final class ModelRepository: Sendable {
+    /// A model directory and what became of its versions.
+    struct Entry: Sendable {
+        var name: String
+        var config: ModelConfig
+        /// Loaded versions, ascending.
+        var versions: [ServedModel]
+        /// Why versions or the config failed to load; such a model is listed but not ready.
+        var failures: [String]
+
+        var isReady: Bool { !versions.isEmpty }
+        var latest: ServedModel? { versions.last }
+    }
+
+    let root: String
+    let entries: [String: Entry]
+
+    /// Names a model directory may have: no separators, no leading dot.
+    static func isValidModelName(_ name: String) -> Bool {
+        guard (1...128).contains(name.utf8.count), let first = name.utf8.first, first != UInt8(ascii: ".") else { return false }
+        return name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+        }
+    }
+
+    /// Scans and loads the repository. A model that fails to load is kept as not ready with its
+    /// reasons, so one bad model never stops the others from being served.
+    init(root: String) throws(ModelRepositoryError) {
+        self.root = root
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard fileManager.fileExists(atPath: root, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ModelRepositoryError("model repository \(root) is not a directory")
+        }
+        let names: [String]
+        do { names = try fileManager.contentsOfDirectory(atPath: root).sorted() } catch {
+            throw ModelRepositoryError("cannot list \(root): \(error.localizedDescription)")
+        }
+        var entries: [String: Entry] = [:]
+        for name in names {
+            let directory = root + "/" + name
+            guard fileManager.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else { continue }
+            guard Self.isValidModelName(name) else {
+                ServerLog.warning("skipping \(directory): not a valid model name")
+                continue
+            }
+            entries[name] = Self.loadEntry(name: name, directory: directory)
+        }
+        self.entries = entries
+    }
+
+    private static func loadEntry(name: String, directory: String) -> Entry {
+        var entry = Entry(name: name, config: ModelConfig(), versions: [], failures: [])
+        let configPath = directory + "/config.json"
+        if FileManager.default.fileExists(atPath: configPath) {
+            do { entry.config = try ModelConfig(contentsOf: configPath) } catch {
+                entry.failures.append(error.description)
+                ServerLog.error("model '\(name)' not served: \(error)")
+                return entry
+            }
+        }
+        let children = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        let versions = children.compactMap { child -> UInt64? in
+            guard child.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let version = UInt64(child), version > 0 else { return nil }
+            return version
+        }.sorted()
+        if versions.isEmpty { entry.failures.append("no version directories (expected \(directory)/<n>/model.onnx)") }
+        for version in versions {
+            let path = "\(directory)/\(version)/model.onnx"
+            do {
+                let engine = try Model(contentsOf: path)
+                entry.versions.append(try ServedModel(name: name, version: version, config: entry.config, engine: engine))
+                ServerLog.info("loaded model '\(name)' version \(version)")
+            } catch {
+                entry.failures.append("version \(version): \(error)")
+                ServerLog.error("model '\(name)' version \(version) not served: \(error)")
+            }
+        }
+        return entry
+    }
+
+    /// The model version a request asks for; 0 means the latest loaded version.
+    func resolve(name: String, version: UInt64) throws(Status) -> ServedModel {
+        guard let entry = entries[name] else { throw Status(.notFound, "model '\(name)' is not in the repository") }
+        guard let latest = entry.latest else {
+            throw Status(.unavailable, "model '\(name)' is not ready: \(entry.failures.joined(separator: "; "))")
+        }
+        if version == 0 { return latest }
+        guard let served = entry.versions.first(where: { $0.version == version }) else {
+            throw Status(.notFound, "model '\(name)' has no version \(version)")
+        }
+        return served
+    }
+
+    /// True when every model in the repository has a loaded version.
+    var allReady: Bool { entries.values.allSatisfy(\.isReady) }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+/// The `tensorwire` CLI as a user runs it: a separate process, exit codes, printed results.
+@Suite(.serialized) struct CLITests {
+    let server: ServerProcess
+
+    init() throws { server = try ServerProcess() }
+
+    private func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: TestEnvironment.binary("tensorwire"))
+        let certificates = TestEnvironment.certificates
+        process.arguments = arguments + [
+            "--port", String(server.port), "--ca", certificates + "/ca.pem",
+            "--cert", certificates + "/client.pem", "--key", certificates + "/client-key.pem",
+        ]
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func inferPrintsTheModelsPrediction() throws {
+        let fixture = CreditFixture.shared.cases.first { $0.inputShape[0] == 1 }!
+        let row = "[[" + fixture.input.map { "\($0)" }.joined(separator: ",") + "]]"
+        let result = try run(["infer", "credit_default", "--input", "features=\(row)", "--json"])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as! [String: Any]
+        let probabilities = json["probabilities"] as! [String: Any]
+        #expect(probabilities["shape"] as? [Int] == [1, 2])
+        let values = (probabilities["data"] as! [[NSNumber]])[0].map(\.floatValue)
+        expectClose(values, fixture.output)
+    }
+
+    @Test func inferReadsNpyAndWritesNpy() throws {
+        let fixture = CreditFixture.shared.largest
+        let directory = NSTemporaryDirectory() + "tensorwire-cli-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let inputPath = directory + "/features.npy"
+        // A hand-built .npy, exactly as numpy.save writes float32 C-order arrays.
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(fixture.inputShape[0]), \(fixture.inputShape[1])), }"
+        header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+        var bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0] + Array(header.utf8)
+        for value in fixture.input { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes += $0 } }
+        try Data(bytes).write(to: URL(fileURLWithPath: inputPath))
+
+        let result = try run(["infer", "credit_default", "--input", "features=@\(inputPath)", "--output-dir", directory])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        #expect(result.output.contains("probabilities"))
+        let written = try Data(contentsOf: URL(fileURLWithPath: directory + "/probabilities.npy"))
+        let headerLength = Int(written[8]) | Int(written[9]) << 8
+        let payload = written.dropFirst(10 + headerLength)
+        let values = stride(from: payload.startIndex, to: payload.endIndex, by: 4).map { index in
+            Float(bitPattern: UInt32(payload[index]) | UInt32(payload[index + 1]) << 8 | UInt32(payload[index + 2]) << 16 | UInt32(payload[index + 3]) << 24)
+        }
+        expectClose(values, fixture.output)
+    }
+
+    @Test func listMetadataAndHealth() throws {
+        let list = try run(["list"])
+        #expect(list.status == 0)
+        #expect(list.output.contains("credit_default"))
+        #expect(list.output.contains("READY"))
+        let metadata = try run(["metadata", "credit_default"])
+        #expect(metadata.status == 0)
+        #expect(metadata.output.contains("features"))
+        #expect(metadata.output.contains("[-1, 10]"))
+        let health = try run(["health", "--model", "credit_default"])
+        #expect(health.status == 0)
+        #expect(health.output.contains("ready: yes"))
+    }
+
+    @Test func errorsExitNonZeroWithAClearMessage() throws {
+        let missing = try run(["infer", "no_such_model", "--input", "x=[1]"])
+        #expect(missing.status != 0)
+        #expect(missing.error.contains("NOT_FOUND"))
+        let shape = try run(["infer", "credit_default", "--input", "features=[[1, 2, 3]]"])
+        #expect(shape.status != 0)
+        #expect(shape.error.contains("INVALID_ARGUMENT"))
+        let usage = try run(["frobnicate"])
+        #expect(usage.status == 2)
+        #expect(usage.error.contains("unknown command"))
+    }
+}

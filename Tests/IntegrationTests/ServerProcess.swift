@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+
+/// A real `tensorwire-server` process on an ephemeral loopback port, stopped on deinit.
+final class ServerProcess: @unchecked Sendable {
+    let process = Process()
+    let port: Int
+    private let output = Pipe()
+
+    /// Starts the server on the example models and waits for its "listening on" line.
+    init(extraArguments: [String] = [], certificates: String = TestEnvironment.certificates,
+         models: String = TestEnvironment.repositoryRoot + "/examples/models") throws {
+        process.executableURL = URL(fileURLWithPath: TestEnvironment.binary("tensorwire-server"))
+        process.arguments = [
+            "--models", models, "--port", "0",
+            "--cert", certificates + "/server.pem", "--key", certificates + "/server-key.pem",
+            "--ca", certificates + "/ca.pem",
+        ] + extraArguments
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var text = ""
+        while true {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }  // EOF: the server exited
+            text += String(decoding: chunk, as: UTF8.self)
+            if let line = text.split(separator: "\n").first(where: { $0.contains("listening on") }),
+               let portText = line.split(separator: " ").first(where: { $0.contains("127.0.0.1:") })?.split(separator: ":").last,
+               let port = Int(portText) {
+                self.port = port
+                return
+            }
+        }
+        process.terminate()
+        throw ServerStartError(output: text)
+    }
+
+    struct ServerStartError: Error, CustomStringConvertible {
+        var output: String
+        var description: String { "server did not report a port; output: \(output)" }
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+}
