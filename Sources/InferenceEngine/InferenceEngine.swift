@@ -1,1 +1,0 @@
-// InferenceEngine module: see docs/ARCHITECTURE.md.

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A loaded, validated ONNX model ready to serve requests.
+///
+/// Loading parses the file with a bounded protobuf reader, checks every node (operator,
+/// attributes, topological order, static shapes) and pre-transposes constant Gemm weights. A
+/// model that loads is one v0 can run exactly; anything else is refused with a
+/// ``ModelLoadError`` naming the problem.
+///
+/// `Model` is immutable after `init`, so ``run(_:)`` may be called from many threads at once.
+public final class Model: Sendable {
+    /// The model inputs (graph inputs that are not initializers), in graph order.
+    public let inputs: [ValueInfo]
+    /// The model outputs, in graph order; ``run(_:)`` returns tensors in this order.
+    public let outputs: [ValueInfo]
+    /// `ModelProto.producer_name` (e.g. `pytorch`).
+    public let producerName: String
+    /// Version of the default (`ai.onnx`) operator set the model imports.
+    public let opsetVersion: Int
+    /// `ModelProto.ir_version`.
+    public let irVersion: Int
+
+    private let histogram: [String: Int]
+    private let parameters: Int
+    private let graph: CompiledGraph
+
+    /// Default-domain opsets whose semantics v0 implements for all supported operators.
+    public static let supportedOpsets: ClosedRange<Int> = 11...21
+
+    /// Number of nodes per operator type (`["Gemm": 3, "Relu": 2, ...]`), as in the file.
+    public var operatorHistogram: [String: Int] { histogram }
+
+    /// Total number of elements in all initializers.
+    public var parameterCount: Int { parameters }
+
+    /// Reads and loads the model at `path`.
+    ///
+    /// Files larger than 2 GiB are refused before reading. `modelDirectory` for external data
+    /// is the file's directory (external data itself is not supported in v0).
+    public convenience init(contentsOf path: String) throws(ModelLoadError) {
+        let bytes = try Self.readFile(path)
+        var directory: String? = nil
+        if let slash = path.lastIndex(of: "/") { directory = String(path[..<slash]) }
+        try self.init(bytes: bytes, modelDirectory: directory ?? ".")
+    }
+
+    /// Loads a model from its serialized `ModelProto` bytes.
+    ///
+    /// - Parameter modelDirectory: where external data files would be resolved; unused in v0,
+    ///   which refuses external data with a clear error.
+    public init(bytes: [UInt8], modelDirectory: String?) throws(ModelLoadError) {
+        guard bytes.count <= ONNXLimits.maxFileBytes else {
+            throw ModelLoadError("model is \(bytes.count) bytes; the limit is \(ONNXLimits.maxFileBytes)")
+        }
+        let proto = try ONNXModelParser.parseModel(bytes)
+        guard let graphProto = proto.graph else { throw ModelLoadError("model has no graph") }
+
+        var opset: Int64?
+        for entry in proto.opsetImports where entry.domain.isEmpty || entry.domain == "ai.onnx" {
+            opset = entry.version
+        }
+        guard let opset else { throw ModelLoadError("model does not import the default ONNX opset (opset_import for domain '')") }
+        guard opset >= Int64(Self.supportedOpsets.lowerBound), opset <= Int64(Self.supportedOpsets.upperBound) else {
+            throw ModelLoadError("default-domain opset \(opset) is not supported (v0 supports opsets \(Self.supportedOpsets.lowerBound)...\(Self.supportedOpsets.upperBound))")
+        }
+
+        let result = try GraphCompiler(graph: graphProto, opset: Int(opset)).compile()
+        var histogram: [String: Int] = [:]
+        for node in graphProto.nodes { histogram[node.opType, default: 0] += 1 }
+
+        self.inputs = result.inputs
+        self.outputs = result.outputs
+        self.producerName = proto.producerName
+        self.opsetVersion = Int(opset)
+        self.irVersion = Int(clamping: proto.irVersion)
+        self.histogram = histogram
+        self.parameters = result.parameterCount
+        self.graph = result.compiled
+    }
+
+    /// Runs the graph.
+    ///
+    /// - Parameter inputs: maps every model input name to a float32 tensor whose shape matches
+    ///   the declared one (rank, fixed dims; a symbolic dim such as `batch` must have the same
+    ///   size everywhere it appears).
+    /// - Returns: the model outputs, in ``outputs`` order.
+    /// - Throws: ``InferenceError/invalidInput(_:)`` naming the input and the expected versus
+    ///   received shape, or the node where request shapes turned out inconsistent.
+    public func run(_ inputs: [String: Tensor]) throws(InferenceError) -> [Tensor] {
+        for name in inputs.keys where !self.inputs.contains(where: { $0.name == name }) {
+            throw .invalidInput("unknown input '\(name)'; the model inputs are \(self.inputs.map { "'\($0.name)'" }.joined(separator: ", "))")
+        }
+        var ordered: [Tensor] = []
+        ordered.reserveCapacity(self.inputs.count)
+        var symbols: [String: (size: Int, input: String)] = [:]
+        for info in self.inputs {
+            guard let tensor = inputs[info.name] else {
+                throw .invalidInput("missing input '\(info.name)' (expected shape \(info.dimensions.shapeDescription))")
+            }
+            guard tensor.elementType == info.elementType else {
+                throw .invalidInput("input '\(info.name)': expected element type \(info.elementType), got \(tensor.elementType)")
+            }
+            let shape = tensor.shape
+            guard shape.count == info.dimensions.count else {
+                throw .invalidInput("input '\(info.name)': expected shape \(info.dimensions.shapeDescription) (rank \(info.dimensions.count)), got \(shape.shapeDescription) (rank \(shape.count))")
+            }
+            for (i, dimension) in info.dimensions.enumerated() {
+                switch dimension {
+                case .fixed(let size) where size != shape[i]:
+                    throw .invalidInput("input '\(info.name)': expected shape \(info.dimensions.shapeDescription), got \(shape.shapeDescription) (dimension \(i) must be \(size))")
+                case .symbolic(let symbol):
+                    if let seen = symbols[symbol], seen.size != shape[i] {
+                        throw .invalidInput("input '\(info.name)': expected shape \(info.dimensions.shapeDescription), got \(shape.shapeDescription) ('\(symbol)' is \(seen.size) in input '\(seen.input)' but \(shape[i]) here)")
+                    }
+                    symbols[symbol] = (shape[i], info.name)
+                default:
+                    break
+                }
+            }
+            ordered.append(tensor)
+        }
+        return try graph.execute(ordered)
+    }
+
+    /// Reads a whole file with a size check before allocating.
+    static func readFile(_ path: String) throws(ModelLoadError) -> [UInt8] {
+        guard let file = fopen(path, "rb") else {
+            throw ModelLoadError("cannot open model file '\(path)': \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(file) }
+        guard fseeko(file, 0, SEEK_END) == 0 else { throw ModelLoadError("cannot seek in model file '\(path)'") }
+        let size = Int(ftello(file))
+        guard size >= 0 else { throw ModelLoadError("cannot determine the size of '\(path)'") }
+        guard size <= ONNXLimits.maxFileBytes else {
+            throw ModelLoadError("model file '\(path)' is \(size) bytes; the limit is \(ONNXLimits.maxFileBytes)")
+        }
+        rewind(file)
+        var readCount = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            if size > 0 { readCount = fread(buffer.baseAddress!, 1, size, file) }
+            initialized = readCount
+        }
+        guard readCount == size else { throw ModelLoadError("short read on model file '\(path)' (\(readCount) of \(size) bytes)") }
+        return bytes
+    }
+}

@@ -1,0 +1,124 @@
+/// Runs a ``CompiledGraph`` for one request.
+///
+/// All per-request state (the slot array and the buffers) is local to `execute`, so any
+/// number of threads may execute the same graph at once.
+extension CompiledGraph {
+    func execute(_ inputs: [Tensor]) throws(InferenceError) -> [Tensor] {
+        var slots = [Tensor?](repeating: nil, count: valueCount)
+        for (slot, tensor) in constants { slots[slot] = tensor }
+        for (slot, tensor) in zip(inputSlots, inputs) { slots[slot] = tensor }
+
+        for (index, node) in nodes.enumerated() {
+            var args: [Tensor?] = []
+            args.reserveCapacity(node.inputs.count)
+            for s in node.inputs { args.append(s >= 0 ? slots[s] : nil) }
+            let result = try NodeExecutor(node: node).run(args)
+            slots[node.outputs[0]] = result
+            for s in releaseAfter[index] { slots[s] = nil }
+        }
+
+        var outputs: [Tensor] = []
+        for s in outputSlots {
+            guard let t = slots[s] else { throw .internalFailure("output slot \(s) was not computed") }
+            outputs.append(t)
+        }
+        return outputs
+    }
+}
+
+/// Executes one node: computes the output shape from the actual input shapes (shapes may
+/// differ per request) and calls the kernel.
+struct NodeExecutor {
+    let node: CompiledNode
+
+    func invalid(_ message: String) -> InferenceError {
+        .invalidInput("node '\(node.name)' (\(node.opType)): \(message)")
+    }
+
+    func floats(_ t: Tensor?) throws(InferenceError) -> (values: [Float], shape: [Int]) {
+        guard let t, let values = t.floats else {
+            throw .internalFailure("node '\(node.name)' (\(node.opType)): missing or non-float input")
+        }
+        return (values, t.shape)
+    }
+
+    func run(_ args: [Tensor?]) throws(InferenceError) -> Tensor {
+        switch node.operation {
+        case .identity:
+            guard let x = args[0] else { throw .internalFailure("missing input") }
+            return x
+        case .unary(let op):
+            let (x, shape) = try floats(args[0])
+            let y = [Float](unsafeUninitializedCapacity: x.count) { out, n in
+                x.withUnsafeBufferPointer { src in
+                    if let s = src.baseAddress, let d = out.baseAddress { ElementwiseKernel.unary(op, s, d, count: x.count) }
+                }
+                n = x.count
+            }
+            return Tensor(shape: shape, storage: .float32(y))
+        case .binary(let op):
+            let (a, aShape) = try floats(args[0])
+            let (b, bShape) = try floats(args[1])
+            guard let outShape = Broadcast.shape(aShape, bShape) else {
+                throw invalid("shapes \(aShape.shapeDescription) and \(bShape.shapeDescription) cannot be broadcast together")
+            }
+            return Tensor(shape: outShape, storage: .float32(Broadcast.binary(op, a, aShape, b, bShape, outShape: outShape)))
+        case .softmax(let axis, let coerce):
+            let (x, shape) = try floats(args[0])
+            let rank = shape.count
+            let outer: Int, length: Int, inner: Int
+            if rank == 0 {
+                (outer, length, inner) = (1, 1, 1)
+            } else if coerce {
+                (outer, length, inner) = (ShapeMath.product(shape, 0..<axis), ShapeMath.product(shape, axis..<rank), 1)
+            } else {
+                (outer, length, inner) = (ShapeMath.product(shape, 0..<axis), shape[axis], ShapeMath.product(shape, (axis + 1)..<rank))
+            }
+            let y = [Float](unsafeUninitializedCapacity: x.count) { out, n in
+                x.withUnsafeBufferPointer { src in
+                    if let s = src.baseAddress, let d = out.baseAddress {
+                        SoftmaxKernel.softmax(s, d, outer: outer, axis: length, inner: inner)
+                    }
+                }
+                n = x.count
+            }
+            return Tensor(shape: shape, storage: .float32(y))
+        case .flatten(let axis):
+            guard var x = args[0] else { throw .internalFailure("missing input") }
+            let shape = x.shape
+            x.shape = [ShapeMath.product(shape, 0..<axis), ShapeMath.product(shape, axis..<shape.count)]
+            return x
+        case .reshape(let target, let allowZero):
+            guard var x = args[0] else { throw .internalFailure("missing input") }
+            x.shape = try reshapeTarget(input: x.shape, target: target, allowZero: allowZero)
+            return x
+        case .matMul:
+            let (a, aShape) = try floats(args[0])
+            let (b, bShape) = try floats(args[1])
+            return try MatMulExecutor(node: self).run(a, aShape, b, bShape)
+        case .gemm(let attributes):
+            return try GemmExecutor(node: self, attributes: attributes).run(args)
+        }
+    }
+
+    func reshapeTarget(input: [Int], target: [Int64], allowZero: Bool) throws(InferenceError) -> [Int] {
+        let count = ShapeMath.product(input, 0..<input.count)
+        var out: [Int] = []
+        var inferIndex: Int?
+        for (i, v) in target.enumerated() {
+            if v == -1 { inferIndex = i; out.append(1) }
+            else if v == 0 && !allowZero { out.append(input[i]) }
+            else { out.append(Int(v)) }
+        }
+        guard let known = ShapeMath.elementCount(out) else { throw invalid("invalid target shape \(target)") }
+        if let i = inferIndex {
+            guard known != 0, count % known == 0 else {
+                throw invalid("cannot reshape \(input.shapeDescription) to \(target)")
+            }
+            out[i] = count / known
+        } else if known != count {
+            throw invalid("cannot reshape \(input.shapeDescription) (\(count) elements) to \(out.shapeDescription)")
+        }
+        return out
+    }
+}

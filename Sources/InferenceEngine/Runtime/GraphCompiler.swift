@@ -1,0 +1,212 @@
+/// Builds a ``CompiledGraph`` and the public input/output descriptions from a parsed ONNX
+/// graph, refusing anything v0 cannot run exactly.
+struct GraphCompiler {
+    let graph: GraphProtoIR
+    let opset: Int
+
+    struct Result {
+        var compiled: CompiledGraph
+        var inputs: [ValueInfo]
+        var outputs: [ValueInfo]
+        var parameterCount: Int
+    }
+
+    func compile() throws(ModelLoadError) -> Result {
+        if graph.hasSparseInitializers {
+            throw ModelLoadError("sparse initializers are not supported yet")
+        }
+        var slotOf: [String: Int] = [:]
+        var facts: [ValueFacts] = []
+        var constants: [(slot: Int, tensor: Tensor)] = []
+        var parameterCount = 0
+
+        func newSlot(_ name: String, _ f: ValueFacts) -> Int {
+            let slot = facts.count
+            facts.append(f)
+            slotOf[name] = slot
+            return slot
+        }
+
+        // Initializers: constants, also when listed as graph inputs (then they are not model inputs).
+        for proto in graph.initializers {
+            guard !proto.name.isEmpty else { throw ModelLoadError("an initializer has no name") }
+            guard slotOf[proto.name] == nil else { throw ModelLoadError("initializer '\(proto.name)' is defined twice") }
+            let tensor = try TensorDecoder.decode(proto, what: "initializer '\(proto.name)'")
+            parameterCount += tensor.elementCount
+            let slot = newSlot(proto.name, ValueFacts(shape: InferredShape(fixed: tensor.shape), type: tensor.elementType, constant: tensor))
+            constants.append((slot, tensor))
+        }
+
+        // Model inputs.
+        var inputs: [ValueInfo] = []
+        var inputSlots: [Int] = []
+        let initializerNames = Set(graph.initializers.map(\.name))
+        for info in graph.inputs where !initializerNames.contains(info.name) {
+            guard !info.name.isEmpty else { throw ModelLoadError("a graph input has no name") }
+            guard slotOf[info.name] == nil else { throw ModelLoadError("graph input '\(info.name)' is declared twice") }
+            let value = try describeInput(info)
+            inputs.append(value)
+            inputSlots.append(newSlot(info.name, ValueFacts(shape: InferredShape(value.dimensions), type: .float32, constant: nil)))
+        }
+
+        // Nodes, in file order, which ONNX requires to be topological.
+        var nodes: [CompiledNode] = []
+        for (index, node) in graph.nodes.enumerated() {
+            let label = node.name.isEmpty ? "#\(index)" : node.name
+            var inputFacts: [ValueFacts?] = []
+            var inputSlotsOfNode: [Int] = []
+            for name in node.inputs {
+                if name.isEmpty { inputFacts.append(nil); inputSlotsOfNode.append(-1); continue }
+                guard let slot = slotOf[name] else {
+                    throw ModelLoadError("input '\(name)' of node '\(label)' (\(node.opType)) is not produced by any earlier node, graph input or initializer (nodes must be topologically sorted)")
+                }
+                inputFacts.append(facts[slot])
+                inputSlotsOfNode.append(slot)
+            }
+            for name in node.outputs where !name.isEmpty && slotOf[name] != nil {
+                throw ModelLoadError("value '\(name)' is produced twice (second time by node '\(label)')")
+            }
+
+            if node.opType == "Constant" && (node.domain.isEmpty || node.domain == "ai.onnx") {
+                let tensor = try constantValue(node, label: label)
+                guard node.outputs.count == 1, !node.outputs[0].isEmpty else {
+                    throw ModelLoadError("Constant (node '\(label)'): expects exactly one output")
+                }
+                let slot = newSlot(node.outputs[0], ValueFacts(shape: InferredShape(fixed: tensor.shape), type: tensor.elementType, constant: tensor))
+                constants.append((slot, tensor))
+                continue
+            }
+
+            let compiler = OperatorCompiler(node: node, label: label, inputs: inputFacts, opset: opset)
+            let (operation, shapes) = try compiler.compile()
+            var outputSlots: [Int] = []
+            for (i, name) in node.outputs.enumerated() {
+                outputSlots.append(newSlot(name, ValueFacts(shape: shapes[i], type: .float32, constant: nil)))
+            }
+            nodes.append(CompiledNode(name: label, opType: node.opType, operation: operation, inputs: inputSlotsOfNode, outputs: outputSlots))
+        }
+
+        // Model outputs.
+        var outputs: [ValueInfo] = []
+        var outputSlots: [Int] = []
+        for info in graph.outputs {
+            guard let slot = slotOf[info.name] else {
+                throw ModelLoadError("graph output '\(info.name)' is not produced by any node, input or initializer")
+            }
+            let f = facts[slot]
+            guard f.type == .float32 else {
+                throw ModelLoadError("graph output '\(info.name)' has element type \(f.type.onnxName); v0 returns FLOAT outputs only")
+            }
+            if info.isTensor, info.elemType != 0, info.elemType != 1 {
+                let declared = ElementType(onnxDataType: info.elemType)?.onnxName ?? "type \(info.elemType)"
+                throw ModelLoadError("graph output '\(info.name)' is declared as \(declared) but computes FLOAT")
+            }
+            outputs.append(ValueInfo(name: info.name, elementType: .float32, dimensions: try outputDimensions(info, inferred: f.shape)))
+            outputSlots.append(slot)
+        }
+        guard !outputs.isEmpty else { throw ModelLoadError("the graph has no outputs") }
+
+        // Liveness: free each non-output value after its last reader.
+        var lastUse = [Int](repeating: -1, count: facts.count)
+        for (i, node) in nodes.enumerated() {
+            for s in node.inputs where s >= 0 { lastUse[s] = i }
+        }
+        let outputSet = Set(outputSlots)
+        var releaseAfter = [[Int]](repeating: [], count: nodes.count)
+        for (slot, last) in lastUse.enumerated() where last >= 0 && !outputSet.contains(slot) {
+            releaseAfter[last].append(slot)
+        }
+
+        let compiled = CompiledGraph(valueCount: facts.count, constants: constants, inputSlots: inputSlots,
+                                     outputSlots: outputSlots, nodes: nodes, releaseAfter: releaseAfter)
+        return Result(compiled: compiled, inputs: inputs, outputs: outputs, parameterCount: parameterCount)
+    }
+
+    func describeInput(_ info: ValueInfoProtoIR) throws(ModelLoadError) -> ValueInfo {
+        guard info.isTensor else {
+            throw ModelLoadError("input '\(info.name)' is not a tensor (sequence/map/optional inputs are not supported)")
+        }
+        guard let type = ElementType(onnxDataType: info.elemType) else {
+            throw ModelLoadError("input '\(info.name)' has unsupported element type \(info.elemType)")
+        }
+        guard type == .float32 else {
+            throw ModelLoadError("input '\(info.name)' has element type \(type.onnxName) (\(type)); v0 supports FLOAT (float32) inputs only")
+        }
+        guard let dims = info.dims else {
+            throw ModelLoadError("input '\(info.name)' declares no shape; v0 needs at least the rank")
+        }
+        var dimensions: [Dimension] = []
+        for (i, d) in dims.enumerated() {
+            switch d {
+            case .value(let v):
+                guard v >= 0, v <= Int64(ONNXLimits.maxTensorElements) else {
+                    throw ModelLoadError("input '\(info.name)' declares invalid dimension \(v)")
+                }
+                dimensions.append(.fixed(Int(v)))
+            case .param(let name) where !name.isEmpty:
+                dimensions.append(.symbolic(name))
+            default:
+                // An anonymous dynamic dimension: give it a unique name so it constrains nothing else.
+                dimensions.append(.symbolic("\(info.name)_dim\(i)"))
+            }
+        }
+        return ValueInfo(name: info.name, elementType: .float32, dimensions: dimensions)
+    }
+
+    func outputDimensions(_ info: ValueInfoProtoIR, inferred: InferredShape) throws(ModelLoadError) -> [Dimension] {
+        if let declared = info.dims {
+            guard declared.count == inferred.rank else {
+                throw ModelLoadError("graph output '\(info.name)' is declared with rank \(declared.count) but the graph computes \(inferred.description)")
+            }
+            var result: [Dimension] = []
+            for (i, d) in declared.enumerated() {
+                switch d {
+                case .value(let v):
+                    if let fixed = inferred.dims[i].fixedValue, Int64(fixed) != v {
+                        throw ModelLoadError("graph output '\(info.name)' is declared with dimension \(i) = \(v) but the graph computes \(inferred.description)")
+                    }
+                    guard v >= 0 else { throw ModelLoadError("graph output '\(info.name)' declares invalid dimension \(v)") }
+                    result.append(.fixed(Int(v)))
+                case .param(let name) where !name.isEmpty:
+                    result.append(inferred.dims[i].fixedValue.map { .fixed($0) } ?? .symbolic(name))
+                default:
+                    result.append(Self.dimension(inferred.dims[i], output: info.name, index: i))
+                }
+            }
+            return result
+        }
+        return inferred.dims.enumerated().map { Self.dimension($1, output: info.name, index: $0) }
+    }
+
+    static func dimension(_ d: InferredShape.Dim, output: String, index: Int) -> Dimension {
+        switch d {
+        case .fixed(let n): .fixed(n)
+        case .symbolic(let s): .symbolic(s)
+        case .unknown: .symbolic("\(output)_dim\(index)")
+        }
+    }
+
+    func constantValue(_ node: NodeProtoIR, label: String) throws(ModelLoadError) -> Tensor {
+        guard node.inputs.isEmpty else { throw ModelLoadError("Constant (node '\(label)'): takes no inputs") }
+        guard node.attributes.count == 1, let attribute = node.attributes.first else {
+            throw ModelLoadError("Constant (node '\(label)'): expects exactly one value attribute")
+        }
+        switch attribute.name {
+        case "value":
+            guard attribute.kind == .tensor, let t = attribute.t else {
+                throw ModelLoadError("Constant (node '\(label)'): attribute 'value' must be a TENSOR")
+            }
+            return try TensorDecoder.decode(t, what: "Constant (node '\(label)')")
+        case "value_float" where attribute.kind == .float:
+            return Tensor(shape: [], scalars: [attribute.f])
+        case "value_floats" where attribute.kind == .floats:
+            return Tensor(shape: [attribute.floats.count], scalars: attribute.floats)
+        case "value_int" where attribute.kind == .int:
+            return Tensor(shape: [], storage: .int64([attribute.i]))
+        case "value_ints" where attribute.kind == .ints:
+            return Tensor(shape: [attribute.ints.count], storage: .int64(attribute.ints))
+        default:
+            throw ModelLoadError("Constant (node '\(label)'): unsupported attribute '\(attribute.name)'")
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/// A node after load-time validation: operator, checked attributes and value slots.
+///
+/// Kept as a closed enum with plain data so that the later optimizer can pattern-match and
+/// rewrite it (fusion, constant folding) and a scheduler can inspect it.
+enum Operation: Sendable {
+    case binary(BinaryOperator)
+    case unary(UnaryOperator)
+    case identity
+    case matMul
+    case gemm(GemmAttributes)
+    /// Softmax along `axis` (already normalised to be non-negative). `coerceTo2D` selects the
+    /// opset < 13 semantics: flatten to `[prod(dims[..<axis]), prod(dims[axis...])]` first.
+    case softmax(axis: Int, coerceTo2D: Bool)
+    /// Flatten at a non-negative axis in `0...rank`.
+    case flatten(axis: Int)
+    /// Reshape with the constant target shape (v0 requires the shape to be an initializer or
+    /// Constant).
+    case reshape(shape: [Int64], allowZero: Bool)
+}
+
+/// Validated Gemm attributes plus, when B is a constant, B pre-transposed into `[K, N]` layout
+/// once at load so every request runs the no-transpose kernel.
+struct GemmAttributes: Sendable {
+    var alpha: Float
+    var beta: Float
+    var transA: Bool
+    var transB: Bool
+    /// Constant B in `[K, N]` row-major layout (already un-transposed), if B is constant.
+    var packedB: [Float]?
+    var k: Int
+    var n: Int
+}
+
+/// One executable node.
+struct CompiledNode: Sendable {
+    /// Node name for error messages (`#index` if the model left it empty).
+    var name: String
+    var opType: String
+    var operation: Operation
+    /// Value slots of the inputs; -1 marks an omitted optional input.
+    var inputs: [Int]
+    var outputs: [Int]
+}

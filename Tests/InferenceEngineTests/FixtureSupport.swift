@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import InferenceEngine
+
+/// Repository root, found from this file's path so tests work from any working directory.
+let repositoryRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }   // Tests/InferenceEngineTests/FixtureSupport.swift
+    return url.path
+}()
+
+func repoPath(_ relative: String) -> String { repositoryRoot + "/" + relative }
+
+/// Fixture comparison tolerance: |got − expected| ≤ rtol·|expected| + atol.
+/// rtol 1e-4 (float32 vs onnxruntime with different summation order / FMA), atol 1e-5 for
+/// values near zero (softmax tails, sums that cancel).
+let relativeTolerance: Float = 1e-4
+let absoluteTolerance: Float = 1e-5
+
+struct FixtureTensor: Sendable {
+    var shape: [Int]
+    var data: [Float]
+
+    init(_ json: Any) {
+        let dict = json as! [String: Any]
+        shape = (dict["shape"] as! [Any]).map { ($0 as! NSNumber).intValue }
+        data = (dict["data"] as! [Any]).map { ($0 as! NSNumber).floatValue }
+    }
+
+    var tensor: Tensor { Tensor(shape: shape, scalars: data) }
+}
+
+struct FixtureCase: Sendable, CustomStringConvertible {
+    var name: String
+    var model: String
+    var inputs: [String: FixtureTensor]
+    var outputs: [(String, FixtureTensor)]
+    var description: String { name }
+
+    init(name: String, model: String, json: [String: Any]) {
+        self.name = name
+        self.model = model
+        inputs = (json["inputs"] as! [String: Any]).mapValues(FixtureTensor.init)
+        outputs = (json["outputs"] as! [String: Any]).map { ($0.key, FixtureTensor($0.value)) }
+    }
+}
+
+func loadJSON(_ relative: String) -> Any {
+    let data = try! Data(contentsOf: URL(fileURLWithPath: repoPath(relative)))
+    return try! JSONSerialization.jsonObject(with: data)
+}
+
+let opCases: [FixtureCase] = (loadJSON("Tests/Fixtures/ops/cases.json") as! [[String: Any]]).map {
+    FixtureCase(name: $0["name"] as! String, model: $0["model"] as! String, json: $0)
+}
+
+let creditCases: [FixtureCase] = {
+    let root = loadJSON("Tests/Fixtures/credit_default.json") as! [String: Any]
+    let model = root["model"] as! String
+    return (root["cases"] as! [[String: Any]]).map { json in
+        let batch = ((json["inputs"] as! [String: Any])["features"] as! [String: Any])["shape"] as! [Any]
+        return FixtureCase(name: "credit_default_batch\(batch[0])", model: model, json: json)
+    }
+}()
+
+struct BrokenCase: Sendable, CustomStringConvertible {
+    var name: String
+    var model: String
+    var expect: String
+    var description: String { name }
+}
+
+let brokenCases: [BrokenCase] = (loadJSON("Tests/Fixtures/broken/cases.json") as! [[String: Any]]).map {
+    BrokenCase(name: $0["name"] as! String, model: $0["model"] as! String, expect: $0["expect"] as! String)
+}
+
+/// Runs a fixture case and compares every output against the onnxruntime reference.
+func check(_ fixture: FixtureCase, model: Model? = nil) throws {
+    let model = try model ?? Model(contentsOf: repoPath(fixture.model))
+    let results = try model.run(fixture.inputs.mapValues(\.tensor))
+    #expect(results.count == model.outputs.count)
+    for (name, expected) in fixture.outputs {
+        let index = try #require(model.outputs.firstIndex { $0.name == name }, "no output \(name)")
+        let got = results[index]
+        #expect(got.shape == expected.shape, "\(fixture.name): output \(name) shape")
+        try #require(got.elementCount == expected.data.count)
+        assertClose(got.scalars, expected.data, context: "\(fixture.name)/\(name)")
+    }
+}
+
+func assertClose(_ got: [Float], _ expected: [Float], context: String) {
+    var worst: (index: Int, error: Float)? = nil
+    for i in 0..<expected.count {
+        let err = abs(got[i] - expected[i])
+        if !(err <= relativeTolerance * abs(expected[i]) + absoluteTolerance) {
+            if worst == nil || err > worst!.error || err.isNaN { worst = (i, err) }
+        }
+    }
+    if let worst {
+        Issue.record("\(context): element \(worst.index) is \(got[worst.index]), expected \(expected[worst.index])")
+    }
+}
