@@ -69,7 +69,7 @@ final class EchoHandler: ConnectionHandler {
     func connection(_ connection: TLSConnection, didRead bytes: UnsafeRawBufferPointer) { connection.write(bytes) }
 }
 
-func measurePingPong(port: Int, context: TLSContext, requestSize: Int, busyPoll: Bool) throws -> [UInt64] {
+@MainActor func measurePingPong(port: Int, context: TLSContext, requestSize: Int, busyPoll: Bool) throws -> [UInt64] {
     let socket = try TLSClientSocket.connect(host: "127.0.0.1", port: port, context: context, serverName: "localhost", timeout: .seconds(5))
     defer { socket.close() }
     let message = [UInt8](repeating: 0xA5, count: requestSize)
@@ -84,7 +84,7 @@ func measurePingPong(port: Int, context: TLSContext, requestSize: Int, busyPoll:
         while received < requestSize {
             switch try socket.read(into: buffer) {
             case .bytes(let count): received += count
-            case .closed: throw TLSError(message: "echo server closed")
+            case .closed: throw TLSError("echo server closed")
             case .wouldBlock: if !busyPoll && !socket.hasBufferedData { _ = socket.waitUntilReadable(timeout: .seconds(5)) }
             }
         }
@@ -93,7 +93,7 @@ func measurePingPong(port: Int, context: TLSContext, requestSize: Int, busyPoll:
     return samples
 }
 
-func measureInfer(port: Int, busyPoll: Bool) throws -> [UInt64] {
+@MainActor func measureInfer(port: Int, busyPoll: Bool) throws -> [UInt64] {
     let certificates = options.certificates
     let client = try TensorWireClient(configuration: ClientConfiguration(
         port: port, trustRootsFile: certificates + "/ca.pem", certificateChainFile: certificates + "/client.pem",

@@ -21,7 +21,7 @@ struct RequestRouter: Sendable {
         maxResponsePayload: Int, into writer: inout ByteWriter
     ) {
         let frameStart = writer.count
-        do {
+        do throws(Status) {
             switch request.head.method {
             case MethodName.infer:
                 try infer(request, streamID: streamID, receivedAt: receivedAt, into: &writer)

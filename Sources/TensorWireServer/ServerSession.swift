@@ -57,15 +57,15 @@ final class ServerSession: ConnectionHandler {
         let header = frame.header
         if phase == .awaitingHello {
             guard header.type == .hello else {
-                throw ConnectionError(code: .invalidArgument, message: "expected HELLO, got \(header.type)")
+                throw ConnectionError(.invalidArgument, "expected HELLO, got \(header.type)")
             }
             return try handleHello(frame.payload)
         }
         switch header.type {
         case .request:
             guard header.streamID > lastStreamID else {
-                throw ConnectionError(code: .invalidArgument,
-                                      message: "stream id \(header.streamID) does not increase (last \(lastStreamID))")
+                throw ConnectionError(.invalidArgument,
+                                      "stream id \(header.streamID) does not increase (last \(lastStreamID))")
             }
             lastStreamID = header.streamID
             let request: RequestFrame
@@ -89,7 +89,7 @@ final class ServerSession: ConnectionHandler {
             phase = .closed
             connection.close()
         case .hello, .helloAck, .response:
-            throw ConnectionError(code: .invalidArgument, message: "unexpected \(header.type) frame from a client")
+            throw ConnectionError(.invalidArgument, "unexpected \(header.type) frame from a client")
         }
     }
 
@@ -98,11 +98,11 @@ final class ServerSession: ConnectionHandler {
         let low = max(hello.minVersion, ProtocolVersion.supported.lowerBound)
         let high = min(hello.maxVersion, ProtocolVersion.supported.upperBound)
         guard low <= high else {
-            throw ConnectionError(code: .failedPrecondition,
-                message: "no common protocol version: client speaks \(hello.minVersion)...\(hello.maxVersion), server \(ProtocolVersion.supported)")
+            throw ConnectionError(.failedPrecondition,
+                "no common protocol version: client speaks \(hello.minVersion)...\(hello.maxVersion), server \(ProtocolVersion.supported)")
         }
         if !authTokens.isEmpty && !authTokens.contains(hello.authToken) {
-            throw ConnectionError(code: .unauthenticated, message: hello.authToken.isEmpty ? "an auth token is required" : "invalid auth token")
+            throw ConnectionError(.unauthenticated, hello.authToken.isEmpty ? "an auth token is required" : "invalid auth token")
         }
         clientSettings = hello.settings
         phase = .open

@@ -126,7 +126,7 @@ for model in server.models {
     print("model \(model.name) versions [\(versions)] \(model.ready ? "READY" : "NOT READY")")
 }
 print("tensorwire-server listening on \(configuration.host):\(port) (TLS \(configuration.minimumTLSVersion == .tls13 ? "1.3" : "1.2+"), client certificates \(configuration.clientAuthentication))")
-fflush(stdout)
+fflush(nil)  // all streams: tests and scripts wait for the "listening on" line
 
 var received: Int32 = 0
 sigwait(&signals, &received)

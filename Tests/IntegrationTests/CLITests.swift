@@ -54,9 +54,9 @@ import Testing
         #expect(result.output.contains("probabilities"))
         let written = try Data(contentsOf: URL(fileURLWithPath: directory + "/probabilities.npy"))
         let headerLength = Int(written[8]) | Int(written[9]) << 8
-        let payload = written.dropFirst(10 + headerLength)
-        let values = stride(from: payload.startIndex, to: payload.endIndex, by: 4).map { index in
-            Float(bitPattern: UInt32(payload[index]) | UInt32(payload[index + 1]) << 8 | UInt32(payload[index + 2]) << 16 | UInt32(payload[index + 3]) << 24)
+        let payload = [UInt8](written.dropFirst(10 + headerLength))
+        let values = payload.withUnsafeBytes { raw in
+            (0..<raw.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
         }
         expectClose(values, fixture.output)
     }
