@@ -25,6 +25,9 @@ final class ClientConnection: @unchecked Sendable {
     private var nextStreamID: UInt32 = 1
     private var readerActive = false
     private var asyncOutstanding = 0
+    /// Blocking callers parked on the condition; a broadcast with none is a wasted wake-up.
+    private var parkedCallers = 0
+    private var backgroundReaderParked = false
     private var terminalError: RPCError?
     private var closedByUser = false
     private var backgroundReaderExited = false
@@ -142,9 +145,11 @@ final class ClientConnection: @unchecked Sendable {
                 readerActive = true
                 pump(until: { call.isCompleted }, deadline: call.deadline)
                 readerActive = false
-                lock.broadcast()
+                handOffReading()
             } else if !call.isCompleted {
+                parkedCallers += 1
                 lock.wait(untilNanoseconds: call.deadline)
+                parkedCallers -= 1
             }
             if !call.isCompleted, let deadline = call.deadline, MonotonicClock.nanoseconds() >= deadline {
                 expire(call)
@@ -166,7 +171,7 @@ final class ClientConnection: @unchecked Sendable {
                 call.continuation = continuation
                 asyncOutstanding += 1
                 register(call, method: method, metadata: metadata, body: body)
-                lock.broadcast()
+                if !readerActive && backgroundReaderParked { lock.broadcast() }
                 lock.unlock()
             }
         } onCancel: {
@@ -312,7 +317,14 @@ final class ClientConnection: @unchecked Sendable {
                 fail(RPCError(code: .internalError, message: "protocol violation by the server: unexpected \(frame.header.type) frame"))
             }
         }
-        if completedSync { lock.broadcast() }
+        if completedSync && parkedCallers > 0 { lock.broadcast() }
+    }
+
+    /// Called by a reader leaving the role: wakes whoever must take it over, and nobody else.
+    /// An unconditional broadcast here would wake the idle background thread after every
+    /// blocking call, a context switch on the latency path.
+    private func handOffReading() {
+        if parkedCallers > 0 || (asyncOutstanding > 0 && backgroundReaderParked) { lock.broadcast() }
     }
 
     private func handleGoAway(_ payload: UnsafeRawBufferPointer) {
@@ -405,9 +417,11 @@ final class ClientConnection: @unchecked Sendable {
                 readerActive = true
                 pump(until: { self.asyncOutstanding == 0 || self.closedByUser }, deadline: nil)
                 readerActive = false
-                lock.broadcast()
+                handOffReading()
             } else {
+                backgroundReaderParked = true
                 lock.wait(untilNanoseconds: nil)
+                backgroundReaderParked = false
             }
         }
         backgroundReaderExited = true
