@@ -93,9 +93,31 @@ struct ModelRunTests {
     }
 
     @Test func runtimeShapeErrorInsideGraphNamesTheNode() throws {
-        // MatMul with a symbolic K: consistent at load, inconsistent for this request.
-        let m = try Model(contentsOf: repoPath("Tests/Fixtures/ops/matmul_2d.onnx"))
-        #expect(throws: InferenceError.self) {
+        // MatMul whose K dims are two different symbols: fine at load, inconsistent per request.
+        var graph = ProtoWriter()
+        graph.message(1) { node in
+            node.string(1, "a"); node.string(1, "b"); node.string(2, "y"); node.string(3, "mm"); node.string(4, "MatMul")
+        }
+        for (name, dims) in [("a", ["m", "k1"]), ("b", ["k2", "n"])] {
+            graph.message(11) { info in
+                info.string(1, name)
+                info.message(2) { type in type.message(1) { tensor in
+                    tensor.int(1, 1)
+                    tensor.message(2) { shape in for d in dims { shape.message(1) { $0.string(2, d) } } }
+                } }
+            }
+        }
+        graph.message(12) { $0.string(1, "y") }
+        var model = ProtoWriter()
+        model.int(1, 8)
+        model.message(8) { $0.int(2, 17) }
+        model.message(7) { $0.bytes += graph.bytes }
+        let m = try Model(bytes: model.bytes, modelDirectory: nil)
+        #expect(m.outputs[0].dimensions == [.symbolic("m"), .symbolic("n")])
+        let ok = try m.run(["a": Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6]),
+                            "b": Tensor(shape: [3, 1], scalars: [1, 1, 1])])
+        #expect(ok[0].scalars == [6, 15])
+        #expect(throws: InferenceError.invalidInput("node 'mm' (MatMul): inner dimensions do not match: [3, 5] × [4, 5]")) {
             try m.run(["a": Tensor(shape: [3, 5], scalars: [Float](repeating: 0, count: 15)),
                        "b": Tensor(shape: [4, 5], scalars: [Float](repeating: 0, count: 20))])
         }
@@ -116,3 +138,23 @@ struct ModelRunTests {
 }
 
 import Synchronization
+
+@Suite("Load-time description")
+struct LoadTimeDescriptionTests {
+    @Test func initializerListedAsInputIsNotAModelInput() throws {
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/initializer_as_input.onnx"))
+        #expect(model.inputs.map(\.name) == ["x"])
+        #expect(model.parameterCount == 12)
+    }
+
+    @Test func undeclaredOutputShapesAreInferred() throws {
+        let bcast = try Model(contentsOf: repoPath("Tests/Fixtures/ops/matmul_bcast.onnx"))
+        #expect(bcast.outputs[0].dimensions == [.fixed(2), .fixed(3), .fixed(3), .fixed(5)])
+        let reshape = try Model(contentsOf: repoPath("Tests/Fixtures/ops/reshape_minus1_mid.onnx"))
+        #expect(reshape.outputs[0].dimensions == [.fixed(4), .fixed(3), .fixed(2)])
+        let gemm = try Model(contentsOf: repoPath("Tests/Fixtures/ops/gemm_big_transB.onnx"))
+        #expect(gemm.outputs[0].dimensions == [.symbolic("batch"), .fixed(70)])
+        let chain = try Model(contentsOf: repoPath("Tests/Fixtures/ops/mlp_chain.onnx"))
+        #expect(chain.outputs[0].dimensions == [.symbolic("batch"), .fixed(8)])
+    }
+}
