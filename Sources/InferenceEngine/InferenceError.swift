@@ -7,6 +7,7 @@ public enum InferenceError: Error, CustomStringConvertible, Sendable, Equatable 
     /// An engine bug or an unsupported runtime situation; not the client's fault.
     case internalFailure(String)
 
+    /// `invalid input: <message>` or `internal failure: <message>`.
     public var description: String {
         switch self {
         case .invalidInput(let message): "invalid input: \(message)"

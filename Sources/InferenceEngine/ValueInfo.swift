@@ -7,6 +7,7 @@ public struct ValueInfo: Sendable, Hashable {
     /// The declared shape; ``Dimension/symbolic(_:)`` dimensions are chosen per request.
     public var dimensions: [Dimension]
 
+    /// Creates a description; the engine builds these from the model's graph inputs/outputs.
     public init(name: String, elementType: ElementType, dimensions: [Dimension]) {
         self.name = name
         self.elementType = elementType

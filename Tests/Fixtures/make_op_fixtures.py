@@ -149,6 +149,22 @@ case("gemm_c_full", [N("Gemm", ["a", "b", "c"])], {"a": rnd(3, 4), "b": rnd(4, 5
 case("gemm_big_transB", [N("Gemm", ["a", "w", "c"], transB=1)], {"a": rnd(50, 33)}, ["y"],
      inits=[("w", rnd(70, 33)), ("c", rnd(70))], input_shapes={"a": ["batch", 33]})
 
+# --- an initializer also listed as a graph input (old exporters, IR < 4): not a model input
+def initializer_as_input():
+    import onnxruntime as ort
+    w = rnd(4, 3)
+    g = helper.make_graph([N("MatMul", ["x", "w"])], "g", [vi("x", ["batch", 4]), vi("w", [4, 3])], [vi("y", ["batch", 3])],
+                          initializer=[numpy_helper.from_array(w, "w")])
+    m = helper.make_model(g, producer_name="tensorwire-fixtures", opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    path = os.path.join(OPS, "initializer_as_input.onnx")
+    onnx.save(m, path)
+    x = rnd(2, 4)
+    (y,) = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(["y"], {"x": x})
+    cases.append({"name": "initializer_as_input", "model": os.path.relpath(path, ROOT),
+                  "inputs": {"x": enc(x)}, "outputs": {"y": enc(y)}})
+initializer_as_input()
+
 # --- small chain with symbolic batch
 case("mlp_chain",
      [N("MatMul", ["x", "w"], ["h"]), helper.make_node("Add", ["h", "b"], ["z"], name="add1"),

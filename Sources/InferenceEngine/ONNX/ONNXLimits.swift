@@ -26,6 +26,4 @@ enum ONNXLimits {
     static let maxTensorElements = 1 << 31
     /// Bytes in a name, producer string or attribute string.
     static let maxStringBytes = 1 << 16
-    /// Bytes in doc strings and other long strings we read.
-    static let maxLongStringBytes = 1 << 24
 }
