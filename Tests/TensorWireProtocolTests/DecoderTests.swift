@@ -106,6 +106,29 @@ struct DecoderTests {
         #expect(capacities.count == 1)
     }
 
+    @Test func releaseExcessCapacityKeepsPendingBytes() throws {
+        var d = FrameDecoder(expectsPreface: true)
+        let big = clientOpening() + encode {
+            $0.writeRequest(streamID: 1, head: RequestHead(method: "Infer")) { w, _ in w.writeZeros(1 << 20) }
+            $0.writePing(9)
+        }
+        let cut = big.count - 5  // leave the PING incomplete
+        big[..<cut].withUnsafeBytes { d.append($0) }
+        #expect(try d.next()?.header.type == .hello)
+        #expect(try d.next()?.payload.count == (1 << 20) + 64)
+        #expect(d.bufferCapacity > 1 << 20)
+        d.releaseExcessCapacity()
+        #expect(d.bufferCapacity == 64 << 10)
+        big[cut...].withUnsafeBytes { d.append($0) }
+        #expect(try d.next().map { try decodePingPayload($0.payload) } == 9)
+
+        var w = ByteWriter()
+        w.writeZeros(100_000)
+        w.discardPrefix(99_990)
+        w.releaseExcessCapacity()
+        #expect(w.reservedCapacity == 4096 && w.count == 10)
+    }
+
     @Test func appendInPlace() throws {
         let bytes = clientOpening() + encode { $0.writePing(5) }
         var d = FrameDecoder(expectsPreface: true)
