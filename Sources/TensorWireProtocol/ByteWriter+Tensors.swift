@@ -6,7 +6,8 @@
 /// engine buffer) or ``writeTensor(name:dataType:shape:payloadStart:fill:)`` (let the engine
 /// write into the frame in place). Exactly `outputCount` tensors must follow the head.
 ///
-/// Shape/size mismatches here are programming errors and trap; receivers re-validate anyway.
+/// Shape/size mismatches here are programming errors and trap; check untrusted shapes first
+/// with ``WireTensor/validate(dataType:shape:byteCount:maxRank:)``. Receivers re-validate anyway.
 extension ByteWriter {
     /// Writes a tensor header (name, datatype, rank, dims, byte_length) and the padding that
     /// aligns the data. Exactly `byteLength` data bytes must be written next.

@@ -44,6 +44,18 @@ public struct ByteWriter: ~Copyable, @unchecked Sendable {
         count = n
     }
 
+    /// Shrinks the storage to `keeping` bytes (or what the pending bytes need) after a burst of
+    /// large frames. Allocates, so call it when idle, not per frame.
+    public mutating func releaseExcessCapacity(keeping: Int = 4096) {
+        let target = Swift.max(keeping, count, 64)
+        guard target < capacity else { return }
+        let newStorage = UnsafeMutableRawPointer.allocate(byteCount: target, alignment: Alignment.boundary)
+        newStorage.copyMemory(from: storage, byteCount: count)
+        storage.deallocate()
+        storage = newStorage
+        capacity = target
+    }
+
     /// Ensures room for `n` more bytes.
     @inline(__always)
     public mutating func reserve(_ n: Int) {

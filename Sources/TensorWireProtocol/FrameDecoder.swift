@@ -78,6 +78,23 @@ public struct FrameDecoder: ~Copyable, @unchecked Sendable {
     /// Current buffer capacity (diagnostics; never shrinks).
     public var bufferCapacity: Int { capacity }
 
+    /// Shrinks the buffer back to `keeping` bytes (or what the unconsumed bytes need) after a
+    /// burst of large frames, so idle connections do not pin up to 64 MiB each. Invalidates the
+    /// last returned ``FrameView``. Allocates, so call it when idle, not per frame.
+    public mutating func releaseExcessCapacity(keeping: Int = 64 << 10) {
+        releasePrevious()
+        let live = end - start
+        let target = Swift.max(keeping, Self.headerSlot + live, Alignment.boundary)
+        guard target < capacity else { return }
+        let newStorage = UnsafeMutableRawPointer.allocate(byteCount: target, alignment: Alignment.boundary)
+        (newStorage + Self.headerSlot).copyMemory(from: storage + start, byteCount: live)
+        storage.deallocate()
+        storage = newStorage
+        capacity = target
+        start = Self.headerSlot
+        end = start + live
+    }
+
     /// Copies `bytes` into the internal buffer. Invalidates the last returned ``FrameView``.
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard let src = bytes.baseAddress, bytes.count > 0 else { return }

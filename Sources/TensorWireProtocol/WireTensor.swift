@@ -65,7 +65,10 @@ public struct WireTensor: Hashable, Sendable {
         return overflow ? nil : b
     }
 
-    static func validate(dataType: TensorDataType, shape: [Int], byteCount: Int, maxRank: Int = MessageLimits.default.maxRank) throws(Status) {
+    /// Checks that a tensor can be sent: rank <= `maxRank`, dims >= 0, and `byteCount` equal to
+    /// the overflow-checked element count × width. Servers call this on engine outputs before
+    /// `writeTensor`, which traps on violations, and answer INTERNAL if it throws.
+    public static func validate(dataType: TensorDataType, shape: [Int], byteCount: Int, maxRank: Int = MessageLimits.default.maxRank) throws(Status) {
         guard shape.count <= maxRank else { throw Status.invalid("rank \(shape.count) exceeds \(maxRank)") }
         guard let expected = Self.byteCount(dataType: dataType, shape: shape) else {
             throw Status.invalid("shape \(shape) has a negative dimension or overflows")
