@@ -46,6 +46,7 @@ public final class EventLoop: @unchecked Sendable {
     private var needsRead: [TLSConnection] = []
     private var nextDeadline: UInt64 = .max
     private var running = true
+    private var didRun = false
 
     init(core: ServerCore, listenFD: Int32) throws(TLSError) {
         self.core = core
@@ -89,7 +90,8 @@ public final class EventLoop: @unchecked Sendable {
         pending.withLock { state in
             if state.closed { return }
             state.tasks.append(task)
-            if onLoop || state.wakePending { return }
+            // A busy-polling loop drains the queue on every spin: the eventfd write would be waste.
+            if onLoop || state.wakePending || core.busyPoll { return }
             state.wakePending = true
             // Signalled under the lock so that the loop cannot close the eventfd in between.
             tw_eventfd_signal(wakeFD)
@@ -120,7 +122,17 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
+    deinit {
+        // A loop whose server failed to start never ran shutdownAll(); release what init took.
+        if !didRun {
+            Glibc.close(wakeFD)
+            Glibc.close(epollFD)
+            readBuffer.deallocate()
+        }
+    }
+
     private func run() {
+        didRun = true
         threadID.store(UInt(pthread_self()), ordering: .releasing)
         var events = [UInt32](repeating: 0, count: Int(Self.maxEvents))
         var tokens = [UInt64](repeating: 0, count: Int(Self.maxEvents))

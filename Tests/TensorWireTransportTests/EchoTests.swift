@@ -86,6 +86,21 @@ import Testing
         #expect(ran)
     }
 
+    @Test func busyPollingLoopEchoesAndRunsTasks() throws {
+        let server = try TestServer(tls: serverContext()) { $0.busyPoll = true }
+        defer { server.server.stop() }
+        let client = try connect(server.port, clientContext())
+        defer { client.close() }
+        for i in 0..<200 {
+            let message = pattern(100 + i, seed: i)
+            try client.send(message)
+            #expect(try client.receive(message.count) == message)
+        }
+        let connection = try #require(server.events.connections.withLock { $0.first })
+        connection.eventLoop.execute { Array("task".utf8).withUnsafeBytes { connection.write($0) } }
+        #expect(try client.receive(4) == Array("task".utf8))
+    }
+
     @Test func ipv6Loopback() throws {
         let server = try TestServer(tls: serverContext()) { $0.host = "::1" }
         defer { server.server.stop() }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TensorWireTransport
 
@@ -75,5 +76,42 @@ import Testing
             let mode = try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int
             #expect(mode == 0o600)
         }
+    }
+}
+
+@Suite struct BackpressureTests {
+    /// Answers any input with a large response and records how much the socket did not take
+    /// right away, which is what a server uses to stop reading requests.
+    final class BigResponder: ConnectionHandler {
+        static let size = 4 << 20
+        static let payload = pattern(size)
+        final class Recorder: Sendable { let values = Mutex<[Int]>([]) }
+        let recorder: Recorder
+        init(recorder: Recorder) { self.recorder = recorder }
+        func connectionDidBecomeActive(_ connection: TLSConnection) {}
+        func connection(_ connection: TLSConnection, didRead bytes: UnsafeRawBufferPointer) {
+            Self.payload.withUnsafeBytes { connection.write($0) }
+            // Tasks run after the loop's flush, so this sees what is left waiting for EPOLLOUT.
+            connection.eventLoop.execute { [recorder] in
+                recorder.values.withLock { $0.append(connection.outboundBufferedBytes) }
+            }
+        }
+        func connectionDidClose(_ connection: TLSConnection) {}
+    }
+
+    @Test func slowReaderGetsEverythingViaEPOLLOUT() throws {
+        let recorder = BigResponder.Recorder()
+        let server = TLSServer(configuration: TLSServerConfiguration(), tls: try serverContext()) { _ in
+            BigResponder(recorder: recorder)
+        }
+        let port = try server.start()
+        defer { server.stop() }
+        let client = try connect(port, clientContext())
+        defer { client.close() }
+        try client.send([1])
+        #expect(eventually { !recorder.values.withLock { $0.isEmpty } })
+        let pending = recorder.values.withLock { $0.first ?? 0 }
+        #expect(pending > 0)
+        #expect(try client.receive(BigResponder.size, timeout: .seconds(10)) == BigResponder.payload)
     }
 }
