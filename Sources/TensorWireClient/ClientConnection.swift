@@ -29,6 +29,8 @@ final class ClientConnection: @unchecked Sendable {
     private var parkedCallers = 0
     private var backgroundReaderParked = false
     private var terminalError: RPCError?
+    /// Set by GOAWAY: new calls are refused, but calls the server accepted still get answers.
+    private var goingAway: RPCError?
     private var closedByUser = false
     private var backgroundReaderExited = false
 
@@ -40,7 +42,7 @@ final class ClientConnection: @unchecked Sendable {
     let serverName: String
 
     /// True once the connection can no longer carry calls (closed, reset or told to go away).
-    var isBroken: Bool { lock.withLock { terminalError != nil } }
+    var isBroken: Bool { lock.withLock { terminalError != nil || goingAway != nil } }
 
     /// Connects, performs the TLS handshake, sends the preface and HELLO, and waits for HELLO_ACK.
     init(configuration: ClientConfiguration, context: TLSContext) throws(RPCError) {
@@ -197,7 +199,7 @@ final class ClientConnection: @unchecked Sendable {
 
     /// Assigns a stream id and writes the request; on failure completes the call with the error.
     private func register(_ call: PendingCall, method: String, metadata: Metadata, body: (inout ByteWriter, Int) -> Void) {
-        if let terminalError { return complete(call, error: terminalError) }
+        if let refusal = terminalError ?? goingAway { return complete(call, error: refusal) }
         if call.cancelRequested { return complete(call, error: RPCError(code: .cancelled, message: "call cancelled")) }
         if pending.count >= serverSettings.maxConcurrentStreams {
             return complete(call, error: RPCError(code: .resourceExhausted,
@@ -338,8 +340,13 @@ final class ClientConnection: @unchecked Sendable {
             pending[id] = nil
             complete(call, error: refused)
         }
-        terminalError = RPCError(code: .unavailable, message: "server is going away: \(goAway.message)")
-        if pending.isEmpty { lock.broadcast() }
+        goingAway = RPCError(code: .unavailable, message: "server is going away: \(goAway.message)")
+        if goAway.code != .ok {
+            // An error GOAWAY is followed by a close: nothing more will arrive.
+            fail(RPCError(code: .unavailable, message: "server closed the connection (\(goAway.code.name): \(goAway.message))"))
+        } else if parkedCallers > 0 {
+            lock.broadcast()
+        }
     }
 
     private func expireOverdueAsyncCalls(now: UInt64) {

@@ -6,7 +6,10 @@ import TensorWireTransport
 /// Requests run inline on the loop thread that decoded them: for small models the hand-off to
 /// another thread and its wake-up (~25 us here) would cost more than the inference itself.
 /// Responses produced while handling one read are coalesced into a single TLS write.
-final class ServerSession: ConnectionHandler {
+///
+/// `@unchecked Sendable`: a session is confined to its connection's event loop; other threads
+/// only reach it through `EventLoop.execute`.
+final class ServerSession: ConnectionHandler, @unchecked Sendable {
     private enum Phase { case awaitingHello, open, closed }
 
     private let router: RequestRouter
@@ -14,14 +17,16 @@ final class ServerSession: ConnectionHandler {
     private let authTokens: Set<String>
     private let serverName: String
     private let maxOutboundBufferBytes: Int
+    private let registry: SessionRegistry
     private var phase = Phase.awaitingHello
     private var decoder: FrameDecoder
     private var output = ByteWriter(capacity: 64 << 10)
     private var clientSettings = ConnectionSettings()
     private var lastStreamID: UInt32 = 0
 
-    init(router: RequestRouter, configuration: ServerConfiguration) {
+    init(router: RequestRouter, configuration: ServerConfiguration, registry: SessionRegistry) {
         self.router = router
+        self.registry = registry
         self.settings = configuration.connectionSettings
         self.authTokens = configuration.authTokens
         self.serverName = configuration.serverName
@@ -33,6 +38,14 @@ final class ServerSession: ConnectionHandler {
 
     func connectionDidClose(_ connection: TLSConnection) {
         phase = .closed
+        registry.remove(connection)
+    }
+
+    /// Graceful shutdown (loop thread): every request received so far has been answered (they
+    /// run inline), so GOAWAY(OK) with the last stream id tells the client that anything later
+    /// is safe to retry elsewhere.
+    func drain(_ connection: TLSConnection) {
+        goAway(.ok, "server shutting down", connection: connection)
     }
 
     func connection(_ connection: TLSConnection, didRead bytes: UnsafeRawBufferPointer) {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import TensorWireProtocol
 import TensorWireTransport
 
@@ -18,6 +21,7 @@ public final class TensorWireServer: Sendable {
     public let configuration: ServerConfiguration
     private let repository: ModelRepository
     private let listener: TLSServer
+    private let sessions = SessionRegistry()
 
     /// Loads the model repository and the TLS identity. Models that fail to load are reported
     /// and left unready; a missing repository or a bad certificate is an error.
@@ -46,8 +50,11 @@ public final class TensorWireServer: Sendable {
         transport.maxConnections = configuration.maxConnections
         let router = RequestRouter(repository: repository, limits: configuration.messageLimits,
                                    serverName: configuration.serverName)
-        listener = TLSServer(configuration: transport, tls: context) { _ in
-            ServerSession(router: router, configuration: configuration)
+        let sessions = self.sessions
+        listener = TLSServer(configuration: transport, tls: context) { connection in
+            let session = ServerSession(router: router, configuration: configuration, registry: sessions)
+            sessions.add(session, on: connection)
+            return session
         }
     }
 
@@ -58,8 +65,14 @@ public final class TensorWireServer: Sendable {
         }
     }
 
-    /// Stops accepting, closes every connection and joins the event-loop threads.
-    public func stop() {
+    /// Stops serving: sends every client GOAWAY(OK), waits up to `gracePeriod` for the
+    /// connections to close, then closes the rest and joins the event-loop threads.
+    public func stop(gracePeriod: Duration = .seconds(2)) {
+        sessions.drainAll()
+        let deadline = ContinuousClock.now + gracePeriod
+        while sessions.count > 0 && ContinuousClock.now < deadline {
+            usleep(5_000)
+        }
         listener.stop()
     }
 

@@ -154,3 +154,26 @@ import Glibc
         try expectServerStillServes()
     }
 }
+
+/// SIGTERM: the server tells connected clients it is going away (GOAWAY OK, with the last
+/// stream it processed) before it closes, so they know which requests are safe to retry.
+@Suite struct GracefulShutdownTests {
+    @Test func sigtermSendsGoAwayOKWithTheLastProcessedStream() throws {
+        let server = try ServerProcess()
+        let raw = try RawConnection(port: server.port)
+        try raw.handshake()
+        try raw.send { writer in
+            writer.writeRequest(streamID: 9, head: RequestHead(method: MethodName.serverInfo)) { _, _ in }
+        }
+        #expect(try raw.readFrames(until: { $0.contains { $0.type == .response } }).contains { $0.streamID == 9 })
+        server.process.terminate()  // SIGTERM
+        let (frames, closed) = try raw.readUntilClosed()
+        let goAwayFrame = try #require(frames.first { $0.type == .goAway })
+        let goAway = try goAwayFrame.payload.withUnsafeBytes { try GoAway(payload: $0) }
+        #expect(goAway.code == .ok)
+        #expect(goAway.lastStreamID == 9)
+        #expect(closed)
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus == 0)
+    }
+}
