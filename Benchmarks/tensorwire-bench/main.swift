@@ -99,7 +99,7 @@ final class EchoHandler: ConnectionHandler {
         port: port, trustRootsFile: certificates + "/ca.pem", certificateChainFile: certificates + "/client.pem",
         privateKeyFile: certificates + "/client-key.pem", busyPoll: busyPoll))
     defer { client.close() }
-    let row: [Float] = [0.8, 0.45, 0.9, 23, 2, 4, 1.2, 1, 1, 5]
+    let row: [Float] = [85, 0.25, 0.30, 41, 120, 6, 20, 8, 0, 1]  // one applicant, raw units
     let input = try WireTensor(name: "features", shape: [1, 10], floats: row)
     var samples: [UInt64] = []
     samples.reserveCapacity(options.iterations)

@@ -8,6 +8,9 @@ import TensorWireTransport
 /// blocking form, for latency-critical threads that should not hop through an executor, and an
 /// async form. A broken connection is replaced on the next call.
 ///
+/// A call fails fast with `RESOURCE_EXHAUSTED` when the server's MAX_CONCURRENT_STREAMS calls
+/// (256 by default) are already in flight on the connection, rather than queueing invisibly.
+///
 /// ```swift
 /// let client = try TensorWireClient(configuration: .init(trustRootsFile: "certs/dev/ca.pem"))
 /// let features = try WireTensor(name: "features", shape: [1, 10], floats: row)

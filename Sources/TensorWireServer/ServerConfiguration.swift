@@ -26,7 +26,8 @@ public struct ServerConfiguration: Sendable {
     public var busyPoll: Bool = false
     /// Connection-level limits announced to clients in HELLO_ACK.
     public var connectionSettings = ConnectionSettings()
-    /// Bounds on request contents (metadata, tensor count, rank, names).
+    /// Bounds on request contents (tensor count, rank, names). The metadata size bound always
+    /// follows `connectionSettings.maxMetadataSize`, the value announced to clients.
     public var messageLimits = MessageLimits()
     /// Accepted HELLO auth tokens; empty accepts any client that passes TLS.
     public var authTokens: Set<String> = []

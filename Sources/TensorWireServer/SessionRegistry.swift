@@ -1,9 +1,9 @@
-import Synchronization
+
 import TensorWireTransport
 
 /// The server's live sessions, so that shutdown can tell each client it is going away.
 final class SessionRegistry: Sendable {
-    private let sessions = Mutex<[ObjectIdentifier: (connection: TLSConnection, session: ServerSession)]>([:])
+    private let sessions = Locked<[ObjectIdentifier: (connection: TLSConnection, session: ServerSession)]>([:])
 
     func add(_ session: ServerSession, on connection: TLSConnection) {
         sessions.withLock { $0[ObjectIdentifier(connection)] = (connection, session) }

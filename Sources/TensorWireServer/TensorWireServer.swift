@@ -48,8 +48,9 @@ public final class TensorWireServer: Sendable {
         transport.eventLoopCount = max(1, configuration.eventLoopCount)
         transport.busyPoll = configuration.busyPoll
         transport.maxConnections = configuration.maxConnections
-        let router = RequestRouter(repository: repository, limits: configuration.messageLimits,
-                                   serverName: configuration.serverName)
+        var limits = configuration.messageLimits
+        limits.maxMetadataSize = configuration.connectionSettings.maxMetadataSize
+        let router = RequestRouter(repository: repository, limits: limits, serverName: configuration.serverName)
         let sessions = self.sessions
         listener = TLSServer(configuration: transport, tls: context) { connection in
             let session = ServerSession(router: router, configuration: configuration, registry: sessions)

@@ -34,7 +34,7 @@ public final class EventLoop: @unchecked Sendable {
     private let wakeFD: Int32
     private let listenFD: Int32
     let core: ServerCore
-    private let pending = Mutex(Pending())
+    private let pending = Locked(Pending())
     private let threadID = Atomic<UInt>(0)
     private var thread: pthread_t?
 

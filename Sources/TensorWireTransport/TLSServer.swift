@@ -73,7 +73,7 @@ public final class TLSServer: @unchecked Sendable {
 
     private let configuration: TLSServerConfiguration
     private let core: ServerCore
-    private let lifecycle = Mutex(Lifecycle.idle)
+    private let lifecycle = Locked(Lifecycle.idle)
 
     /// - Parameters:
     ///   - configuration: listening address and loop settings.

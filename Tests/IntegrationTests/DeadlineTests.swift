@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import Testing
 import TensorWireClient
 import TensorWireProtocol
@@ -35,7 +34,7 @@ final class SilentSession: ConnectionHandler {
 
 /// Stream ids the silent server saw cancelled.
 final class CancelLog: Sendable {
-    let streams = Mutex<[UInt32]>([])
+    let streams = Locked<[UInt32]>([])
 }
 
 @Suite(.serialized) struct DeadlineTests {

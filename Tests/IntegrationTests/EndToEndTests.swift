@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import TensorWireTransport
 import Testing
 import TensorWireClient
 import TensorWireProtocol
@@ -66,7 +66,7 @@ import TensorWireProtocol
     @Test func blockingCallsFromManyThreadsShareOneConnection() throws {
         let fixture = CreditFixture.shared.largest
         let inputs = try (0..<fixture.inputShape[0]).map { try features($0..<$0 + 1, of: fixture) }
-        let failures = Mutex(0)
+        let failures = Locked(0)
         let client = self.client
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
             for iteration in 0..<40 {

@@ -6,6 +6,9 @@ final class ServerProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
     private let output = Pipe()
+    /// The server's stderr, checked at the end: a sanitizer report or a crash fails the test
+    /// that ran the server, even though the failure happened in another process.
+    private let errorLogPath = NSTemporaryDirectory() + "tensorwire-server-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).log"
 
     /// Starts the server on the example models and waits for its "listening on" line.
     init(extraArguments: [String] = [], certificates: String = TestEnvironment.certificates,
@@ -17,7 +20,8 @@ final class ServerProcess: @unchecked Sendable {
             "--ca", certificates + "/ca.pem",
         ] + extraArguments
         process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        _ = FileManager.default.createFile(atPath: errorLogPath, contents: nil)
+        process.standardError = FileHandle(forWritingAtPath: errorLogPath)
         try process.run()
         var text = ""
         while true {
@@ -46,6 +50,11 @@ final class ServerProcess: @unchecked Sendable {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
+        }
+        let log = (try? String(contentsOfFile: errorLogPath, encoding: .utf8)) ?? ""
+        try? FileManager.default.removeItem(atPath: errorLogPath)
+        for marker in ["ThreadSanitizer", "AddressSanitizer", "Fatal error", "Crash"] where log.contains(marker) {
+            Issue.record("tensorwire-server reported \(marker):\n\(log.suffix(4000))")
         }
     }
 }

@@ -109,7 +109,8 @@ import Testing
         let client = try connect(port, clientContext())
         defer { client.close() }
         try client.send([1])
-        #expect(eventually { !recorder.values.withLock { $0.isEmpty } })
+        // Generous: under ThreadSanitizer with the whole suite in parallel this takes seconds.
+        #expect(eventually(timeout: .seconds(60)) { !recorder.values.withLock { $0.isEmpty } })
         let pending = recorder.values.withLock { $0.first ?? 0 }
         #expect(pending > 0)
         #expect(try client.receive(BigResponder.size, timeout: .seconds(10)) == BigResponder.payload)
