@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(name: "tensorwire", dependencies: ["TensorWireClient", "InferenceEngine"]),
         .executableTarget(
             name: "tensorwire-bench",
-            dependencies: ["TensorWireClient", "TensorWireServer", "TensorWireTransport"],
+            dependencies: ["TensorWireClient", "TensorWireServer", "TensorWireTransport", "InferenceEngine"],
             path: "Benchmarks/tensorwire-bench"
         ),
         .testTarget(name: "TensorWireProtocolTests", dependencies: ["TensorWireProtocol"]),

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import InferenceEngine
 import TensorWireClient
 import TensorWireProtocol
 import TensorWireServer
@@ -113,6 +114,22 @@ final class EchoHandler: ConnectionHandler {
     return samples
 }
 
+/// The engine alone (no TLS, no protocol): how much of Infer's latency is compute.
+func measureEngine(models: String, iterations: Int, warmup: Int) throws -> [UInt64] {
+    let model = try Model(contentsOf: models + "/credit_default/1/model.onnx")
+    let input = Tensor(shape: [1, 10], scalars: [85, 0.25, 0.30, 41, 120, 6, 20, 8, 0, 1])
+    var samples: [UInt64] = []
+    samples.reserveCapacity(iterations)
+    for iteration in 0..<(warmup + iterations) {
+        let start = nanoseconds()
+        let outputs = try model.run(["features": input])
+        let elapsed = nanoseconds() - start
+        precondition(outputs.count == 1)
+        if iteration >= warmup { samples.append(elapsed) }
+    }
+    return samples
+}
+
 /// The size of the Infer request frame, so the ping-pong moves the same number of bytes.
 func inferRequestSize() throws -> Int {
     let input = try WireTensor(name: "features", shape: [1, 10], floats: Array(repeating: 0, count: 10))
@@ -129,6 +146,7 @@ do {
         certificateChainFile: certificates + "/server.pem", privateKeyFile: certificates + "/server-key.pem"))
     let clientContext = try TLSContext(configuration: .client(trustRootsFile: certificates + "/ca.pem"))
     let requestSize = try inferRequestSize()
+    let engine = Summary(name: "engine-only", samples: try measureEngine(models: options.models, iterations: options.iterations, warmup: options.warmup))
     var rows: [(mode: String, ping: Summary, infer: Summary)] = []
     for mode in options.modes {
         let busyPoll = mode == "busy-poll"
@@ -154,7 +172,8 @@ do {
             print("{\"mode\": \"\(row.mode)\", \"request_bytes\": \(requestSize), \"iterations\": \(options.iterations), "
                 + "\"tls_ping_pong_p50_us\": \(row.ping.percentile(50)), \"tls_ping_pong_p99_us\": \(row.ping.percentile(99)), "
                 + "\"infer_p50_us\": \(row.infer.percentile(50)), \"infer_p99_us\": \(row.infer.percentile(99)), "
-                + "\"ratio_p50\": \(row.infer.percentile(50) / row.ping.percentile(50)), \"ratio_p99\": \(row.infer.percentile(99) / row.ping.percentile(99))}")
+                + "\"ratio_p50\": \(row.infer.percentile(50) / row.ping.percentile(50)), \"ratio_p99\": \(row.infer.percentile(99) / row.ping.percentile(99)), "
+                + "\"engine_only_p50_us\": \(engine.percentile(50))}")
         }
     } else {
         print("one connection, closed loop, \(options.iterations) iterations after \(options.warmup) warm-up; request \(requestSize) bytes")
@@ -168,6 +187,8 @@ do {
                                 row.infer.percentile(99) / row.ping.percentile(99))
             print("\(row.mode) infer / ping-pong: \(ratios)")
         }
+        let cells = [50, 90, 99, 99.9].map { String(format: "%9.1f", engine.percentile($0)) }.joined(separator: " ")
+        print("in-process  engine-only     \(cells)   (Model.run, batch 1, no TLS or protocol)")
     }
 } catch {
     print("tensorwire-bench: \(error)")
