@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "TensorWireProtocol", targets: ["TensorWireProtocol"]),
         .executable(name: "tensorwire-server", targets: ["tensorwire-server"]),
         .executable(name: "tensorwire", targets: ["tensorwire"]),
+        .executable(name: "tensorwire-loadgen", targets: ["tensorwire-loadgen"]),
     ],
     targets: [
         .systemLibrary(
@@ -32,7 +33,9 @@ let package = Package(
             dependencies: ["TensorWireProtocol", "TensorWireTransport", "InferenceEngine"]
         ),
         .target(name: "TensorWireClient", dependencies: ["TensorWireProtocol", "TensorWireTransport"]),
+        .target(name: "LoadGenerator", dependencies: ["TensorWireClient", "TensorWireProtocol"]),
         .executableTarget(name: "tensorwire-server", dependencies: ["TensorWireServer"]),
+        .executableTarget(name: "tensorwire-loadgen", dependencies: ["LoadGenerator"]),
         .executableTarget(name: "tensorwire", dependencies: ["TensorWireClient", "InferenceEngine"]),
         .executableTarget(
             name: "tensorwire-bench",
@@ -43,6 +46,10 @@ let package = Package(
         .testTarget(name: "TensorWireTransportTests", dependencies: ["TensorWireTransport"]),
         .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine"]),
         .testTarget(name: "TensorWireClientTests", dependencies: ["TensorWireClient", "TensorWireProtocol"]),
+        .testTarget(
+            name: "LoadGeneratorTests",
+            dependencies: ["LoadGenerator", "TensorWireClient", "TensorWireProtocol", "TensorWireTransport"]
+        ),
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["TensorWireClient", "TensorWireServer", "TensorWireProtocol", "TensorWireTransport"]

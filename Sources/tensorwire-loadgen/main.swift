@@ -1,0 +1,1 @@
+print("tensorwire-loadgen: under construction")
