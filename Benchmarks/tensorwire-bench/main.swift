@@ -44,12 +44,6 @@ while let flag = arguments.popFirst() {
 }
 signal(SIGPIPE, SIG_IGN)
 
-func nanoseconds() -> UInt64 {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-}
-
 struct Summary {
     var name: String
     var samples: [UInt64]
@@ -79,7 +73,7 @@ final class EchoHandler: ConnectionHandler {
     var samples: [UInt64] = []
     samples.reserveCapacity(options.iterations)
     for iteration in 0..<(options.warmup + options.iterations) {
-        let start = nanoseconds()
+        let start = MonotonicClock.nanoseconds()
         try message.withUnsafeBytes { try socket.writeAll($0, timeout: .seconds(5)) }
         var received = 0
         while received < requestSize {
@@ -89,7 +83,7 @@ final class EchoHandler: ConnectionHandler {
             case .wouldBlock: if !busyPoll && !socket.hasBufferedData { _ = socket.waitUntilReadable(timeout: .seconds(5)) }
             }
         }
-        if iteration >= options.warmup { samples.append(nanoseconds() - start) }
+        if iteration >= options.warmup { samples.append(MonotonicClock.nanoseconds() - start) }
     }
     return samples
 }
@@ -105,9 +99,9 @@ final class EchoHandler: ConnectionHandler {
     var samples: [UInt64] = []
     samples.reserveCapacity(options.iterations)
     for iteration in 0..<(options.warmup + options.iterations) {
-        let start = nanoseconds()
+        let start = MonotonicClock.nanoseconds()
         let result = try client.infer(model: "credit_default", inputs: [input])
-        let elapsed = nanoseconds() - start
+        let elapsed = MonotonicClock.nanoseconds() - start
         precondition(result.outputs.count == 1)
         if iteration >= options.warmup { samples.append(elapsed) }
     }
@@ -121,9 +115,9 @@ func measureEngine(models: String, iterations: Int, warmup: Int) throws -> [UInt
     var samples: [UInt64] = []
     samples.reserveCapacity(iterations)
     for iteration in 0..<(warmup + iterations) {
-        let start = nanoseconds()
+        let start = MonotonicClock.nanoseconds()
         let outputs = try model.run(["features": input])
-        let elapsed = nanoseconds() - start
+        let elapsed = MonotonicClock.nanoseconds() - start
         precondition(outputs.count == 1)
         if iteration >= warmup { samples.append(elapsed) }
     }

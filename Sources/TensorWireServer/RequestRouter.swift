@@ -1,5 +1,6 @@
 import InferenceEngine
 import TensorWireProtocol
+import TensorWireTransport
 
 /// Turns one decoded REQUEST into exactly one RESPONSE frame, whatever happens.
 ///
@@ -103,7 +104,7 @@ struct RequestRouter: Sendable {
         }
         // The client has given up on a request past its deadline; answering OK would hide that.
         let timeout = request.head.timeoutMicroseconds
-        if timeout > 0, (MonotonicTime.nanoseconds() &- receivedAt) / 1000 > timeout {
+        if timeout > 0, (MonotonicClock.nanoseconds() &- receivedAt) / 1000 > timeout {
             throw Status(.deadlineExceeded, "inference finished after the request's \(timeout) us deadline")
         }
         writeOK(streamID: streamID, into: &writer) { w, start in

@@ -51,7 +51,7 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     func connection(_ connection: TLSConnection, didRead bytes: UnsafeRawBufferPointer) {
         guard phase != .closed else { return }
         decoder.append(bytes)
-        let receivedAt = MonotonicTime.nanoseconds()
+        let receivedAt = MonotonicClock.nanoseconds()
         do {
             while phase != .closed, let frame = try decoder.next() {
                 try handle(frame, receivedAt: receivedAt, connection: connection)
