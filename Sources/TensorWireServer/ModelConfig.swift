@@ -1,4 +1,5 @@
 import Foundation
+import InferenceEngine
 
 /// A model's `config.json`: how the repository should serve it.
 ///
@@ -9,8 +10,32 @@ struct ModelConfig: Sendable, Equatable {
     var platform = "onnx"
     /// Human-readable summary shown by tools.
     var description = ""
+    /// Largest batch the model runs (0 = requests are never combined).
+    var maxBatchSize = 0
+    /// Batches (or single requests) of this model that may run at once; nil = one per core
+    /// for unbatched models, 1 for batched ones.
+    var instanceCount: Int?
+    /// The `dynamic_batching` section; present means requests are queued and batched.
+    var dynamicBatching: DynamicBatching?
 
-    static let knownKeys: Set<String> = ["platform", "description", "inputs_doc", "outputs_doc"]
+    /// Triton's vocabulary, so that existing configs translate line by line.
+    struct DynamicBatching: Sendable, Equatable {
+        var maxQueueDelayMicroseconds: UInt64 = 0
+        var preferredBatchSizes: [Int] = []
+        var maxQueueSize = 1024
+        var priorityLevels = 1
+        var defaultPriority = 1
+        var defaultTimeoutMicroseconds: UInt64 = 0
+
+        static let knownKeys: Set<String> = [
+            "max_queue_delay_us", "preferred_batch_sizes", "max_queue_size", "priority_levels",
+            "default_priority", "default_timeout_us",
+        ]
+    }
+
+    static let knownKeys: Set<String> = [
+        "platform", "description", "inputs_doc", "outputs_doc", "max_batch_size", "instance_count", "dynamic_batching",
+    ]
     static let maxFileSize = 1 << 20
 
     init() {}
@@ -39,6 +64,60 @@ struct ModelConfig: Sendable, Equatable {
             guard let description = description as? String else { throw ModelRepositoryError("\(path): description must be a string") }
             self.description = description
         }
+        maxBatchSize = try Self.integer(dictionary, "max_batch_size", path, range: 0...65536) ?? 0
+        instanceCount = try Self.integer(dictionary, "instance_count", path, range: 1...256)
+        if let section = dictionary["dynamic_batching"] {
+            guard let section = section as? [String: Any] else { throw ModelRepositoryError("\(path): dynamic_batching must be an object") }
+            let unknown = Set(section.keys).subtracting(DynamicBatching.knownKeys)
+            guard unknown.isEmpty else {
+                throw ModelRepositoryError("\(path): unknown dynamic_batching setting(s) \(unknown.sorted().joined(separator: ", "))")
+            }
+            var batching = DynamicBatching()
+            let context = path + " dynamic_batching"
+            if let delay = try Self.integer(section, "max_queue_delay_us", context, range: 0...10_000_000) { batching.maxQueueDelayMicroseconds = UInt64(delay) }
+            if let sizes = section["preferred_batch_sizes"] {
+                guard let sizes = sizes as? [Any], sizes.count <= 64, sizes.allSatisfy({ ($0 as? NSNumber).map { $0.intValue >= 1 } ?? false }) else {
+                    throw ModelRepositoryError("\(context): preferred_batch_sizes must be a list of positive integers")
+                }
+                batching.preferredBatchSizes = sizes.map { ($0 as! NSNumber).intValue }
+            }
+            if let size = try Self.integer(section, "max_queue_size", context, range: 1...1_000_000) { batching.maxQueueSize = size }
+            if let levels = try Self.integer(section, "priority_levels", context, range: 1...16) { batching.priorityLevels = levels }
+            if let level = try Self.integer(section, "default_priority", context, range: 1...16) { batching.defaultPriority = level }
+            if let timeout = try Self.integer(section, "default_timeout_us", context, range: 0...3_600_000_000) { batching.defaultTimeoutMicroseconds = UInt64(timeout) }
+            guard maxBatchSize >= 1 else {
+                throw ModelRepositoryError("\(path): dynamic_batching needs max_batch_size >= 1")
+            }
+            dynamicBatching = batching
+        }
+    }
+
+    private static func integer(_ dictionary: [String: Any], _ key: String, _ context: String, range: ClosedRange<Int>) throws(ModelRepositoryError) -> Int? {
+        guard let value = dictionary[key] else { return nil }
+        guard let number = value as? NSNumber, !(value is Bool), Double(number.intValue) == number.doubleValue,
+              range.contains(number.intValue) else {
+            throw ModelRepositoryError("\(context): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number.intValue
+    }
+
+    /// The scheduler policy this config asks for, with `computeThreads` filling in defaults.
+    func batchingPolicy(computeThreads: Int) -> BatchingPolicy {
+        guard let batching = dynamicBatching else {
+            // Unbatched: each request runs alone, inline when the model is idle, and as many
+            // at once as there are cores.
+            return BatchingPolicy(maxBatchSize: 1, instanceCount: instanceCount ?? computeThreads)
+        }
+        // max_batch_size 1 keeps the queue (priorities, timeouts, bound) without combining.
+        return BatchingPolicy(
+            maxBatchSize: maxBatchSize,
+            maxQueueDelayNanoseconds: batching.maxQueueDelayMicroseconds * 1000,
+            preferredBatchSizes: batching.preferredBatchSizes,
+            maxQueueSize: batching.maxQueueSize,
+            priorityLevels: batching.priorityLevels,
+            defaultPriority: batching.defaultPriority,
+            defaultTimeoutNanoseconds: batching.defaultTimeoutMicroseconds * 1000,
+            instanceCount: instanceCount ?? 1)
     }
 }
 

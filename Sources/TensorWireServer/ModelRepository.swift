@@ -35,7 +35,7 @@ final class ModelRepository: Sendable {
 
     /// Scans and loads the repository. A model that fails to load is kept as not ready with its
     /// reasons, so one bad model never stops the others from being served.
-    init(root: String) throws(ModelRepositoryError) {
+    init(root: String, pool: ComputePool) throws(ModelRepositoryError) {
         self.root = root
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -54,12 +54,12 @@ final class ModelRepository: Sendable {
                 ServerLog.warning("skipping \(directory): not a valid model name")
                 continue
             }
-            entries[name] = Self.loadEntry(name: name, directory: directory)
+            entries[name] = Self.loadEntry(name: name, directory: directory, pool: pool)
         }
         self.entries = entries
     }
 
-    private static func loadEntry(name: String, directory: String) -> Entry {
+    private static func loadEntry(name: String, directory: String, pool: ComputePool) -> Entry {
         var entry = Entry(name: name, config: ModelConfig(), versions: [], failures: [])
         let configPath = directory + "/config.json"
         if FileManager.default.fileExists(atPath: configPath) {
@@ -79,7 +79,7 @@ final class ModelRepository: Sendable {
             let path = "\(directory)/\(version)/model.onnx"
             do {
                 let engine = try Model(contentsOf: path)
-                entry.versions.append(try ServedModel(name: name, version: version, config: entry.config, engine: engine))
+                entry.versions.append(try ServedModel(name: name, version: version, config: entry.config, engine: engine, pool: pool))
                 ServerLog.info("loaded model '\(name)' version \(version)")
             } catch {
                 entry.failures.append("version \(version): \(error)")

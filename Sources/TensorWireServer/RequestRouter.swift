@@ -2,6 +2,24 @@ import InferenceEngine
 import TensorWireProtocol
 import TensorWireTransport
 
+/// An Infer that could not run inline: the session queues it and answers when it completes.
+struct InferJob: Sendable {
+    let model: ServedModel
+    let feeds: [String: Tensor]
+    let outputIndices: [Int]
+    let priority: Int?
+    /// What is left of the request's deadline (0 = none).
+    let timeoutNanoseconds: UInt64
+}
+
+/// What became of a request.
+enum RequestDisposition {
+    /// The RESPONSE is in the writer.
+    case answered
+    /// An Infer to queue; the RESPONSE follows when the scheduler completes it.
+    case schedule(InferJob)
+}
+
 /// Turns one decoded REQUEST into exactly one RESPONSE frame, whatever happens.
 ///
 /// Handlers throw a ``Status`` for anything a client got wrong (or that the server cannot do);
@@ -20,12 +38,17 @@ struct RequestRouter: Sendable {
     func respond(
         to request: RequestFrame, streamID: UInt32, receivedAt: UInt64,
         maxResponsePayload: Int, into writer: inout ByteWriter
-    ) {
+    ) -> RequestDisposition {
         let frameStart = writer.count
         do throws(Status) {
             switch request.head.method {
             case MethodName.infer:
-                try infer(request, streamID: streamID, receivedAt: receivedAt, into: &writer)
+                let job = try inferJob(request, receivedAt: receivedAt)
+                guard let result = job.model.scheduler.runInline(job.feeds, timeoutNanoseconds: job.timeoutNanoseconds) else {
+                    return .schedule(job)
+                }
+                Self.writeInferResult(result, of: job, streamID: streamID, maxResponsePayload: maxResponsePayload, into: &writer)
+                return .answered
             case MethodName.listModels:
                 try requireEmptyBody(request)
                 let models = repository.entries.values.sorted { $0.name < $1.name }.map {
@@ -72,6 +95,7 @@ struct RequestRouter: Sendable {
             writer.truncate(to: frameStart)
             Self.writeError(error, streamID: streamID, into: &writer)
         }
+        return .answered
     }
 
     /// Writes an error response (empty body) for `status`.
@@ -87,34 +111,78 @@ struct RequestRouter: Sendable {
         guard request.body.isEmpty else { throw Status(.invalidArgument, "\(request.head.method) takes an empty body") }
     }
 
-    private func infer(_ request: RequestFrame, streamID: UInt32, receivedAt: UInt64, into writer: inout ByteWriter) throws(Status) {
+    /// Everything an Infer needs before it can run: model, engine tensors, outputs, deadline.
+    private func inferJob(_ request: RequestFrame, receivedAt: UInt64) throws(Status) -> InferJob {
         let query = try InferRequestView(body: request.body, bodyOffset: request.bodyOffset, limits: limits)
         let model = try repository.resolve(name: query.modelName, version: query.modelVersion)
-        let feeds = try Self.feeds(for: query, model: model)
-        let outputIndices = try Self.outputIndices(requested: query.requestedOutputs, model: model)
-
-        let outputs: [Tensor]
-        do {
-            outputs = try model.engine.run(feeds)
-        } catch {
-            switch error {
-            case .invalidInput(let message): throw Status(.invalidArgument, message)
-            case .internalFailure(let message): throw Status(.internalError, "inference failed: \(message)")
+        do throws(Status) {
+            var priority: Int?
+            if let text = request.head.metadata["priority"] {
+                guard let level = Int(text), level >= 1 else { throw Status(.invalidArgument, "metadata 'priority' must be a positive integer") }
+                priority = level
             }
+            var remaining: UInt64 = 0
+            let timeout = request.head.timeoutMicroseconds
+            if timeout > 0 {
+                let elapsed = MonotonicClock.nanoseconds() &- receivedAt
+                let limit = timeout.multipliedReportingOverflow(by: 1000)
+                let total = limit.overflow ? UInt64.max : limit.partialValue
+                guard elapsed < total else { throw Status(.deadlineExceeded, "deadline passed before the request could run") }
+                remaining = total - elapsed
+            }
+            return InferJob(model: model, feeds: try Self.feeds(for: query, model: model),
+                            outputIndices: try Self.outputIndices(requested: query.requestedOutputs, model: model),
+                            priority: priority, timeoutNanoseconds: remaining)
+        } catch {
+            model.recordOutcome(error.code)
+            throw error
         }
-        // The client has given up on a request past its deadline; answering OK would hide that.
-        let timeout = request.head.timeoutMicroseconds
-        if timeout > 0, (MonotonicClock.nanoseconds() &- receivedAt) / 1000 > timeout {
-            throw Status(.deadlineExceeded, "inference finished after the request's \(timeout) us deadline")
-        }
-        writeOK(streamID: streamID, into: &writer) { w, start in
-            w.writeInferResponseHead(modelName: model.name, modelVersion: model.version, outputCount: outputIndices.count)
-            for index in outputIndices {
-                outputs[index].withUnsafeBytes { bytes in
-                    w.writeTensor(name: model.outputSpecs[index].name, dataType: .float32,
-                                  shape: outputs[index].shape, bytes: bytes, payloadStart: start)
+    }
+
+    /// Writes the RESPONSE for a finished Infer (inline or from the queue) and counts its outcome.
+    static func writeInferResult(
+        _ result: Result<[Tensor], SchedulingError>, of job: InferJob, streamID: UInt32,
+        maxResponsePayload: Int, into writer: inout ByteWriter
+    ) {
+        let model = job.model
+        let frameStart = writer.count
+        switch result {
+        case .success(let outputs):
+            writer.writeResponse(streamID: streamID, head: ResponseHead(status: .ok, metadata: [:])) { w, start in
+                w.writeInferResponseHead(modelName: model.name, modelVersion: model.version, outputCount: job.outputIndices.count)
+                for index in job.outputIndices {
+                    outputs[index].withUnsafeBytes { bytes in
+                        w.writeTensor(name: model.outputSpecs[index].name, dataType: .float32,
+                                      shape: outputs[index].shape, bytes: bytes, payloadStart: start)
+                    }
                 }
             }
+            let payloadSize = writer.count - frameStart - FrameHeader.size
+            if payloadSize > maxResponsePayload {
+                writer.truncate(to: frameStart)
+                let status = Status(.resourceExhausted, "response of \(payloadSize) bytes exceeds the client's MAX_FRAME_SIZE of \(maxResponsePayload)")
+                model.recordOutcome(status.code)
+                writeError(status, streamID: streamID, into: &writer)
+            } else {
+                model.recordOutcome(.ok)
+            }
+        case .failure(let error):
+            let status = Self.status(for: error)
+            model.recordOutcome(status.code)
+            writeError(status, streamID: streamID, into: &writer)
+        }
+    }
+
+    /// The RPC status for a scheduling outcome.
+    static func status(for error: SchedulingError) -> Status {
+        switch error {
+        case .queueFull: Status(.resourceExhausted, error.description)
+        case .deadlineExceeded: Status(.deadlineExceeded, error.description)
+        case .cancelled: Status(.cancelled, error.description)
+        case .invalidRequest(let message): Status(.invalidArgument, message)
+        case .inference(.invalidInput(let message)): Status(.invalidArgument, message)
+        case .inference(.internalFailure(let message)): Status(.internalError, "inference failed: \(message)")
+        case .shutDown: Status(.unavailable, error.description)
         }
     }
 

@@ -1,3 +1,4 @@
+import InferenceEngine
 import TensorWireProtocol
 import TensorWireTransport
 
@@ -24,6 +25,12 @@ public struct ServerConfiguration: Sendable {
     public var eventLoopCount: Int = 1
     /// Spin event loops instead of sleeping in epoll: lower latency for dedicated cores.
     public var busyPoll: Bool = false
+    /// Compute threads shared by all models' schedulers (batches and queued requests).
+    public var computeThreads: Int = ComputePool.coreCount
+    /// Spin compute threads instead of sleeping when there is no work (dedicated cores).
+    public var computeBusyPoll: Bool = false
+    /// Pin compute thread i to core i.
+    public var pinComputeThreads: Bool = false
     /// Connection-level limits announced to clients in HELLO_ACK.
     public var connectionSettings = ConnectionSettings()
     /// Bounds on request contents (tensor count, rank, names). The metadata size bound always

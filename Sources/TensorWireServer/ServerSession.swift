@@ -1,16 +1,30 @@
+import InferenceEngine
 import TensorWireProtocol
 import TensorWireTransport
 
 /// The protocol state of one client connection, driven on its event-loop thread.
 ///
-/// Requests run inline on the loop thread that decoded them: for small models the hand-off to
-/// another thread and its wake-up (~25 us here) would cost more than the inference itself.
-/// Responses produced while handling one read are coalesced into a single TLS write.
+/// An Infer runs inline on the loop thread that decoded it when its model is idle and does not
+/// delay for batching: for small models a hand-off and wake-up (~25 us here) would cost more
+/// than the inference. Otherwise it is queued on the model's scheduler and its RESPONSE is
+/// written when the compute pool hands the result back to this loop. Responses produced while
+/// handling one read are coalesced into a single TLS write.
 ///
 /// `@unchecked Sendable`: a session is confined to its connection's event loop; other threads
 /// only reach it through `EventLoop.execute`.
 final class ServerSession: ConnectionHandler, @unchecked Sendable {
-    private enum Phase { case awaitingHello, open, closed }
+    private enum Phase {
+        case awaitingHello
+        case open
+        /// GOAWAY(OK) sent: answer what was accepted, take nothing new, then close.
+        case draining
+        case closed
+    }
+
+    private struct InFlight {
+        let request: ScheduledRequest
+        let scheduler: BatchScheduler
+    }
 
     private let router: RequestRouter
     private let settings: ConnectionSettings
@@ -23,6 +37,8 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     private var output = ByteWriter(capacity: 64 << 10)
     private var clientSettings = ConnectionSettings()
     private var lastStreamID: UInt32 = 0
+    /// Queued Infers by stream id, for CANCEL, MAX_CONCURRENT_STREAMS and connection loss.
+    private var inFlight: [UInt32: InFlight] = [:]
 
     init(router: RequestRouter, configuration: ServerConfiguration, registry: SessionRegistry) {
         self.router = router
@@ -39,13 +55,20 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     func connectionDidClose(_ connection: TLSConnection) {
         phase = .closed
         registry.remove(connection)
+        // Nobody is left to answer: drop what is still queued.
+        let abandoned = inFlight.values
+        inFlight.removeAll()
+        for entry in abandoned { entry.scheduler.cancel(entry.request) }
     }
 
-    /// Graceful shutdown (loop thread): every request received so far has been answered (they
-    /// run inline), so GOAWAY(OK) with the last stream id tells the client that anything later
-    /// is safe to retry elsewhere.
+    /// Graceful shutdown (loop thread): GOAWAY(OK) with the last stream id tells the client that
+    /// anything later is safe to retry elsewhere; accepted requests are still answered.
     func drain(_ connection: TLSConnection) {
-        goAway(.ok, "server shutting down", connection: connection)
+        guard phase == .open || phase == .awaitingHello else { return }
+        output.writeGoAway(GoAway(lastStreamID: lastStreamID, code: .ok, message: "server shutting down"))
+        flush(connection)
+        phase = .draining
+        closeIfDrained(connection)
     }
 
     func connection(_ connection: TLSConnection, didRead bytes: UnsafeRawBufferPointer) {
@@ -80,19 +103,14 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
                 throw ConnectionError(.invalidArgument,
                                       "stream id \(header.streamID) does not increase (last \(lastStreamID))")
             }
+            // After GOAWAY(OK) later streams are not processed; the client retries them elsewhere.
+            guard phase == .open else { return }
             lastStreamID = header.streamID
-            let request: RequestFrame
-            do {
-                request = try RequestFrame(payload: frame.payload, limits: router.limits)
-            } catch {
-                return RequestRouter.writeError(error, streamID: header.streamID, into: &output)
-            }
-            router.respond(to: request, streamID: header.streamID, receivedAt: receivedAt,
-                           maxResponsePayload: clientSettings.maxFrameSize, into: &output)
+            handleRequest(frame.payload, streamID: header.streamID, receivedAt: receivedAt, connection: connection)
         case .cancel:
-            // Requests complete inline before the next frame is read, so there is never
-            // anything left to cancel; the frame is valid and ignored.
-            break
+            // A queued request is dropped and answered CANCELLED (through its completion); one
+            // that already ran or is running keeps its answer.
+            if let entry = inFlight[header.streamID] { entry.scheduler.cancel(entry.request) }
         case .ping:
             output.writePong(try decodePingPayload(frame.payload))
         case .pong:
@@ -104,6 +122,45 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
         case .hello, .helloAck, .response:
             throw ConnectionError(.invalidArgument, "unexpected \(header.type) frame from a client")
         }
+    }
+
+    private func handleRequest(_ payload: UnsafeRawBufferPointer, streamID: UInt32, receivedAt: UInt64, connection: TLSConnection) {
+        let request: RequestFrame
+        do {
+            request = try RequestFrame(payload: payload, limits: router.limits)
+        } catch {
+            return RequestRouter.writeError(error, streamID: streamID, into: &output)
+        }
+        let disposition = router.respond(to: request, streamID: streamID, receivedAt: receivedAt,
+                                         maxResponsePayload: clientSettings.maxFrameSize, into: &output)
+        guard case .schedule(let job) = disposition else { return }
+        guard inFlight.count < settings.maxConcurrentStreams else {
+            let status = Status(.resourceExhausted, "\(inFlight.count) requests already in flight on this connection (MAX_CONCURRENT_STREAMS)")
+            job.model.recordOutcome(status.code)
+            return RequestRouter.writeError(status, streamID: streamID, into: &output)
+        }
+        let loop = connection.eventLoop
+        let handle = job.model.scheduler.enqueue(job.feeds, priority: job.priority, timeoutNanoseconds: job.timeoutNanoseconds) { result in
+            // Back to the connection's own thread: only it may touch the session and the TLS state.
+            loop.execute { self.complete(streamID: streamID, job: job, result: result, connection: connection) }
+        }
+        if let handle { inFlight[streamID] = InFlight(request: handle, scheduler: job.model.scheduler) }
+    }
+
+    /// Writes a queued Infer's answer (loop thread).
+    private func complete(streamID: UInt32, job: InferJob, result: Result<[Tensor], SchedulingError>, connection: TLSConnection) {
+        inFlight[streamID] = nil
+        guard phase == .open || phase == .draining else { return }
+        RequestRouter.writeInferResult(result, of: job, streamID: streamID,
+                                       maxResponsePayload: clientSettings.maxFrameSize, into: &output)
+        flush(connection)
+        closeIfDrained(connection)
+    }
+
+    private func closeIfDrained(_ connection: TLSConnection) {
+        guard phase == .draining, inFlight.isEmpty else { return }
+        phase = .closed
+        connection.close()
     }
 
     private func handleHello(_ payload: UnsafeRawBufferPointer) throws(ConnectionError) {

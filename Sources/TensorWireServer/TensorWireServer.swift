@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import InferenceEngine
 import TensorWireProtocol
 import TensorWireTransport
 
@@ -20,6 +21,7 @@ public final class TensorWireServer: Sendable {
     /// The configuration the server runs with.
     public let configuration: ServerConfiguration
     private let repository: ModelRepository
+    private let pool: ComputePool
     private let listener: TLSServer
     private let sessions = SessionRegistry()
 
@@ -27,11 +29,15 @@ public final class TensorWireServer: Sendable {
     /// and left unready; a missing repository or a bad certificate is an error.
     public init(configuration: ServerConfiguration) throws(ServerError) {
         self.configuration = configuration
+        let pool = ComputePool(threadCount: configuration.computeThreads, busyPoll: configuration.computeBusyPoll,
+                               pinThreads: configuration.pinComputeThreads)
         do {
-            repository = try ModelRepository(root: configuration.modelRepository)
+            repository = try ModelRepository(root: configuration.modelRepository, pool: pool)
         } catch {
+            pool.shutdown()
             throw ServerError(error.description)
         }
+        self.pool = pool
         let tls = TLSConfiguration.server(
             certificateChainFile: configuration.certificateChainFile,
             privateKeyFile: configuration.privateKeyFile,
@@ -40,6 +46,7 @@ public final class TensorWireServer: Sendable {
             minimumVersion: configuration.minimumTLSVersion)
         let context: TLSContext
         do { context = try TLSContext(configuration: tls) } catch {
+            pool.shutdown()
             throw ServerError("TLS: \(error)")
         }
         var transport = TLSServerConfiguration()
@@ -66,8 +73,9 @@ public final class TensorWireServer: Sendable {
         }
     }
 
-    /// Stops serving: sends every client GOAWAY(OK), waits up to `gracePeriod` for the
-    /// connections to close, then closes the rest and joins the event-loop threads.
+    /// Stops serving: sends every client GOAWAY(OK), waits up to `gracePeriod` for accepted
+    /// requests to be answered and the connections to close, then closes the rest, joins the
+    /// event-loop threads and stops the compute pool.
     public func stop(gracePeriod: Duration = .seconds(2)) {
         sessions.drainAll()
         let deadline = ContinuousClock.now + gracePeriod
@@ -75,6 +83,7 @@ public final class TensorWireServer: Sendable {
             usleep(5_000)
         }
         listener.stop()
+        pool.shutdown()
     }
 
     /// Models in the repository with their loaded versions and readiness, sorted by name.

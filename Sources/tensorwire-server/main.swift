@@ -18,6 +18,9 @@ usage: tensorwire-server --models DIR --cert FILE --key FILE [options]
   --tls-min VERSION            1.3 (default) or 1.2
   --event-loops N              I/O threads (default 1)
   --busy-poll                  spin event loops instead of sleeping (dedicated cores)
+  --compute-threads N          threads running queued requests and batches (default: cores)
+  --compute-busy-poll          spin compute threads instead of sleeping (dedicated cores)
+  --pin-compute-threads        pin compute thread i to core i
   --max-frame-size BYTES       largest request payload accepted (default 4194304)
   --max-concurrent-streams N   requests in flight per connection (default 256)
   --auth-token-file FILE       accepted HELLO tokens, one per line (default: no token needed)
@@ -37,6 +40,8 @@ func integer(_ text: String, _ flag: String) -> Int {
 var arguments = CommandLine.arguments.dropFirst()
 var options: [String: String] = [:]
 var busyPoll = false
+var computeBusyPoll = false
+var pinComputeThreads = false
 while let flag = arguments.popFirst() {
     switch flag {
     case "-h", "--help":
@@ -44,8 +49,12 @@ while let flag = arguments.popFirst() {
         exit(0)
     case "--busy-poll":
         busyPoll = true
+    case "--compute-busy-poll":
+        computeBusyPoll = true
+    case "--pin-compute-threads":
+        pinComputeThreads = true
     case "--models", "--host", "--port", "--cert", "--key", "--ca", "--client-auth", "--tls-min",
-         "--event-loops", "--max-frame-size", "--max-concurrent-streams", "--auth-token-file":
+         "--event-loops", "--compute-threads", "--max-frame-size", "--max-concurrent-streams", "--auth-token-file":
         guard let value = arguments.popFirst() else { fail("\(flag) needs a value") }
         options[flag] = value
     default:
@@ -76,6 +85,9 @@ case let other: fail("--tls-min must be 1.2 or 1.3, got '\(other)'")
 }
 if let loops = options["--event-loops"] { configuration.eventLoopCount = max(1, integer(loops, "--event-loops")) }
 configuration.busyPoll = busyPoll
+configuration.computeBusyPoll = computeBusyPoll
+configuration.pinComputeThreads = pinComputeThreads
+if let threads = options["--compute-threads"] { configuration.computeThreads = max(1, integer(threads, "--compute-threads")) }
 if let size = options["--max-frame-size"] {
     let value = integer(size, "--max-frame-size")
     guard (16 << 10 ... 64 << 20).contains(value) else { fail("--max-frame-size must be between 16 KiB and 64 MiB") }

@@ -1,0 +1,338 @@
+/// Queues one model's requests, forms batches and runs them on a ``ComputePool``.
+///
+/// - Requests are batched only with requests whose non-batch dimensions agree (same sequence
+///   length, same image size), so a batch is always one rectangular tensor per input.
+/// - With an idle queue and zero queue delay, ``runInline(_:timeoutNanoseconds:)`` runs the
+///   request on the caller's thread: no hand-off, no wake-up. Under load, requests queue and
+///   batches form from whatever arrived while the instances were busy.
+/// - A request whose deadline passes while queued is failed without running; a full queue
+///   refuses at once; higher priority levels are served first.
+public final class BatchScheduler: @unchecked Sendable {
+    /// The model the scheduler runs.
+    public let model: Model
+    /// The queueing and batching policy.
+    public let policy: BatchingPolicy
+    private let pool: ComputePool
+    /// Whether requests may share an execution (the model has a batch dimension and the
+    /// policy's max_batch_size is above 1).
+    public let batchesRequests: Bool
+
+    // Guarded by pool.lock.
+    private var queues: [[ScheduledRequest]]
+    private var queued = 0
+    private var running = 0
+    private var earliestDeadline: UInt64 = .max
+    private var statistics = SchedulerStatistics()
+
+    enum Next {
+        case ready(Batch)
+        case wait(until: UInt64)
+        case idle
+    }
+
+    /// - Throws: ``SchedulingError/invalidRequest(_:)`` when the policy is invalid, or when it
+    ///   asks for batching and the model's inputs and outputs do not share a leading symbolic
+    ///   (batch) dimension.
+    public init(model: Model, policy: BatchingPolicy, pool: ComputePool) throws(SchedulingError) {
+        if let problem = policy.validationError { throw .invalidRequest(problem) }
+        self.model = model
+        self.policy = policy
+        self.pool = pool
+        self.queues = Array(repeating: [], count: policy.priorityLevels)
+        if policy.maxBatchSize > 1 {
+            if let problem = Self.batchDimensionProblem(model) { throw .invalidRequest("cannot batch this model: \(problem)") }
+            batchesRequests = true
+        } else {
+            batchesRequests = false
+        }
+        pool.register(self)
+    }
+
+    /// Why the model has no common leading batch dimension, or nil if it has one.
+    static func batchDimensionProblem(_ model: Model) -> String? {
+        var symbol: String?
+        for info in model.inputs + model.outputs {
+            guard case .symbolic(let name)? = info.dimensions.first else {
+                return "'\(info.name)' does not start with a symbolic (batch) dimension"
+            }
+            if let symbol, symbol != name { return "'\(info.name)' starts with '\(name)', not '\(symbol)'" }
+            symbol = name
+        }
+        return nil
+    }
+
+    /// A copy of the statistics so far.
+    public func currentStatistics() -> SchedulerStatistics {
+        pool.lock.lock()
+        defer { pool.lock.unlock() }
+        return statistics
+    }
+
+    // MARK: Submitting
+
+    /// Runs `inputs` on the calling thread if the model is idle and the policy does not delay,
+    /// returning the outputs; returns nil (and does nothing) when the request must queue.
+    public func runInline(_ inputs: [String: Tensor], timeoutNanoseconds: UInt64 = 0) -> Result<[Tensor], SchedulingError>? {
+        pool.lock.lock()
+        guard queued == 0, running < policy.instanceCount, policy.maxQueueDelayNanoseconds == 0 else {
+            pool.lock.unlock()
+            return nil
+        }
+        running += 1
+        pool.lock.unlock()
+        let start = SchedulerLock.now()
+        let result: Result<[Tensor], SchedulingError>
+        do {
+            result = .success(try model.run(inputs))
+        } catch {
+            result = .failure(.inference(error))
+        }
+        let elapsed = SchedulerLock.now() &- start
+        pool.lock.lock()
+        running -= 1
+        statistics.inlineRequests += 1
+        statistics.executedRequests += 1
+        if case .success(let outputs) = result {
+            statistics.recordBatch(rows: outputs.first?.shape.first ?? 1, computeNanoseconds: elapsed)
+        }
+        if queued > 0 { pool.wakeWorker() }
+        pool.lock.unlock()
+        if case .success = result, let limit = effectiveTimeout(timeoutNanoseconds), elapsed > limit {
+            return .failure(.deadlineExceeded)
+        }
+        return result
+    }
+
+    /// Queues `inputs`; `completion` runs exactly once, on a compute thread with the outputs,
+    /// or on the calling thread at once if the request is refused.
+    /// - Parameters:
+    ///   - priority: 1 (highest) ... `policy.priorityLevels`; nil uses the default.
+    ///   - timeoutNanoseconds: the request's own deadline from now (0 = none); it can only
+    ///     shorten the policy's default timeout.
+    /// - Returns: the handle for ``cancel(_:)``, or nil if the request was refused.
+    @discardableResult
+    public func enqueue(
+        _ inputs: [String: Tensor], priority: Int? = nil, timeoutNanoseconds: UInt64 = 0,
+        completion: @escaping @Sendable (Result<[Tensor], SchedulingError>) -> Void
+    ) -> ScheduledRequest? {
+        let level = priority ?? policy.defaultPriority
+        guard (1...policy.priorityLevels).contains(level) else {
+            completion(.failure(.invalidRequest("priority \(level) is outside 1...\(policy.priorityLevels)")))
+            return nil
+        }
+        let prepared: (ordered: [Tensor], rows: Int, signature: [[Int]])
+        do { prepared = try prepare(inputs) } catch {
+            completion(.failure(error))
+            return nil
+        }
+        let now = SchedulerLock.now()
+        let deadline = effectiveTimeout(timeoutNanoseconds).map { now &+ $0 } ?? 0
+        let request = ScheduledRequest(inputs: prepared.ordered, rows: prepared.rows, signature: prepared.signature,
+                                       priority: level - 1, deadline: deadline, enqueuedAt: now, completion: completion)
+        pool.lock.lock()
+        guard queued < policy.maxQueueSize else {
+            statistics.rejectedQueueFull += 1
+            pool.lock.unlock()
+            completion(.failure(.queueFull(policy.maxQueueSize)))
+            return nil
+        }
+        queues[level - 1].append(request)
+        queued += 1
+        if deadline != 0 { earliestDeadline = min(earliestDeadline, deadline) }
+        pool.wakeWorker()
+        pool.lock.unlock()
+        return request
+    }
+
+    /// Drops a queued request and completes it with `.cancelled`. A request already running is
+    /// left to finish (its outputs are still delivered). Returns true if it was dropped.
+    @discardableResult
+    public func cancel(_ request: ScheduledRequest) -> Bool {
+        pool.lock.lock()
+        guard request.state == .queued, let index = queues[request.priority].firstIndex(where: { $0 === request }) else {
+            pool.lock.unlock()
+            return false
+        }
+        queues[request.priority].remove(at: index)
+        queued -= 1
+        request.state = .finished
+        statistics.cancelledInQueue += 1
+        pool.lock.unlock()
+        request.completion(.failure(.cancelled))
+        return true
+    }
+
+    private func effectiveTimeout(_ requested: UInt64) -> UInt64? {
+        let limit = policy.defaultTimeoutNanoseconds
+        switch (requested, limit) {
+        case (0, 0): return nil
+        case (0, _): return limit
+        case (_, 0): return requested
+        default: return min(requested, limit)
+        }
+    }
+
+    /// Orders the inputs and checks everything that would otherwise fail a whole batch.
+    private func prepare(_ inputs: [String: Tensor]) throws(SchedulingError) -> ([Tensor], Int, [[Int]]) {
+        var ordered: [Tensor] = []
+        ordered.reserveCapacity(model.inputs.count)
+        var signature: [[Int]] = []
+        var rows: Int?
+        for info in model.inputs {
+            guard let tensor = inputs[info.name] else { throw .invalidRequest("missing input '\(info.name)'") }
+            guard tensor.shape.count == info.dimensions.count, tensor.elementType == info.elementType else {
+                throw .invalidRequest("input '\(info.name)' has shape \(tensor.shape) of \(tensor.elementType); expected \(info.dimensions) of \(info.elementType)")
+            }
+            for (axis, dimension) in info.dimensions.enumerated() {
+                if case .fixed(let size) = dimension, tensor.shape[axis] != size {
+                    throw .invalidRequest("input '\(info.name)': dimension \(axis) must be \(size), got \(tensor.shape[axis])")
+                }
+            }
+            if batchesRequests {
+                let batch = tensor.shape[0]
+                if let rows, rows != batch {
+                    throw .invalidRequest("inputs disagree on the batch dimension (\(rows) and \(batch))")
+                }
+                rows = batch
+                signature.append(Array(tensor.shape.dropFirst()))
+            }
+            ordered.append(tensor)
+        }
+        if inputs.count != model.inputs.count {
+            let unknown = inputs.keys.filter { name in !model.inputs.contains { $0.name == name } }.sorted()
+            throw .invalidRequest("unknown input(s) \(unknown.map { "'\($0)'" }.joined(separator: ", "))")
+        }
+        let batchRows = rows ?? 1
+        if batchesRequests && batchRows > policy.maxBatchSize {
+            throw .invalidRequest("batch of \(batchRows) exceeds the model's max_batch_size of \(policy.maxBatchSize)")
+        }
+        if batchesRequests && batchRows == 0 { throw .invalidRequest("empty batch") }
+        return (ordered, batchRows, signature)
+    }
+
+    // MARK: Forming batches (pool.lock held)
+
+    /// The next batch to run now, or when to look again.
+    func nextBatch(now: UInt64, expired: inout [ScheduledRequest]) -> Next {
+        if now >= earliestDeadline { removeExpired(now: now, into: &expired) }
+        guard queued > 0 else { return .idle }
+        guard running < policy.instanceCount else { return .idle }  // finishing a batch wakes a worker
+        guard let head = queues.lazy.compactMap(\.first).first else { return .idle }
+
+        // Gather compatible requests in priority, then arrival, order.
+        var chosen: [(level: Int, index: Int)] = []
+        var rows = 0
+        var oldest = head.enqueuedAt
+        let limit = batchesRequests ? policy.maxBatchSize : head.rows
+        gathering: for level in queues.indices {
+            for (index, request) in queues[level].enumerated() where request.signature == head.signature {
+                if rows + request.rows > limit { if batchesRequests { break gathering } else { continue } }
+                chosen.append((level, index))
+                rows += request.rows
+                oldest = min(oldest, request.enqueuedAt)
+                if !batchesRequests { break gathering }
+            }
+        }
+        let full = !batchesRequests || rows >= policy.maxBatchSize
+        let preferred = policy.preferredBatchSizes.filter { $0 <= rows }.max()
+        let waitedEnough = now >= oldest &+ policy.maxQueueDelayNanoseconds
+        // As in Triton: a batch goes as soon as it is full, a preferred size can be formed, or
+        // the oldest request has waited the configured delay.
+        guard full || waitedEnough || preferred != nil else {
+            return .wait(until: oldest &+ policy.maxQueueDelayNanoseconds)
+        }
+        // Cut at the largest preferred size available unless the delay has run out.
+        if let preferred, !waitedEnough, !full {
+            var total = 0
+            chosen = Array(chosen.prefix { item in
+                total += queues[item.level][item.index].rows
+                return total <= preferred
+            })
+            rows = chosen.reduce(0) { $0 + queues[$1.level][$1.index].rows }
+        }
+        var requests: [ScheduledRequest] = []
+        requests.reserveCapacity(chosen.count)
+        for item in chosen { requests.append(queues[item.level][item.index]) }
+        for level in queues.indices where chosen.contains(where: { $0.level == level }) {
+            let taken = Set(chosen.filter { $0.level == level }.map(\.index))
+            queues[level] = queues[level].enumerated().filter { !taken.contains($0.offset) }.map(\.element)
+        }
+        queued -= requests.count
+        running += 1
+        for request in requests {
+            request.state = .running
+            statistics.queueCount += 1
+            statistics.queueNanoseconds &+= now &- request.enqueuedAt
+        }
+        return .ready(Batch(scheduler: self, requests: requests, rows: rows))
+    }
+
+    private func removeExpired(now: UInt64, into expired: inout [ScheduledRequest]) {
+        var next: UInt64 = .max
+        var removed = 0
+        for level in queues.indices {
+            queues[level].removeAll { request in
+                if request.deadline != 0 && request.deadline <= now {
+                    request.state = .finished
+                    expired.append(request)
+                    removed += 1
+                    return true
+                }
+                if request.deadline != 0 { next = min(next, request.deadline) }
+                return false
+            }
+        }
+        queued -= removed
+        statistics.expiredInQueue += UInt64(removed)
+        earliestDeadline = next
+    }
+
+    /// Fails everything queued (shutdown); returns the requests to complete outside the lock.
+    func drainQueue() -> [ScheduledRequest] {
+        let all = queues.flatMap { $0 }
+        for request in all { request.state = .finished }
+        queues = Array(repeating: [], count: queues.count)
+        queued = 0
+        return all
+    }
+
+    // MARK: Running (no lock held)
+
+    func execute(_ batch: Batch) {
+        let start = SchedulerLock.now()
+        let result: Result<[[Tensor]], SchedulingError>
+        do {
+            result = .success(try run(batch))
+        } catch {
+            result = .failure(error)
+        }
+        let elapsed = SchedulerLock.now() &- start
+        pool.lock.lock()
+        running -= 1
+        statistics.executedRequests += UInt64(batch.requests.count)
+        statistics.recordBatch(rows: batch.rows, computeNanoseconds: elapsed)
+        for request in batch.requests { request.state = .finished }
+        if queued > 0 { pool.wakeWorker() }
+        pool.lock.unlock()
+        switch result {
+        case .success(let perRequest):
+            for (request, outputs) in zip(batch.requests, perRequest) { request.completion(.success(outputs)) }
+        case .failure(let error):
+            for request in batch.requests { request.completion(.failure(error)) }
+        }
+    }
+
+    private func run(_ batch: Batch) throws(SchedulingError) -> [[Tensor]] {
+        var feeds: [String: Tensor] = [:]
+        feeds.reserveCapacity(model.inputs.count)
+        for (index, info) in model.inputs.enumerated() {
+            feeds[info.name] = batch.requests.count == 1
+                ? batch.requests[0].inputs[index]
+                : BatchAssembler.concatenate(batch.requests.map { $0.inputs[index] }, rows: batch.rows)
+        }
+        let outputs: [Tensor]
+        do { outputs = try model.run(feeds) } catch { throw .inference(error) }
+        guard batch.requests.count > 1 else { return [outputs] }
+        return try BatchAssembler.split(outputs, rows: batch.requests.map(\.rows))
+    }
+}

@@ -1,0 +1,258 @@
+import Foundation
+import Testing
+@testable import InferenceEngine
+
+/// Collects completions from compute threads (pthread lock: TSan-visible).
+final class Completions: @unchecked Sendable {
+    private let lock = SchedulerLock()
+    private var results: [Int: Result<[Tensor], SchedulingError>] = [:]
+    private var order: [Int] = []
+
+    func record(_ id: Int, _ result: Result<[Tensor], SchedulingError>) {
+        lock.lock()
+        results[id] = result
+        order.append(id)
+        lock.unlock()
+    }
+
+    var completionOrder: [Int] { lock.lock(); defer { lock.unlock() }; return order }
+    func result(_ id: Int) -> Result<[Tensor], SchedulingError>? { lock.lock(); defer { lock.unlock() }; return results[id] }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return results.count }
+
+    /// Waits up to `seconds` for `expected` completions.
+    func wait(for expected: Int, seconds: Double = 20) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while count < expected && Date() < deadline { usleep(1000) }
+        return count >= expected
+    }
+}
+
+@Suite struct BatchSchedulerTests {
+    static let model = try! Model(contentsOf: repoPath("examples/models/credit_default/1/model.onnx"))
+
+    /// Distinct applicants: row i differs from every other row.
+    static func row(_ i: Int) -> Tensor {
+        Tensor(shape: [1, 10], scalars: (0..<10).map { Float(i) * 0.37 + Float($0) * 1.1 + 3 })
+    }
+
+    static func alone(_ input: Tensor) -> [Float] {
+        try! model.run(["features": input])[0].scalars
+    }
+
+    private func output(_ result: Result<[Tensor], SchedulingError>?) -> [Float]? {
+        if case .success(let tensors)? = result { return tensors[0].scalars }
+        return nil
+    }
+
+    @Test func batchedOutputsAreIdenticalToUnbatchedOnes() throws {
+        let pool = ComputePool(threadCount: 2)
+        defer { pool.shutdown() }
+        // A long delay makes all 64 requests wait and run as one batch of 64.
+        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
+            maxBatchSize: 64, maxQueueDelayNanoseconds: 200_000_000), pool: pool)
+        let completions = Completions()
+        for i in 0..<64 {
+            scheduler.enqueue(["features": Self.row(i)]) { completions.record(i, $0) }
+        }
+        #expect(completions.wait(for: 64))
+        for i in 0..<64 {
+            #expect(output(completions.result(i)) == Self.alone(Self.row(i)), "request \(i)")
+        }
+        let statistics = scheduler.currentStatistics()
+        #expect(statistics.batchSizes == [64: 1])
+        #expect(statistics.executedRequests == 64)
+    }
+
+    @Test func requestsWithDifferentRowCountsShareABatchAndGetTheirOwnRows() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
+            maxBatchSize: 16, maxQueueDelayNanoseconds: 100_000_000), pool: pool)
+        let completions = Completions()
+        let sizes = [1, 3, 2, 5]
+        var inputs: [Tensor] = []
+        var start = 0
+        for (id, size) in sizes.enumerated() {
+            let rows = (start..<start + size).flatMap { Self.row($0).scalars }
+            let input = Tensor(shape: [size, 10], scalars: rows)
+            inputs.append(input)
+            scheduler.enqueue(["features": input]) { completions.record(id, $0) }
+            start += size
+        }
+        #expect(completions.wait(for: sizes.count))
+        for (id, input) in inputs.enumerated() {
+            #expect(output(completions.result(id)) == Self.alone(input))
+        }
+        #expect(scheduler.currentStatistics().batchSizes == [11: 1])
+    }
+
+    @Test func idleModelRunsInlineAndADelayingPolicyDoesNot() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let eager = try BatchScheduler(model: Self.model, policy: BatchingPolicy(maxBatchSize: 8), pool: pool)
+        let inline = eager.runInline(["features": Self.row(1)])
+        #expect(output(inline) == Self.alone(Self.row(1)))
+        #expect(eager.currentStatistics().inlineRequests == 1)
+        let patient = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
+            maxBatchSize: 8, maxQueueDelayNanoseconds: 1_000_000), pool: pool)
+        #expect(patient.runInline(["features": Self.row(1)]) == nil)
+    }
+
+    @Test func deadlinePassingInTheQueueFailsWithoutRunning() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
+            maxBatchSize: 8, maxQueueDelayNanoseconds: 300_000_000), pool: pool)
+        let completions = Completions()
+        scheduler.enqueue(["features": Self.row(0)], timeoutNanoseconds: 20_000_000) { completions.record(0, $0) }
+        scheduler.enqueue(["features": Self.row(1)]) { completions.record(1, $0) }
+        #expect(completions.wait(for: 2))
+        #expect(completions.completionOrder == [0, 1])
+        guard case .failure(.deadlineExceeded)? = completions.result(0) else {
+            Issue.record("expected DEADLINE_EXCEEDED, got \(String(describing: completions.result(0)))")
+            return
+        }
+        #expect(output(completions.result(1)) == Self.alone(Self.row(1)))
+        let statistics = scheduler.currentStatistics()
+        #expect(statistics.expiredInQueue == 1)
+        #expect(statistics.batchSizes == [1: 1])
+    }
+
+    @Test func defaultTimeoutCanOnlyBeShortened() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
+            maxBatchSize: 8, maxQueueDelayNanoseconds: 300_000_000, defaultTimeoutNanoseconds: 30_000_000), pool: pool)
+        let completions = Completions()
+        // Asks for 10 s; the model's 30 ms default still applies.
+        scheduler.enqueue(["features": Self.row(0)], timeoutNanoseconds: 10_000_000_000) { completions.record(0, $0) }
+        #expect(completions.wait(for: 1))
+        guard case .failure(.deadlineExceeded)? = completions.result(0) else {
+            Issue.record("expected DEADLINE_EXCEEDED, got \(String(describing: completions.result(0)))")
+            return
+        }
+    }
+
+    @Test func fullQueueRefusesAtOnce() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
+            maxBatchSize: 8, maxQueueDelayNanoseconds: 5_000_000_000, maxQueueSize: 2), pool: pool)
+        let completions = Completions()
+        let first = scheduler.enqueue(["features": Self.row(0)]) { completions.record(0, $0) }
+        let second = scheduler.enqueue(["features": Self.row(1)]) { completions.record(1, $0) }
+        let third = scheduler.enqueue(["features": Self.row(2)]) { completions.record(2, $0) }
+        #expect(third == nil)
+        guard case .failure(.queueFull(2))? = completions.result(2) else {
+            Issue.record("expected queue full, got \(String(describing: completions.result(2)))")
+            return
+        }
+        #expect(scheduler.currentStatistics().rejectedQueueFull == 1)
+        #expect(scheduler.cancel(first!))
+        #expect(scheduler.cancel(second!))
+    }
+
+    @Test func cancelledRequestIsDroppedFromTheQueue() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
+            maxBatchSize: 8, maxQueueDelayNanoseconds: 100_000_000), pool: pool)
+        let completions = Completions()
+        let doomed = scheduler.enqueue(["features": Self.row(0)]) { completions.record(0, $0) }
+        scheduler.enqueue(["features": Self.row(1)]) { completions.record(1, $0) }
+        #expect(scheduler.cancel(doomed!))
+        #expect(!scheduler.cancel(doomed!))  // only once
+        #expect(completions.wait(for: 2))
+        guard case .failure(.cancelled)? = completions.result(0) else {
+            Issue.record("expected CANCELLED, got \(String(describing: completions.result(0)))")
+            return
+        }
+        #expect(output(completions.result(1)) == Self.alone(Self.row(1)))
+        #expect(scheduler.currentStatistics().batchSizes == [1: 1])
+    }
+
+    @Test func higherPriorityRunsFirst() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
+            maxBatchSize: 2, priorityLevels: 2, defaultPriority: 2), pool: pool)
+        // Occupy the only worker (a completion runs on it) so that all four requests are queued
+        // before any batch forms; otherwise arrival order, not priority, decides.
+        let blocker = try BatchScheduler(model: Self.model, policy: BatchingPolicy(maxBatchSize: 1), pool: pool)
+        let started = Completions()
+        let release = SchedulerLock()
+        release.lock()
+        blocker.enqueue(["features": Self.row(9)]) { result in
+            started.record(0, result)
+            release.lock()  // held by the test until the queue is filled
+            release.unlock()
+        }
+        #expect(started.wait(for: 1))
+        let completions = Completions()
+        scheduler.enqueue(["features": Self.row(0)]) { completions.record(0, $0) }
+        scheduler.enqueue(["features": Self.row(1)]) { completions.record(1, $0) }
+        scheduler.enqueue(["features": Self.row(2)], priority: 1) { completions.record(2, $0) }
+        scheduler.enqueue(["features": Self.row(3)], priority: 1) { completions.record(3, $0) }
+        release.unlock()
+        #expect(completions.wait(for: 4))
+        #expect(completions.completionOrder == [2, 3, 0, 1])
+        #expect(scheduler.currentStatistics().batchSizes == [2: 2])
+        #expect(scheduler.enqueue(["features": Self.row(4)], priority: 3) { _ in } == nil)
+    }
+
+    @Test func invalidRequestsAreRefusedBeforeTheyCanSpoilABatch() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(maxBatchSize: 4), pool: pool)
+        let cases: [[String: Tensor]] = [
+            [:],
+            ["features": Tensor(shape: [1, 9], scalars: Array(repeating: 0, count: 9))],
+            ["features": Tensor(shape: [5, 10], scalars: Array(repeating: 0, count: 50))],  // over max_batch_size
+            ["features": Self.row(0), "extra": Self.row(1)],
+        ]
+        for inputs in cases {
+            let completions = Completions()
+            #expect(scheduler.enqueue(inputs) { completions.record(0, $0) } == nil)
+            guard case .failure(.invalidRequest)? = completions.result(0) else {
+                Issue.record("expected invalidRequest for \(inputs.keys.sorted())")
+                continue
+            }
+        }
+    }
+
+    @Test func invalidPoliciesAreRefused() {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        for policy in [BatchingPolicy(maxBatchSize: 0), BatchingPolicy(maxBatchSize: 8, preferredBatchSizes: [16]),
+                       BatchingPolicy(maxBatchSize: 8, priorityLevels: 2, defaultPriority: 3),
+                       BatchingPolicy(maxBatchSize: 8, instanceCount: 0)] {
+            #expect(throws: SchedulingError.self) { try BatchScheduler(model: Self.model, policy: policy, pool: pool) }
+        }
+    }
+
+    /// Many threads submitting distinct inputs at once: every request gets its own answer.
+    @Test func concurrentSubmittersEachGetTheirOwnOutputs() throws {
+        let pool = ComputePool(threadCount: 2)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
+            maxBatchSize: 32, maxQueueDelayNanoseconds: 200_000, instanceCount: 2), pool: pool)
+        let completions = Completions()
+        let perThread = 200
+        DispatchQueue.concurrentPerform(iterations: 8) { thread in
+            for i in 0..<perThread {
+                let id = thread * perThread + i
+                if scheduler.runInline(["features": Self.row(id)]) == nil {
+                    scheduler.enqueue(["features": Self.row(id)]) { completions.record(id, $0) }
+                } else {
+                    completions.record(id, .success(try! Self.model.run(["features": Self.row(id)])))
+                }
+            }
+        }
+        #expect(completions.wait(for: 8 * perThread, seconds: 60))
+        var mismatches = 0
+        for id in 0..<8 * perThread where output(completions.result(id)) != Self.alone(Self.row(id)) { mismatches += 1 }
+        #expect(mismatches == 0)
+        let statistics = scheduler.currentStatistics()
+        #expect(statistics.batches > 0)
+    }
+}
