@@ -170,6 +170,16 @@ public final class TensorWireClient: Sendable {
         }
     }
 
+    /// What the server has done with `model` (all models when empty): Infer outcomes by status,
+    /// batch sizes, queue and compute time.
+    public func stats(model: String = "", timeout: Duration? = nil) throws(RPCError) -> [ModelStatistics] {
+        try unary(method: MethodName.stats, metadata: [:], timeout: timeout, body: { writer, start in
+            StatsRequest(modelName: model).encode(into: &writer, payloadStart: start)
+        }) { frame throws(Status) in
+            try StatsResponse(body: frame.body, bodyOffset: frame.bodyOffset, limits: MessageLimits()).models
+        }
+    }
+
     /// Sends a request for an arbitrary method and returns the raw response body; for tools
     /// and tests that exercise the protocol itself.
     public func call(method: String, body: [UInt8] = [], metadata: Metadata = [:], timeout: Duration? = nil) throws(RPCError) -> [UInt8] {

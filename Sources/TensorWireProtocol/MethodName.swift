@@ -5,6 +5,7 @@ public enum MethodName {
     public static let modelMetadata = "ModelMetadata"
     public static let serverInfo = "ServerInfo"
     public static let health = "Health"
+    public static let stats = "Stats"
 
-    public static let all = [infer, listModels, modelMetadata, serverInfo, health]
+    public static let all = [infer, listModels, modelMetadata, serverInfo, health, stats]
 }

@@ -1,5 +1,5 @@
 /// ModelMetadata response: string name, u16 count × u64 versions, string platform,
-/// u16 count × TensorSpec inputs, u16 count × TensorSpec outputs.
+/// u16 count × TensorSpec inputs, u16 count × TensorSpec outputs, metadata config.
 public struct ModelMetadataResponse: WireMessageBody, Hashable {
     public var name: String
     public var versions: [UInt64]
@@ -7,13 +7,18 @@ public struct ModelMetadataResponse: WireMessageBody, Hashable {
     public var platform: String
     public var inputs: [TensorSpec]
     public var outputs: [TensorSpec]
+    /// How the server schedules the model (`max_batch_size`, `max_queue_delay_us`, ...), as
+    /// key/value text with the metadata rules.
+    public var config: Metadata
 
-    public init(name: String, versions: [UInt64], platform: String, inputs: [TensorSpec], outputs: [TensorSpec]) {
+    public init(name: String, versions: [UInt64], platform: String, inputs: [TensorSpec], outputs: [TensorSpec],
+                config: Metadata = Metadata()) {
         self.name = name
         self.versions = versions
         self.platform = platform
         self.inputs = inputs
         self.outputs = outputs
+        self.config = config
     }
 
     public func encode(into w: inout ByteWriter, payloadStart: Int) {
@@ -27,6 +32,7 @@ public struct ModelMetadataResponse: WireMessageBody, Hashable {
         for s in inputs { s.encode(into: &w) }
         w.writeUInt16(UInt16(outputs.count))
         for s in outputs { s.encode(into: &w) }
+        config.encode(into: &w)
     }
 
     public init(body: UnsafeRawBufferPointer, bodyOffset: Int, limits: MessageLimits) throws(Status) {
@@ -46,6 +52,7 @@ public struct ModelMetadataResponse: WireMessageBody, Hashable {
         outputs = []
         outputs.reserveCapacity(oc)
         for _ in 0..<oc { outputs.append(try TensorSpec(from: &r, limits: limits)) }
+        config = try Metadata(from: &r, limits: limits)
         try r.expectEnd("ModelMetadata response")
     }
 }

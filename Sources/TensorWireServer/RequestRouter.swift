@@ -63,13 +63,13 @@ struct RequestRouter: Sendable {
                 let versions = repository.entries[model.name]?.versions.map(\.version) ?? [model.version]
                 let response = ModelMetadataResponse(
                     name: model.name, versions: versions, platform: model.config.platform,
-                    inputs: model.inputSpecs, outputs: model.outputSpecs)
+                    inputs: model.inputSpecs, outputs: model.outputSpecs, config: model.schedulingDescription)
                 writeOK(streamID: streamID, into: &writer) { w, start in response.encode(into: &w, payloadStart: start) }
             case MethodName.serverInfo:
                 try requireEmptyBody(request)
                 let response = ServerInfoResponse(
                     name: serverName, version: Self.serverVersion,
-                    protocolVersion: ProtocolVersion.current, extensions: ["health", "model-metadata"])
+                    protocolVersion: ProtocolVersion.current, extensions: ["health", "model-metadata", "stats", "dynamic-batching"])
                 writeOK(streamID: streamID, into: &writer) { w, start in response.encode(into: &w, payloadStart: start) }
             case MethodName.health:
                 let query = try HealthRequest(body: request.body, bodyOffset: request.bodyOffset, limits: limits)
@@ -82,6 +82,19 @@ struct RequestRouter: Sendable {
                 writeOK(streamID: streamID, into: &writer) { w, start in
                     HealthResponse(serving: serving).encode(into: &w, payloadStart: start)
                 }
+            case MethodName.stats:
+                let query = try StatsRequest(body: request.body, bodyOffset: request.bodyOffset, limits: limits)
+                let entries: [ModelRepository.Entry]
+                if query.modelName.isEmpty {
+                    entries = repository.entries.values.sorted { $0.name < $1.name }
+                } else {
+                    guard let entry = repository.entries[query.modelName] else {
+                        throw Status(.notFound, "model '\(query.modelName)' is not in the repository")
+                    }
+                    entries = [entry]
+                }
+                let response = StatsResponse(models: entries.flatMap { $0.versions.map(\.statistics) })
+                writeOK(streamID: streamID, into: &writer) { w, start in response.encode(into: &w, payloadStart: start) }
             default:
                 throw Status(.unimplemented, "unknown method '\(request.head.method)'")
             }

@@ -33,7 +33,38 @@ final class ServedModel: Sendable {
         outcomes.withLock { $0[code, default: 0] += 1 }
     }
 
-    var outcomeCounts: [StatusCode: UInt64] { outcomes.withLock { $0 } }
+    /// Everything the Stats method reports for this version.
+    var statistics: ModelStatistics {
+        let scheduled = scheduler.currentStatistics()
+        return ModelStatistics(
+            name: name, version: version, outcomes: outcomes.withLock { $0 }, inlineRequests: scheduled.inlineRequests,
+            executions: scheduled.batches, batchSizes: scheduled.batchSizes, queueCount: scheduled.queueCount,
+            queueNanoseconds: scheduled.queueNanoseconds, computeCount: scheduled.computeCount,
+            computeNanoseconds: scheduled.computeNanoseconds, rejectedQueueFull: scheduled.rejectedQueueFull,
+            expiredInQueue: scheduled.expiredInQueue, cancelledInQueue: scheduled.cancelledInQueue)
+    }
+
+    /// The scheduling policy in effect, for ModelMetadata's `config` (spec §9.5).
+    var schedulingDescription: Metadata {
+        let policy = scheduler.policy
+        let batching = config.dynamicBatching != nil
+        var description: Metadata = [
+            "max_batch_size": String(config.maxBatchSize),
+            "instance_count": String(policy.instanceCount),
+            "dynamic_batching": batching ? "on" : "off",
+        ]
+        if batching {
+            description.append("max_queue_delay_us", String(policy.maxQueueDelayNanoseconds / 1000))
+            if !policy.preferredBatchSizes.isEmpty {
+                description.append("preferred_batch_sizes", policy.preferredBatchSizes.map(String.init).joined(separator: ","))
+            }
+            description.append("max_queue_size", String(policy.maxQueueSize))
+            description.append("priority_levels", String(policy.priorityLevels))
+            description.append("default_priority", String(policy.defaultPriority))
+            description.append("default_timeout_us", String(policy.defaultTimeoutNanoseconds / 1000))
+        }
+        return description
+    }
 
     private static func spec(_ info: ValueInfo) throws(ModelRepositoryError) -> TensorSpec {
         guard let dataType = TensorDataType(rawValue: UInt8(clamping: info.elementType.onnxDataType)) else {

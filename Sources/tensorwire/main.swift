@@ -13,6 +13,7 @@ commands:
   metadata MODEL [--version N]      a model's inputs and outputs
   health [--model MODEL]            server live/ready, or whether MODEL is ready
   server-info                       server name, version and protocol version
+  stats [--model MODEL]             per-model requests, failures, batch sizes, queue and compute time
   infer MODEL --input NAME=VALUE... run a model and print its outputs
       VALUE is JSON ([[1.0, 2.0]] or {"shape": [1, 2], "data": [1, 2]}) or @FILE.npy
       --version N    --output NAME (repeatable)    --output-dir DIR (writes NAME.npy)    --json
@@ -77,6 +78,10 @@ func run(_ words: [String]) throws(CLIError) {
             print("\(title):")
             for spec in specs { print("  \(spec.name)\t\(spec.dataType)\t\(spec.shape)") }
         }
+        if !metadata.config.isEmpty {
+            print("scheduling:")
+            for entry in metadata.config { print("  \(entry.key) = \(entry.value)") }
+        }
     case "health":
         let kind: HealthKind = model == nil ? .ready : .modelReady
         let (live, serving) = try call { client throws(RPCError) in
@@ -85,6 +90,9 @@ func run(_ words: [String]) throws(CLIError) {
         let subject = model.map { "model \($0)" } ?? "server"
         print("live: \(live ? "yes" : "no")\n\(subject) ready: \(serving ? "yes" : "no")")
         if !serving { throw CLIError("\(subject) is not ready", status: "NOT_SERVING") }
+    case "stats":
+        let models = try call { client throws(RPCError) in try client.stats(model: model ?? "") }
+        for entry in models { print(StatsText.render(entry)) }
     case "server-info":
         let info = try call { client throws(RPCError) in try client.serverInfo() }
         print("\(info.name) \(info.version), protocol v\(info.protocolVersion), extensions: \(info.extensions.joined(separator: ", "))")

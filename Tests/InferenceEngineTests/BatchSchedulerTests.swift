@@ -234,10 +234,11 @@ final class Completions: @unchecked Sendable {
     @Test func concurrentSubmittersEachGetTheirOwnOutputs() throws {
         let pool = ComputePool(threadCount: 2)
         defer { pool.shutdown() }
-        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
-            maxBatchSize: 32, maxQueueDelayNanoseconds: 200_000, instanceCount: 2), pool: pool)
-        let completions = Completions()
         let perThread = 200
+        // The queue must hold the whole burst: a full queue refuses (correctly) rather than waits.
+        let scheduler = try BatchScheduler(model: Self.model, policy: BatchingPolicy(
+            maxBatchSize: 32, maxQueueDelayNanoseconds: 200_000, maxQueueSize: 8 * perThread, instanceCount: 2), pool: pool)
+        let completions = Completions()
         DispatchQueue.concurrentPerform(iterations: 8) { thread in
             for i in 0..<perThread {
                 let id = thread * perThread + i
@@ -250,7 +251,12 @@ final class Completions: @unchecked Sendable {
         }
         #expect(completions.wait(for: 8 * perThread, seconds: 60))
         var mismatches = 0
-        for id in 0..<8 * perThread where output(completions.result(id)) != Self.alone(Self.row(id)) { mismatches += 1 }
+        var failures = 0
+        for id in 0..<8 * perThread {
+            guard let got = output(completions.result(id)) else { failures += 1; continue }
+            if got != Self.alone(Self.row(id)) { mismatches += 1 }
+        }
+        #expect(failures == 0)
         #expect(mismatches == 0)
         let statistics = scheduler.currentStatistics()
         #expect(statistics.batches > 0)

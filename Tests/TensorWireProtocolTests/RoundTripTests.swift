@@ -179,6 +179,20 @@ struct RoundTripTests {
         try roundTrip(ServerInfoResponse(name: "tensorwire", version: "0.1.0", extensions: ["a", "b"]), method: MethodName.serverInfo)
         try roundTrip(HealthResponse(serving: true), method: MethodName.health)
         try roundTrip(HealthResponse(serving: false), method: MethodName.health)
+        try roundTrip(ModelMetadataResponse(
+            name: "credit", versions: [1], platform: "onnx", inputs: [], outputs: [],
+            config: ["max_batch_size": "64", "max_queue_delay_us": "100", "preferred_batch_sizes": "8,16"]
+        ), method: MethodName.modelMetadata)
+        try roundTrip(StatsRequest(), method: MethodName.stats)
+        try roundTrip(StatsRequest(modelName: "credit"), method: MethodName.stats)
+        try roundTrip(StatsResponse(models: []), method: MethodName.stats)
+        try roundTrip(StatsResponse(models: [
+            ModelStatistics(name: "credit", version: 1, outcomes: [.ok: 1000, .deadlineExceeded: 3, StatusCode(rawValue: 99): 1],
+                            inlineRequests: 10, executions: 80, batchSizes: [1: 10, 16: 60, 64: 10], queueCount: 990,
+                            queueNanoseconds: .max, computeCount: 80, computeNanoseconds: 123_456, rejectedQueueFull: 2,
+                            expiredInQueue: 3, cancelledInQueue: 4),
+            ModelStatistics(name: "", version: 0),
+        ]), method: MethodName.stats)
     }
 
     @Test func framesBackToBackInOneWriter() throws {

@@ -200,6 +200,9 @@ private func summarize(_ frame: FrameView, method: String?, misaligned: inout [S
         case MethodName.health:
             let x = try stream { () throws(Status) in try HealthRequest(body: r.body, bodyOffset: r.bodyOffset, limits: limits) }
             body = "kind=\(x.kind.rawValue) model=\(x.modelName) version=\(x.modelVersion)"
+        case MethodName.stats:
+            let x = try stream { () throws(Status) in try StatsRequest(body: r.body, bodyOffset: r.bodyOffset, limits: limits) }
+            body = "model=\(x.modelName)"
         default:
             throw VectorFailure.stream(.unimplemented)
         }
@@ -218,13 +221,19 @@ private func summarize(_ frame: FrameView, method: String?, misaligned: inout [S
             body = "models=[" + x.models.map { "\($0.name):\($0.versions.map(String.init).joined(separator: "/")):\($0.ready ? 1 : 0)" }.joined(separator: ",") + "]"
         case MethodName.modelMetadata:
             let x = try stream { () throws(Status) in try ModelMetadataResponse(body: r.body, bodyOffset: r.bodyOffset, limits: limits) }
-            body = "model=\(x.name) versions=[\(x.versions.map(String.init).joined(separator: ","))] platform=\(x.platform) inputs=[\(specs(x.inputs))] outputs=[\(specs(x.outputs))]"
+            body = "model=\(x.name) versions=[\(x.versions.map(String.init).joined(separator: ","))] platform=\(x.platform) inputs=[\(specs(x.inputs))] outputs=[\(specs(x.outputs))] config=\(metadata(x.config))"
         case MethodName.serverInfo:
             let x = try stream { () throws(Status) in try ServerInfoResponse(body: r.body, bodyOffset: r.bodyOffset, limits: limits) }
             body = "name=\(x.name) version=\(x.version) protocol=\(x.protocolVersion) extensions=[\(x.extensions.joined(separator: ","))]"
         case MethodName.health:
             let x = try stream { () throws(Status) in try HealthResponse(body: r.body, bodyOffset: r.bodyOffset, limits: limits) }
             body = "serving=\(x.serving ? 1 : 0)"
+        case MethodName.stats:
+            let x = try stream { () throws(Status) in try StatsResponse(body: r.body, bodyOffset: r.bodyOffset, limits: limits) }
+            body = "models=[" + x.models.map { m in
+                let sizes = m.batchSizes.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+                return "\(m.name):\(m.version) ok=\(m.successes) failed=\(m.failures) inline=\(m.inlineRequests) executions=\(m.executions) sizes=\(sizes) queue=\(m.queueCount)/\(m.queueNanoseconds) compute=\(m.computeCount)/\(m.computeNanoseconds) rejected=\(m.rejectedQueueFull) expired=\(m.expiredInQueue) cancelled=\(m.cancelledInQueue)"
+            }.joined(separator: ",") + "]"
         default:
             fatalError("vector RESPONSE without a known method: \(method ?? "nil")")
         }

@@ -370,6 +370,13 @@ def main():
     r.add("request-model-metadata", "ModelMetadata for bert version 4", "server",
           start + [request(3, "ModelMetadata", model_md)], "ok", ["HELLO", "REQUEST"])
 
+    def stats_req(buf):
+        buf += string("bert")
+        return "model=bert"
+
+    r.add("request-stats", "Stats for one model", "server", start + [request(5, "Stats", stats_req)], "ok",
+          ["HELLO", "REQUEST"])
+
     def health(kind, model, version):
         def fn(buf):
             buf += u8(kind) + string(model) + u64(version)
@@ -458,7 +465,10 @@ def main():
         i = [spec(buf, "ids", "INT64", [-1, 128]), spec(buf, "mask", "INT64", [-1, 128])]
         buf += u16(1)
         o = [spec(buf, "logits", "FP32", [-1, 2])]
-        return "model=bert versions=[1,2] platform=onnx inputs=[%s] outputs=[%s]" % (",".join(i), ",".join(o))
+        config = [("max_batch_size", "64"), ("dynamic_batching", "on"), ("max_queue_delay_us", "100")]
+        buf += metadata(config)
+        return "model=bert versions=[1,2] platform=onnx inputs=[%s] outputs=[%s] config=%s" % (
+            ",".join(i), ",".join(o), md_summary(config))
 
     s.add("response-model-metadata", "ModelMetadata with variable batch dimensions", "client",
           [ha, response(1, model_metadata)], "ok", ["HELLO_ACK", "RESPONSE"], method="ModelMetadata")
@@ -482,7 +492,32 @@ def main():
              method="Health")
     bad_resp("response-metadata-spec-dim", "TensorSpec dimension -2",
              response(1, lambda b: (b.extend(string("m") + u16(0) + string("onnx") + u16(1)), spec(b, "x", "FP32", [-2]),
-                                    b.extend(u16(0)), "")[3])[0], method="ModelMetadata")
+                                    b.extend(u16(0) + u16(0)), "")[3])[0], method="ModelMetadata")
+    def stats_entry(buf, name, version, outcomes, sizes, tail):
+        buf += string(name) + u64(version) + u16(len(outcomes))
+        for code, count in outcomes:
+            buf += u16(code) + u64(count)
+        buf += u64(tail[0]) + u64(tail[1]) + u16(len(sizes))
+        for size, count in sizes:
+            buf += u32(size) + u64(count)
+        for v in tail[2:]:
+            buf += u64(v)
+
+    def stats(buf):
+        buf += u16(1)
+        stats_entry(buf, "bert", 1, [(0, 90), (4, 2)], [(1, 10), (8, 10)], [5, 20, 85, 5000, 20, 90000, 0, 2, 1])
+        return "models=[bert:1 ok=90 failed=2 inline=5 executions=20 sizes=1:10,8:10 queue=85/5000 compute=20/90000 rejected=0 expired=2 cancelled=1]"
+
+    s.add("response-stats", "Stats for one model", "client", [ha, response(1, stats)], "ok",
+          ["HELLO_ACK", "RESPONSE"], method="Stats")
+
+    def stats_duplicate_size(b):
+        b.extend(u16(1))
+        stats_entry(b, "bert", 1, [], [(8, 1), (8, 2)], [0] * 9)
+        return ""
+
+    bad_resp("response-stats-duplicate-batch-size", "batch size 8 listed twice",
+             response(1, stats_duplicate_size)[0], method="Stats")
     bad_resp("response-list-models-forged-count", "model count 65535 in a 2-byte body",
              response(1, lambda b: (b.extend(u16(65535)), "")[1])[0], method="ListModels")
     bad_resp("response-infer-misaligned-tensor", "tensor data without its alignment padding (byte_length runs past the end)",
