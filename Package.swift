@@ -52,7 +52,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["TensorWireClient", "TensorWireServer", "TensorWireProtocol", "TensorWireTransport"]
+            dependencies: ["TensorWireClient", "TensorWireServer", "TensorWireProtocol", "TensorWireTransport", "InferenceEngine"]
         ),
     ],
     swiftLanguageModes: [.v6]

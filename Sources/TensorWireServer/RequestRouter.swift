@@ -44,7 +44,8 @@ struct RequestRouter: Sendable {
             switch request.head.method {
             case MethodName.infer:
                 let job = try inferJob(request, receivedAt: receivedAt)
-                guard let result = job.model.scheduler.runInline(job.feeds, timeoutNanoseconds: job.timeoutNanoseconds) else {
+                guard let result = job.model.scheduler.runInline(
+                    job.feeds, priority: job.priority, timeoutNanoseconds: job.timeoutNanoseconds) else {
                     return .schedule(job)
                 }
                 Self.writeInferResult(result, of: job, streamID: streamID, maxResponsePayload: maxResponsePayload, into: &writer)

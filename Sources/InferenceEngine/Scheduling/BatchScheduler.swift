@@ -72,7 +72,12 @@ public final class BatchScheduler: @unchecked Sendable {
 
     /// Runs `inputs` on the calling thread if the model is idle and the policy does not delay,
     /// returning the outputs; returns nil (and does nothing) when the request must queue.
-    public func runInline(_ inputs: [String: Tensor], timeoutNanoseconds: UInt64 = 0) -> Result<[Tensor], SchedulingError>? {
+    public func runInline(
+        _ inputs: [String: Tensor], priority: Int? = nil, timeoutNanoseconds: UInt64 = 0
+    ) -> Result<[Tensor], SchedulingError>? {
+        // The same checks as a queued request: the fast path must not be a way around them.
+        do { try validatePriority(priority) } catch { return .failure(error) }
+        do { _ = try prepare(inputs) } catch { return .failure(error) }
         pool.lock.lock()
         guard queued == 0, running < policy.instanceCount, policy.maxQueueDelayNanoseconds == 0 else {
             pool.lock.unlock()
@@ -116,8 +121,8 @@ public final class BatchScheduler: @unchecked Sendable {
         completion: @escaping @Sendable (Result<[Tensor], SchedulingError>) -> Void
     ) -> ScheduledRequest? {
         let level = priority ?? policy.defaultPriority
-        guard (1...policy.priorityLevels).contains(level) else {
-            completion(.failure(.invalidRequest("priority \(level) is outside 1...\(policy.priorityLevels)")))
+        do { try validatePriority(level) } catch {
+            completion(.failure(error))
             return nil
         }
         let prepared: (ordered: [Tensor], rows: Int, signature: [[Int]])
@@ -160,6 +165,13 @@ public final class BatchScheduler: @unchecked Sendable {
         pool.lock.unlock()
         request.completion(.failure(.cancelled))
         return true
+    }
+
+    private func validatePriority(_ level: Int?) throws(SchedulingError) {
+        guard let level else { return }
+        guard (1...policy.priorityLevels).contains(level) else {
+            throw .invalidRequest("priority \(level) is outside 1...\(policy.priorityLevels)")
+        }
     }
 
     private func effectiveTimeout(_ requested: UInt64) -> UInt64? {
@@ -239,7 +251,9 @@ public final class BatchScheduler: @unchecked Sendable {
         // As in Triton: a batch goes as soon as it is full, a preferred size can be formed, or
         // the oldest request has waited the configured delay.
         guard full || waitedEnough || preferred != nil else {
-            return .wait(until: oldest &+ policy.maxQueueDelayNanoseconds)
+            // Wake for whichever comes first: the batching delay or a queued deadline (so an
+            // expiring request is answered at its deadline, not at the end of the delay).
+            return .wait(until: min(oldest &+ policy.maxQueueDelayNanoseconds, earliestDeadline))
         }
         // Cut at the largest preferred size available unless the delay has run out.
         if let preferred, !waitedEnough, !full {
