@@ -14,6 +14,7 @@ import TensorWireTransport
 
 let usage = """
 usage: tensorwire-bench --models DIR --certs DIR [--iterations N] [--warmup N] [--mode blocking|busy-poll|both] [--json]
+       tensorwire-bench batching --models DIR --certs DIR [--seconds S]
 """
 
 struct Options {
@@ -27,6 +28,9 @@ struct Options {
 
 var options = Options()
 var arguments = CommandLine.arguments.dropFirst()
+var scenario = "latency"
+var seconds = 3.0
+if arguments.first == "batching" { scenario = arguments.removeFirst() }
 while let flag = arguments.popFirst() {
     switch flag {
     case "--models": options.models = arguments.popFirst() ?? options.models
@@ -37,12 +41,27 @@ while let flag = arguments.popFirst() {
         let mode = arguments.popFirst() ?? "both"
         options.modes = mode == "both" ? ["blocking", "busy-poll"] : [mode]
     case "--json": options.json = true
+    case "--seconds": seconds = Double(arguments.popFirst() ?? "") ?? seconds
     default:
         print(usage)
         exit(flag == "--help" || flag == "-h" ? 0 : 2)
     }
 }
 signal(SIGPIPE, SIG_IGN)
+
+if scenario == "batching" {
+    do {
+        try BatchingBenchmark(
+            modelFile: options.models + "/credit_default/1/model.onnx", modelName: "credit_default", inputName: "features",
+            rowShape: [10], certificates: options.certificates, seconds: seconds,
+            batchingConfig: #"{"max_batch_size": 64, "dynamic_batching": {"max_queue_delay_us": 0}}"#
+        ).run()
+    } catch {
+        print("tensorwire-bench: \(error)")
+        exit(1)
+    }
+    exit(0)
+}
 
 struct Summary {
     var name: String

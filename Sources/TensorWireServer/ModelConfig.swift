@@ -76,7 +76,8 @@ struct ModelConfig: Sendable, Equatable {
             let context = path + " dynamic_batching"
             if let delay = try Self.integer(section, "max_queue_delay_us", context, range: 0...10_000_000) { batching.maxQueueDelayMicroseconds = UInt64(delay) }
             if let sizes = section["preferred_batch_sizes"] {
-                guard let sizes = sizes as? [Any], sizes.count <= 64, sizes.allSatisfy({ ($0 as? NSNumber).map { $0.intValue >= 1 } ?? false }) else {
+                guard let sizes = sizes as? [Any], sizes.count <= 64,
+                      sizes.allSatisfy({ ($0 as? NSNumber).map { !Self.isBoolean($0) && $0.intValue >= 1 && Double($0.intValue) == $0.doubleValue } ?? false }) else {
                     throw ModelRepositoryError("\(context): preferred_batch_sizes must be a list of positive integers")
                 }
                 batching.preferredBatchSizes = sizes.map { ($0 as! NSNumber).intValue }
@@ -94,11 +95,16 @@ struct ModelConfig: Sendable, Equatable {
 
     private static func integer(_ dictionary: [String: Any], _ key: String, _ context: String, range: ClosedRange<Int>) throws(ModelRepositoryError) -> Int? {
         guard let value = dictionary[key] else { return nil }
-        guard let number = value as? NSNumber, !(value is Bool), Double(number.intValue) == number.doubleValue,
+        guard let number = value as? NSNumber, !isBoolean(number), Double(number.intValue) == number.doubleValue,
               range.contains(number.intValue) else {
             throw ModelRepositoryError("\(context): \(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
         }
         return number.intValue
+    }
+
+    /// JSON `true`/`false`. `is Bool` cannot tell: on Linux it also holds for the numbers 0 and 1.
+    private static func isBoolean(_ number: NSNumber) -> Bool {
+        String(cString: number.objCType) == "c"
     }
 
     /// The scheduler policy this config asks for, with `computeThreads` filling in defaults.

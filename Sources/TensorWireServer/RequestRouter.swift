@@ -16,8 +16,8 @@ struct InferJob: Sendable {
 enum RequestDisposition {
     /// The RESPONSE is in the writer.
     case answered
-    /// An Infer to queue; the RESPONSE follows when the scheduler completes it.
-    case schedule(InferJob)
+    /// A validated Infer: the session runs it inline or queues it, then answers.
+    case infer(InferJob)
 }
 
 /// Turns one decoded REQUEST into exactly one RESPONSE frame, whatever happens.
@@ -43,13 +43,7 @@ struct RequestRouter: Sendable {
         do throws(Status) {
             switch request.head.method {
             case MethodName.infer:
-                let job = try inferJob(request, receivedAt: receivedAt)
-                guard let result = job.model.scheduler.runInline(
-                    job.feeds, priority: job.priority, timeoutNanoseconds: job.timeoutNanoseconds) else {
-                    return .schedule(job)
-                }
-                Self.writeInferResult(result, of: job, streamID: streamID, maxResponsePayload: maxResponsePayload, into: &writer)
-                return .answered
+                return .infer(try inferJob(request, receivedAt: receivedAt))
             case MethodName.listModels:
                 try requireEmptyBody(request)
                 let models = repository.entries.values.sorted { $0.name < $1.name }.map {

@@ -39,6 +39,8 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     private var lastStreamID: UInt32 = 0
     /// Queued Infers by stream id, for CANCEL, MAX_CONCURRENT_STREAMS and connection loss.
     private var inFlight: [UInt32: InFlight] = [:]
+    /// Infers decoded from the current read, dispatched together once the read is handled.
+    private var readInfers: [(streamID: UInt32, job: InferJob)] = []
 
     init(router: RequestRouter, configuration: ServerConfiguration, registry: SessionRegistry) {
         self.router = router
@@ -80,9 +82,11 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
                 try handle(frame, receivedAt: receivedAt, connection: connection)
             }
         } catch {
+            readInfers.removeAll()
             goAway(error.code, error.message, connection: connection)
             return
         }
+        dispatchReadInfers(connection)
         flush(connection)
         if connection.outboundBufferedBytes > maxOutboundBufferBytes {
             goAway(.resourceExhausted, "client is not reading its responses", connection: connection)
@@ -133,18 +137,56 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
         }
         let disposition = router.respond(to: request, streamID: streamID, receivedAt: receivedAt,
                                          maxResponsePayload: clientSettings.maxFrameSize, into: &output)
-        guard case .schedule(let job) = disposition else { return }
-        guard inFlight.count < settings.maxConcurrentStreams else {
-            let status = Status(.resourceExhausted, "\(inFlight.count) requests already in flight on this connection (MAX_CONCURRENT_STREAMS)")
-            job.model.recordOutcome(status.code)
-            return RequestRouter.writeError(status, streamID: streamID, into: &output)
+        if case .infer(let job) = disposition { readInfers.append((streamID, job)) }
+    }
+
+    /// Runs or queues the Infers of one read. One request alone runs inline when its model is
+    /// idle (no hand-off); several for the same batching model are queued together so that they
+    /// form a batch instead of running one by one on this thread.
+    private func dispatchReadInfers(_ connection: TLSConnection) {
+        guard !readInfers.isEmpty else { return }
+        let infers = readInfers
+        readInfers.removeAll(keepingCapacity: true)
+        var perModel: [ObjectIdentifier: Int] = [:]
+        for entry in infers { perModel[ObjectIdentifier(entry.job.model), default: 0] += 1 }
+        var toQueue: [ObjectIdentifier: [(streamID: UInt32, job: InferJob)]] = [:]
+        for (streamID, job) in infers {
+            let scheduler = job.model.scheduler
+            let companions = scheduler.batchesRequests && perModel[ObjectIdentifier(job.model)]! > 1
+            if !companions, let result = scheduler.runInline(job.feeds, priority: job.priority, timeoutNanoseconds: job.timeoutNanoseconds) {
+                RequestRouter.writeInferResult(result, of: job, streamID: streamID,
+                                               maxResponsePayload: clientSettings.maxFrameSize, into: &output)
+            } else {
+                toQueue[ObjectIdentifier(job.model), default: []].append((streamID, job))
+            }
         }
+        for group in toQueue.values { enqueue(group, connection: connection) }
+    }
+
+    /// Queues one model's Infers from this read in one step, so that they batch together.
+    private func enqueue(_ group: [(streamID: UInt32, job: InferJob)], connection: TLSConnection) {
+        var admitted: [(streamID: UInt32, job: InferJob)] = []
+        for entry in group {
+            guard inFlight.count + admitted.count < settings.maxConcurrentStreams else {
+                let status = Status(.resourceExhausted, "\(inFlight.count + admitted.count) requests already in flight on this connection (MAX_CONCURRENT_STREAMS)")
+                entry.job.model.recordOutcome(status.code)
+                RequestRouter.writeError(status, streamID: entry.streamID, into: &output)
+                continue
+            }
+            admitted.append(entry)
+        }
+        guard let scheduler = admitted.first?.job.model.scheduler else { return }
         let loop = connection.eventLoop
-        let handle = job.model.scheduler.enqueue(job.feeds, priority: job.priority, timeoutNanoseconds: job.timeoutNanoseconds) { result in
-            // Back to the connection's own thread: only it may touch the session and the TLS state.
-            loop.execute { self.complete(streamID: streamID, job: job, result: result, connection: connection) }
+        let submissions = admitted.map { entry in
+            let (streamID, job) = entry
+            return BatchScheduler.Submission(inputs: job.feeds, priority: job.priority, timeoutNanoseconds: job.timeoutNanoseconds) { result in
+                // Back to the connection's own thread: only it may touch the session and the TLS state.
+                loop.execute { self.complete(streamID: streamID, job: job, result: result, connection: connection) }
+            }
         }
-        if let handle { inFlight[streamID] = InFlight(request: handle, scheduler: job.model.scheduler) }
+        for (entry, handle) in zip(admitted, scheduler.enqueue(submissions)) {
+            if let handle { inFlight[entry.streamID] = InFlight(request: handle, scheduler: scheduler) }
+        }
     }
 
     /// Writes a queued Infer's answer (loop thread).

@@ -188,6 +188,18 @@ import TensorWireTransport
         #expect(error?.code == .invalidArgument)
     }
 
+    /// JSON numbers 0 and 1 are numbers, JSON booleans are not (Foundation on Linux blurs them).
+    @Test func configNumbersAndBooleansAreToldApart() throws {
+        let (server, _) = try server("""
+            {"max_batch_size": 1, "instance_count": 1, "dynamic_batching": {"max_queue_delay_us": 0, "default_timeout_us": 0, "preferred_batch_sizes": [1]}}
+            """)
+        let client = try TensorWireClient(configuration: TestEnvironment.clientConfiguration(port: server.port))
+        #expect(try client.listModels().first?.ready == true)
+        let (refusing, _) = try self.server(#"{"max_batch_size": true}"#)
+        let other = try TensorWireClient(configuration: TestEnvironment.clientConfiguration(port: refusing.port))
+        #expect(try other.listModels().first?.ready == false)
+    }
+
     @Test func invalidConfigKeepsTheModelUnreadyWithItsReason() throws {
         let (server, _) = try server("""
             {"max_batch_size": 8, "dynamic_batching": {"max_queue_delay": 5}}

@@ -23,6 +23,8 @@ public final class BatchScheduler: @unchecked Sendable {
     private var running = 0
     private var earliestDeadline: UInt64 = .max
     private var statistics = SchedulerStatistics()
+    /// Moving average of single-request executions (ns), for the inline decision.
+    private var singleRequestCompute: UInt64 = 0
 
     enum Next {
         case ready(Batch)
@@ -79,7 +81,8 @@ public final class BatchScheduler: @unchecked Sendable {
         do { try validatePriority(priority) } catch { return .failure(error) }
         do { _ = try prepare(inputs) } catch { return .failure(error) }
         pool.lock.lock()
-        guard queued == 0, running < policy.instanceCount, policy.maxQueueDelayNanoseconds == 0 else {
+        guard queued == 0, running < policy.instanceCount, policy.maxQueueDelayNanoseconds == 0,
+              !batchesRequests || singleRequestCompute <= policy.inlineComputeLimitNanoseconds else {
             pool.lock.unlock()
             return nil
         }
@@ -95,6 +98,7 @@ public final class BatchScheduler: @unchecked Sendable {
         let elapsed = SchedulerLock.now() &- start
         pool.lock.lock()
         running -= 1
+        noteSingleRequestCompute(elapsed)
         statistics.inlineRequests += 1
         statistics.executedRequests += 1
         if case .success(let outputs) = result {
@@ -108,45 +112,82 @@ public final class BatchScheduler: @unchecked Sendable {
         return result
     }
 
-    /// Queues `inputs`; `completion` runs exactly once, on a compute thread with the outputs,
-    /// or on the calling thread at once if the request is refused.
-    /// - Parameters:
-    ///   - priority: 1 (highest) ... `policy.priorityLevels`; nil uses the default.
-    ///   - timeoutNanoseconds: the request's own deadline from now (0 = none); it can only
-    ///     shorten the policy's default timeout.
-    /// - Returns: the handle for ``cancel(_:)``, or nil if the request was refused.
+    /// One request for ``enqueue(_:)``.
+    public struct Submission: Sendable {
+        public var inputs: [String: Tensor]
+        /// 1 (highest) ... `policy.priorityLevels`; nil uses the default.
+        public var priority: Int?
+        /// The request's own deadline from now (0 = none); it can only shorten the policy's
+        /// default timeout.
+        public var timeoutNanoseconds: UInt64
+        /// Runs exactly once: on a compute thread with the outputs, or on the calling thread
+        /// at once if the request is refused.
+        public var completion: @Sendable (Result<[Tensor], SchedulingError>) -> Void
+
+        public init(inputs: [String: Tensor], priority: Int? = nil, timeoutNanoseconds: UInt64 = 0,
+                    completion: @escaping @Sendable (Result<[Tensor], SchedulingError>) -> Void) {
+            self.inputs = inputs
+            self.priority = priority
+            self.timeoutNanoseconds = timeoutNanoseconds
+            self.completion = completion
+        }
+    }
+
+    /// Queues one request. - Returns: the handle for ``cancel(_:)``, or nil if it was refused.
     @discardableResult
     public func enqueue(
         _ inputs: [String: Tensor], priority: Int? = nil, timeoutNanoseconds: UInt64 = 0,
         completion: @escaping @Sendable (Result<[Tensor], SchedulingError>) -> Void
     ) -> ScheduledRequest? {
-        let level = priority ?? policy.defaultPriority
-        do { try validatePriority(level) } catch {
-            completion(.failure(error))
-            return nil
-        }
-        let prepared: (ordered: [Tensor], rows: Int, signature: [[Int]])
-        do { prepared = try prepare(inputs) } catch {
-            completion(.failure(error))
-            return nil
-        }
+        enqueue([Submission(inputs: inputs, priority: priority, timeoutNanoseconds: timeoutNanoseconds, completion: completion)])[0]
+    }
+
+    /// Queues requests that arrived together in one step (one lock, one wake-up), so that a
+    /// worker sees them all and batches them rather than starting on the first alone.
+    /// - Returns: a handle per submission, nil where it was refused.
+    public func enqueue(_ submissions: [Submission]) -> [ScheduledRequest?] {
+        var handles: [ScheduledRequest?] = []
+        handles.reserveCapacity(submissions.count)
+        var accepted: [ScheduledRequest] = []
+        var refused: [(Submission, SchedulingError)] = []
         let now = SchedulerLock.now()
-        let deadline = effectiveTimeout(timeoutNanoseconds).map { now &+ $0 } ?? 0
-        let request = ScheduledRequest(inputs: prepared.ordered, rows: prepared.rows, signature: prepared.signature,
-                                       priority: level - 1, deadline: deadline, enqueuedAt: now, completion: completion)
-        pool.lock.lock()
-        guard queued < policy.maxQueueSize else {
-            statistics.rejectedQueueFull += 1
-            pool.lock.unlock()
-            completion(.failure(.queueFull(policy.maxQueueSize)))
-            return nil
+        for submission in submissions {
+            let level = submission.priority ?? policy.defaultPriority
+            do {
+                try validatePriority(level)
+                let prepared = try prepare(submission.inputs)
+                let deadline = effectiveTimeout(submission.timeoutNanoseconds).map { now &+ $0 } ?? 0
+                let request = ScheduledRequest(
+                    inputs: prepared.0, rows: prepared.1, signature: prepared.2, priority: level - 1,
+                    deadline: deadline, enqueuedAt: now, completion: submission.completion)
+                accepted.append(request)
+                handles.append(request)
+            } catch {
+                refused.append((submission, error))
+                handles.append(nil)
+            }
         }
-        queues[level - 1].append(request)
-        queued += 1
-        if deadline != 0 { earliestDeadline = min(earliestDeadline, deadline) }
-        pool.wakeWorker()
+        pool.lock.lock()
+        var full: [ScheduledRequest] = []
+        for request in accepted {
+            guard queued < policy.maxQueueSize else {
+                statistics.rejectedQueueFull += 1
+                full.append(request)
+                continue
+            }
+            queues[request.priority].append(request)
+            queued += 1
+            if request.deadline != 0 { earliestDeadline = min(earliestDeadline, request.deadline) }
+        }
+        if queued > 0 { pool.wakeWorker() }
         pool.lock.unlock()
-        return request
+        for (submission, error) in refused { submission.completion(.failure(error)) }
+        for request in full {
+            request.state = .finished
+            if let index = handles.firstIndex(where: { $0 === request }) { handles[index] = nil }
+            request.completion(.failure(.queueFull(policy.maxQueueSize)))
+        }
+        return handles
     }
 
     /// Drops a queued request and completes it with `.cancelled`. A request already running is
@@ -165,6 +206,11 @@ public final class BatchScheduler: @unchecked Sendable {
         pool.lock.unlock()
         request.completion(.failure(.cancelled))
         return true
+    }
+
+    /// Exponential moving average (1/8) of what one request alone costs (lock held).
+    private func noteSingleRequestCompute(_ nanoseconds: UInt64) {
+        singleRequestCompute = singleRequestCompute == 0 ? nanoseconds : (singleRequestCompute * 7 + nanoseconds) / 8
     }
 
     private func validatePriority(_ level: Int?) throws(SchedulingError) {
@@ -323,6 +369,7 @@ public final class BatchScheduler: @unchecked Sendable {
         let elapsed = SchedulerLock.now() &- start
         pool.lock.lock()
         running -= 1
+        if batch.requests.count == 1 { noteSingleRequestCompute(elapsed) }
         statistics.executedRequests += UInt64(batch.requests.count)
         statistics.recordBatch(rows: batch.rows, computeNanoseconds: elapsed)
         for request in batch.requests { request.state = .finished }
