@@ -126,6 +126,9 @@ public final class Model: Sendable {
         return try graph.execute(ordered)
     }
 
+    /// The compiled graph, for white-box tests.
+    var graphForTesting: CompiledGraph { graph }
+
     /// Reads a whole file with a size check before allocating.
     static func readFile(_ path: String) throws(ModelLoadError) -> [UInt8] {
         guard let file = fopen(path, "rb") else {
