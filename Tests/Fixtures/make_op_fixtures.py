@@ -414,6 +414,49 @@ case("batchnorm_3d", [N("BatchNormalization", ["x", "s", "b", "m", "v"])], {"x":
      inits=[("s", rnd(4)), ("b", rnd(4)), ("m", rnd(4)), ("v", rnd(4, positive=True))])
 
 
+# --- Conv (1-D/2-D, pads, auto_pad, strides, dilations, groups, depthwise) and pooling
+def conv_case(name, x, w, b=None, opset=17, **attrs):
+    ins = ["x", "w"] + (["b"] if b is not None else [])
+    inits = [("w", w)] + ([("b", b)] if b is not None else [])
+    case(name, [N("Conv", ins, **attrs)], {"x": x}, ["y"], inits=inits, opset=opset)
+conv_case("conv2d_basic", rnd(1, 3, 6, 6), rnd(4, 3, 3, 3), rnd(4))
+conv_case("conv2d_pads_strides", rnd(2, 3, 7, 6), rnd(5, 3, 3, 2), rnd(5), pads=[1, 0, 2, 1], strides=[2, 1])
+conv_case("conv2d_dilation", rnd(1, 2, 9, 9), rnd(3, 2, 3, 3), dilations=[2, 3], pads=[2, 2, 2, 2])
+conv_case("conv2d_group", rnd(1, 4, 5, 5), rnd(6, 2, 3, 3), rnd(6), group=2, pads=[1, 1, 1, 1])
+conv_case("conv2d_depthwise", rnd(2, 4, 6, 6), rnd(4, 1, 3, 3), rnd(4), group=4, pads=[1, 1, 1, 1])
+conv_case("conv2d_same_upper", rnd(1, 2, 7, 7), rnd(3, 2, 4, 4), auto_pad="SAME_UPPER", strides=[2, 2])
+conv_case("conv2d_same_lower", rnd(1, 2, 6, 5), rnd(3, 2, 2, 3), auto_pad="SAME_LOWER")
+conv_case("conv2d_valid", rnd(1, 2, 6, 5), rnd(3, 2, 3, 3), auto_pad="VALID", strides=[2, 2])
+conv_case("conv2d_1x1", rnd(2, 8, 4, 4), rnd(16, 8, 1, 1), rnd(16))
+conv_case("conv2d_kernel_shape_attr", rnd(1, 3, 5, 5), rnd(2, 3, 3, 3), kernel_shape=[3, 3])
+conv_case("conv1d_basic", rnd(2, 3, 10), rnd(4, 3, 3), rnd(4), pads=[1, 1])
+conv_case("conv1d_stride_dilation", rnd(1, 2, 15), rnd(3, 2, 3), strides=[2], dilations=[2])
+conv_case("conv1d_depthwise", rnd(1, 4, 8), rnd(4, 1, 5), rnd(4), group=4, pads=[2, 2])
+case("conv2d_symbolic_batch", [N("Conv", ["x", "w", "b"], pads=[1, 1, 1, 1])], {"x": rnd(3, 2, 5, 5)}, ["y"],
+     inits=[("w", rnd(4, 2, 3, 3)), ("b", rnd(4))], input_shapes={"x": ["batch", 2, 5, 5]})
+
+def pool_case(name, op, x, opset=17, **attrs):
+    case(name, [N(op, ["x"], **attrs)], {"x": x}, ["y"], opset=opset)
+pool_case("maxpool2d", "MaxPool", rnd(1, 2, 6, 6), kernel_shape=[2, 2], strides=[2, 2])
+pool_case("maxpool2d_pads", "MaxPool", rnd(1, 2, 5, 5), kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+pool_case("maxpool2d_ceil", "MaxPool", rnd(1, 2, 6, 6), kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+pool_case("maxpool2d_dilation", "MaxPool", rnd(1, 1, 7, 7), kernel_shape=[2, 2], dilations=[2, 2])
+pool_case("maxpool2d_same_upper", "MaxPool", rnd(1, 2, 5, 5), kernel_shape=[2, 2], strides=[2, 2], auto_pad="SAME_UPPER")
+pool_case("maxpool1d", "MaxPool", rnd(2, 3, 9), kernel_shape=[3], strides=[2], pads=[1, 1])
+pool_case("avgpool2d", "AveragePool", rnd(1, 2, 6, 6), kernel_shape=[2, 2], strides=[2, 2])
+pool_case("avgpool2d_pads_exclude", "AveragePool", rnd(1, 2, 5, 5), kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+pool_case("avgpool2d_pads_include", "AveragePool", rnd(1, 2, 5, 5), kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+          count_include_pad=1)
+pool_case("avgpool2d_ceil", "AveragePool", rnd(1, 2, 6, 6), kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
+pool_case("avgpool2d_ceil_include", "AveragePool", rnd(1, 1, 6, 6), kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1,
+          pads=[1, 1, 1, 1], count_include_pad=1)
+pool_case("avgpool2d_same_lower", "AveragePool", rnd(1, 2, 5, 5), kernel_shape=[2, 2], auto_pad="SAME_LOWER")
+pool_case("avgpool1d", "AveragePool", rnd(2, 3, 9), kernel_shape=[3], strides=[2], pads=[1, 1])
+pool_case("avgpool1d_include", "AveragePool", rnd(2, 3, 9), kernel_shape=[4], strides=[3], pads=[2, 1], count_include_pad=1)
+pool_case("globalavgpool", "GlobalAveragePool", rnd(2, 3, 4, 5))
+pool_case("globalavgpool_1d", "GlobalAveragePool", rnd(2, 3, 7))
+pool_case("globalmaxpool", "GlobalMaxPool", rnd(2, 3, 4, 5))
+
 os.makedirs(OPS, exist_ok=True)
 with open(os.path.join(OPS, "cases.json"), "w") as f:
     json.dump(cases, f)
@@ -515,6 +558,15 @@ save_broken("batchnorm_training",
             model_of([N("BatchNormalization", ["x", "s", "b", "m", "v"], training_mode=1)], [vi("x", [1, 2, 3])],
                      [vi("y", None)], [numpy_helper.from_array(rnd(2), n) for n in "sbmv"]),
             "training_mode=1 is not supported")
+save_broken("conv_channel_mismatch",
+            model_of([N("Conv", ["x", "w"])], [vi("x", [1, 3, 5, 5])], [vi("y", None)], [numpy_helper.from_array(rnd(2, 2, 3, 3), "w")]),
+            "X has 3 channels but W expects 2")
+save_broken("conv3d",
+            model_of([N("Conv", ["x", "w"])], [vi("x", [1, 1, 3, 3, 3])], [vi("y", None)], [numpy_helper.from_array(rnd(1, 1, 2, 2, 2), "w")]),
+            "only 1-D and 2-D inputs are supported")
+save_broken("maxpool_indices",
+            model_of([N("MaxPool", ["x"], ["y", "idx"], kernel_shape=[2, 2])], [vi("x", [1, 1, 4, 4])], [vi("y", None)]),
+            "the Indices output is not supported")
 save_broken("output_type_mismatch",
             model_of([N("Shape", ["x"])], [vi("x", [2])], [vi("y", None, TensorProto.FLOAT)]),
             "declared as FLOAT but computes INT64")

@@ -36,10 +36,10 @@ extension CompiledGraph {
             args.reserveCapacity(node.inputs.count)
             for s in node.inputs { args.append(s >= 0 ? slots[s] : nil) }
             let results = try NodeExecutor(node: node).run(args)
-            guard results.count >= node.outputs.count else {
-                throw .internalFailure("node '\(node.name)' (\(node.opType)) produced \(results.count) outputs, expected \(node.outputs.count)")
-            }
             for (i, s) in node.outputs.enumerated() where s >= 0 {
+                guard i < results.count else {
+                    throw .internalFailure("node '\(node.name)' (\(node.opType)) produced \(results.count) outputs, expected \(node.outputs.count)")
+                }
                 slots[s] = results[i]
                 if hasShapeOnlyNodes && shapeOnly[index] { recorded.append((s, results[i])) }
             }

@@ -1,6 +1,3 @@
 extension OperatorCompiler {
-    func compileConv() throws(ModelLoadError) -> Compiled? { nil }
-    func compilePool() throws(ModelLoadError) -> Compiled? { nil }
-    func compileGlobalPool() throws(ModelLoadError) -> Compiled? { nil }
     func compileRecurrent() throws(ModelLoadError) -> Compiled? { nil }
 }
