@@ -457,6 +457,77 @@ pool_case("globalavgpool", "GlobalAveragePool", rnd(2, 3, 4, 5))
 pool_case("globalavgpool_1d", "GlobalAveragePool", rnd(2, 3, 7))
 pool_case("globalmaxpool", "GlobalMaxPool", rnd(2, 3, 4, 5))
 
+# --- LSTM / GRU (ONNX semantics: gate order i,o,f,c and z,r,h; layouts; sequence_lens; states)
+def rnn_case(name, op, seq=4, batch=2, inp=3, hidden=5, dirs=1, bias=True, lens=None, init=False, peep=False,
+             outs=("Y", "Y_h", "Y_c"), layout=0, opset=17, **attrs):
+    gates = 4 if op == "LSTM" else 3
+    inits = [("W", rnd(dirs, gates * hidden, inp) * 0.5), ("R", rnd(dirs, gates * hidden, hidden) * 0.5)]
+    ins = ["X", "W", "R"]
+    feeds = {"X": rnd(*((seq, batch, inp) if layout == 0 else (batch, seq, inp)))}
+    def opt(name_, present):
+        ins.append(name_ if present else "")
+    opt("B", bias)
+    if bias:
+        inits.append(("B", rnd(dirs, 2 * gates * hidden) * 0.5))
+    opt("L", lens is not None)
+    if lens is not None:
+        feeds["L"] = np.array(lens, np.int32)
+    state_shape = (dirs, batch, hidden) if layout == 0 else (batch, dirs, hidden)
+    opt("H0", init)
+    if init:
+        feeds["H0"] = rnd(*state_shape)
+    if op == "LSTM":
+        opt("C0", init)
+        if init:
+            feeds["C0"] = rnd(*state_shape)
+        opt("P", peep)
+        if peep:
+            inits.append(("P", rnd(dirs, 3 * hidden) * 0.5))
+    while ins and ins[-1] == "":
+        ins.pop()
+    node_outs = list(outs) if op == "LSTM" else [o for o in outs if o != "Y_c"]
+    names = [o for o in node_outs if o]
+    if layout == 0:
+        case(name, [helper.make_node(op, ins, node_outs, name=op.lower() + "_node", hidden_size=hidden, **attrs)],
+             feeds, names, inits=inits, opset=opset)
+        return
+    # onnxruntime refuses layout=1 ("batchwise recurrent operations are not supported"): the
+    # reference comes from the same weights at layout 0 with transposed inputs and outputs.
+    import onnxruntime as ort
+    ref_feeds = dict(feeds)
+    ref_feeds["X"] = np.ascontiguousarray(feeds["X"].transpose(1, 0, 2))
+    for k in ("H0", "C0"):
+        if k in feeds:
+            ref_feeds[k] = np.ascontiguousarray(feeds[k].transpose(1, 0, 2))
+    ref_nodes = [helper.make_node(op, ins, node_outs, name=op.lower() + "_node", hidden_size=hidden, **attrs)]
+    ref = model_of(ref_nodes, [vi(n, list(a.shape), DTYPES[a.dtype][1]) for n, a in ref_feeds.items()], [vi(n, None) for n in names],
+                   [numpy_helper.from_array(np.asarray(a), n) for n, a in inits], opset)
+    res = ort.InferenceSession(ref.SerializeToString(), providers=["CPUExecutionProvider"]).run(names, ref_feeds)
+    res = [r.transpose(2, 0, 1, 3) if n == "Y" else r.transpose(1, 0, 2) for n, r in zip(names, res)]
+    nodes = [helper.make_node(op, ins, node_outs, name=op.lower() + "_node", hidden_size=hidden, layout=1, **attrs)]
+    m = model_of(nodes, [vi(n, list(a.shape), DTYPES[a.dtype][1]) for n, a in feeds.items()], [vi(n, None) for n in names],
+                 [numpy_helper.from_array(np.asarray(a), n) for n, a in inits], opset)
+    path = os.path.join(OPS, name + ".onnx")
+    onnx.save(m, path)
+    cases.append({"name": name, "model": os.path.relpath(path, ROOT), "inputs": {n: enc(a) for n, a in feeds.items()},
+                  "outputs": {n: enc(r) for n, r in zip(names, res)}})
+rnn_case("lstm_forward", "LSTM")
+rnn_case("lstm_bidirectional_initial_states", "LSTM", dirs=2, init=True, direction="bidirectional")
+rnn_case("lstm_reverse_seqlens", "LSTM", lens=[4, 2], direction="reverse")
+rnn_case("lstm_bidirectional_seqlens", "LSTM", dirs=2, lens=[3, 1], batch=2, direction="bidirectional")
+rnn_case("lstm_peepholes", "LSTM", peep=True, init=True)
+rnn_case("lstm_layout1", "LSTM", layout=1, init=True, dirs=2, direction="bidirectional")
+rnn_case("lstm_clip", "LSTM", clip=0.5)
+rnn_case("lstm_input_forget", "LSTM", input_forget=1)
+rnn_case("lstm_no_bias_yh_only", "LSTM", bias=False, outs=("", "Y_h"))
+rnn_case("lstm_batch1_seq1", "LSTM", seq=1, batch=1)
+rnn_case("gru_forward", "GRU")
+rnn_case("gru_linear_before_reset_bidirectional", "GRU", dirs=2, init=True, direction="bidirectional", linear_before_reset=1)
+rnn_case("gru_reverse_seqlens", "GRU", lens=[1, 4], direction="reverse", linear_before_reset=1)
+rnn_case("gru_seqlens_lbr0", "GRU", lens=[2, 4], init=True)
+rnn_case("gru_layout1", "GRU", layout=1, linear_before_reset=1)
+rnn_case("gru_clip", "GRU", clip=0.3)
+
 os.makedirs(OPS, exist_ok=True)
 with open(os.path.join(OPS, "cases.json"), "w") as f:
     json.dump(cases, f)
@@ -567,6 +638,17 @@ save_broken("conv3d",
 save_broken("maxpool_indices",
             model_of([N("MaxPool", ["x"], ["y", "idx"], kernel_shape=[2, 2])], [vi("x", [1, 1, 4, 4])], [vi("y", None)]),
             "the Indices output is not supported")
+save_broken("lstm_custom_activation",
+            model_of([helper.make_node("LSTM", ["x", "w", "r"], ["y"], name="lstm1", hidden_size=2,
+                                       activations=["Relu", "Tanh", "Tanh"])],
+                     [vi("x", [1, 1, 2])], [vi("y", None)],
+                     [numpy_helper.from_array(rnd(1, 8, 2), "w"), numpy_helper.from_array(rnd(1, 8, 2), "r")]),
+            "activations")
+save_broken("gru_weight_shape",
+            model_of([helper.make_node("GRU", ["x", "w", "r"], ["y"], name="gru1", hidden_size=2)],
+                     [vi("x", [1, 1, 2])], [vi("y", None)],
+                     [numpy_helper.from_array(rnd(1, 8, 2), "w"), numpy_helper.from_array(rnd(1, 6, 2), "r")]),
+            "W has shape")
 save_broken("output_type_mismatch",
             model_of([N("Shape", ["x"])], [vi("x", [2])], [vi("y", None, TensorProto.FLOAT)]),
             "declared as FLOAT but computes INT64")

@@ -1,3 +1,0 @@
-extension OperatorCompiler {
-    func compileRecurrent() throws(ModelLoadError) -> Compiled? { nil }
-}
