@@ -39,8 +39,8 @@ public final class Model: Sendable {
 
     /// Reads and loads the model at `path`.
     ///
-    /// Files larger than 2 GiB are refused before reading. `modelDirectory` for external data
-    /// is the file's directory (external data itself is not supported in v0).
+    /// Files larger than 2 GiB are refused before reading. External data files are resolved
+    /// strictly inside the file's directory.
     public convenience init(contentsOf path: String) throws(ModelLoadError) {
         let bytes = try Self.readFile(path)
         var directory: String? = nil
@@ -50,8 +50,9 @@ public final class Model: Sendable {
 
     /// Loads a model from its serialized `ModelProto` bytes.
     ///
-    /// - Parameter modelDirectory: where external data files would be resolved; unused in v0,
-    ///   which refuses external data with a clear error.
+    /// - Parameter modelDirectory: the directory external data `location`s are resolved in
+    ///   (strictly inside it: absolute paths, `..` and symlinks leaving it are refused); `nil`
+    ///   refuses models with external data.
     public init(bytes: [UInt8], modelDirectory: String?) throws(ModelLoadError) {
         guard bytes.count <= ONNXLimits.maxFileBytes else {
             throw ModelLoadError("model is \(bytes.count) bytes; the limit is \(ONNXLimits.maxFileBytes)")
@@ -68,7 +69,7 @@ public final class Model: Sendable {
             throw ModelLoadError("default-domain opset \(opset) is not supported (v0 supports opsets \(Self.supportedOpsets.lowerBound)...\(Self.supportedOpsets.upperBound))")
         }
 
-        let result = try GraphCompiler(graph: graphProto, opset: Int(opset)).compile()
+        let result = try GraphCompiler(graph: graphProto, opset: Int(opset), modelDirectory: modelDirectory).compile()
         var histogram: [String: Int] = [:]
         for node in graphProto.nodes { histogram[node.opType, default: 0] += 1 }
 

@@ -116,12 +116,13 @@ func check(_ fixture: FixtureCase, model: Model? = nil) throws {
     }
 }
 
-func assertClose(_ got: [Float], _ expected: [Float], context: String) {
+func assertClose(_ got: [Float], _ expected: [Float], context: String,
+                 rtol: Float = relativeTolerance, atol: Float = absoluteTolerance) {
     var worst: (index: Int, error: Float)? = nil
     for i in 0..<expected.count {
         if got[i] == expected[i] || (got[i].isNaN && expected[i].isNaN) { continue }
         let err = abs(got[i] - expected[i])
-        if !(err <= relativeTolerance * abs(expected[i]) + absoluteTolerance) {
+        if !(err <= rtol * abs(expected[i]) + atol) {
             if worst == nil || err > worst!.error || err.isNaN { worst = (i, err) }
         }
     }

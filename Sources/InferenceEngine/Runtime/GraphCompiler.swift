@@ -3,6 +3,8 @@
 struct GraphCompiler {
     let graph: GraphProtoIR
     let opset: Int
+    /// Where external data is resolved; nil when the model came from bytes without a directory.
+    var modelDirectory: String? = nil
 
     struct Result {
         var compiled: CompiledGraph
@@ -28,10 +30,14 @@ struct GraphCompiler {
         }
 
         // Initializers: constants, also when listed as graph inputs (then they are not model inputs).
+        var external: ExternalDataReader?
+        if let modelDirectory, graph.initializers.contains(where: { $0.hasExternalData || $0.dataLocation == 1 }) {
+            external = try ExternalDataReader(modelDirectory: modelDirectory)
+        }
         for proto in graph.initializers {
             guard !proto.name.isEmpty else { throw ModelLoadError("an initializer has no name") }
             guard slotOf[proto.name] == nil else { throw ModelLoadError("initializer '\(proto.name)' is defined twice") }
-            let tensor = try TensorDecoder.decode(proto, what: "initializer '\(proto.name)'")
+            let tensor = try TensorDecoder.decode(proto, what: "initializer '\(proto.name)'", external: external)
             parameterCount += tensor.elementCount
             let slot = newSlot(proto.name, ValueFacts(shape: InferredShape(fixed: tensor.shape), type: tensor.elementType, constant: tensor))
             constants.append((slot, tensor))
