@@ -659,4 +659,46 @@ save_broken("gather_index_out_of_range_constant",
 with open(os.path.join(BROKEN, "cases.json"), "w") as f:
     json.dump(broken, f, indent=1)
     f.write("\n")
-print(f"{len(cases)} op cases, {len(broken)} broken models")
+# ---------------------------------------------------------------- external data
+EXT = os.path.join(HERE, "external")
+os.makedirs(os.path.join(EXT, "data"), exist_ok=True)
+ext_cases = []
+w_ext = np.array([1.5, -2.0], np.float32)
+with open(os.path.join(EXT, "weights.bin"), "wb") as f:
+    f.write(w_ext.tobytes())
+with open(os.path.join(EXT, "data", "weights.bin"), "wb") as f:
+    f.write(np.array([9, 9], np.float32).tobytes() + w_ext.tobytes())
+
+
+def ext_model(name, location, offset=None, length=None, expect=None):
+    t = helper.make_tensor("w", TensorProto.FLOAT, [2], [0.0, 0.0])
+    t.ClearField("float_data")
+    t.data_location = TensorProto.EXTERNAL
+    for k, v in (("location", location), ("offset", offset), ("length", length)):
+        if v is not None:
+            e = t.external_data.add(); e.key = k; e.value = str(v)
+    m = model_of([N("Add", ["x", "w"])], [vi("x", [2])], [vi("y", [2])], [t])
+    path = os.path.join(EXT, name + ".onnx")
+    with open(path, "wb") as f:
+        f.write(m.SerializeToString())
+    ext_cases.append({"name": name, "model": os.path.relpath(path, ROOT), "expect": expect})
+
+
+ext_model("ok", "weights.bin", 0, 8)
+ext_model("ok_no_offset_length", "weights.bin")
+ext_model("ok_subdirectory_offset", "data/weights.bin", 8, 8)
+ext_model("absolute_path", "/etc/passwd", expect="is an absolute path")
+ext_model("dotdot", "../external/weights.bin", expect="contains a '..' component")
+ext_model("dotdot_middle", "data/../weights.bin", expect="contains a '..' component")
+ext_model("backslash", "data\\..\\weights.bin", expect="contains a backslash")
+ext_model("beyond_end", "weights.bin", 4, 8, expect="lies beyond the end")
+ext_model("huge_offset", "weights.bin", 2 ** 62, 8, expect="lies beyond the end")
+ext_model("length_mismatch", "weights.bin", 0, 4, expect="length 4 does not match the tensor's 8 bytes")
+ext_model("missing_file", "nope.bin", expect="does not exist")
+ext_model("negative_offset", "weights.bin", -1, 8, expect="invalid offset '-1'")
+ext_model("directory", "data", expect="is not a regular file")
+ext_model("symlink_escape", "link.bin", expect="resolves outside the model directory")   # the test makes link.bin
+with open(os.path.join(EXT, "cases.json"), "w") as f:
+    json.dump(ext_cases, f, indent=1)
+    f.write("\n")
+print(f"{len(cases)} op cases, {len(broken)} broken models, {len(ext_cases)} external-data models")
