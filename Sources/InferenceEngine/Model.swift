@@ -23,6 +23,12 @@ public final class Model: Sendable {
     public let opsetVersion: Int
     /// `ModelProto.ir_version`.
     public let irVersion: Int
+    /// `ModelProto.producer_version`.
+    public let producerVersion: String
+    /// Every `opset_import`, domain (`""` for the default) → version.
+    public let opsetImports: [String: Int]
+    /// Distinct external data files the weights were read from.
+    public let externalDataLocations: [String]
 
     private let histogram: [String: Int]
     private let parameters: Int
@@ -69,7 +75,22 @@ public final class Model: Sendable {
             throw ModelLoadError("default-domain opset \(opset) is not supported (v0 supports opsets \(Self.supportedOpsets.lowerBound)...\(Self.supportedOpsets.upperBound))")
         }
 
+        // Every unsupported operator is reported at once, each with the node using it.
+        let unsupported = Self.unsupportedNodes(graphProto)
+        if !unsupported.isEmpty {
+            throw ModelLoadError(unsupported.map(\.description).joined(separator: ", ")
+                                 + "; supported operators: " + OperatorCompiler.supportedOperators.joined(separator: ", "))
+        }
         let result = try GraphCompiler(graph: graphProto, opset: Int(opset), modelDirectory: modelDirectory).compile()
+        var imports: [String: Int] = [:]
+        for entry in proto.opsetImports { imports[entry.domain == "ai.onnx" ? "" : entry.domain] = Int(clamping: entry.version) }
+        var locations: [String] = []
+        for t in graphProto.initializers {
+            for (k, v) in t.externalData where k == "location" && !locations.contains(v) { locations.append(v) }
+        }
+        self.producerVersion = proto.producerVersion
+        self.opsetImports = imports
+        self.externalDataLocations = locations
         var histogram: [String: Int] = [:]
         for node in graphProto.nodes { histogram[node.opType, default: 0] += 1 }
 

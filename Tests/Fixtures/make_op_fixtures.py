@@ -649,6 +649,12 @@ save_broken("gru_weight_shape",
                      [vi("x", [1, 1, 2])], [vi("y", None)],
                      [numpy_helper.from_array(rnd(1, 8, 2), "w"), numpy_helper.from_array(rnd(1, 6, 2), "r")]),
             "W has shape")
+save_broken("two_unsupported_ops",
+            model_of([helper.make_node("NonZero", ["x"], ["nz"], name="nonzero1"),
+                      helper.make_node("Relu", ["x"], ["r"], name="relu1"),
+                      helper.make_node("FusedGemm", ["r"], ["y"], name="fg1", domain="com.microsoft")],
+                     [vi("x", [2, 2])], [vi("y", None)]),
+            "unsupported operator 'NonZero' (node 'nonzero1'), unsupported operator 'com.microsoft.FusedGemm' (node 'fg1')")
 save_broken("output_type_mismatch",
             model_of([N("Shape", ["x"])], [vi("x", [2])], [vi("y", None, TensorProto.FLOAT)]),
             "declared as FLOAT but computes INT64")
