@@ -707,4 +707,18 @@ ext_model("symlink_escape", "link.bin", expect="resolves outside the model direc
 with open(os.path.join(EXT, "cases.json"), "w") as f:
     json.dump(ext_cases, f, indent=1)
     f.write("\n")
+# ---------------------------------------------------------------- .npy files for the CLI's `model run`
+NPY = os.path.join(HERE, "npy")
+os.makedirs(NPY, exist_ok=True)
+np.save(os.path.join(NPY, "f32_2x3.npy"), np.arange(6, dtype=np.float32).reshape(2, 3) - 2.5)
+np.save(os.path.join(NPY, "i64_scalar.npy"), np.array(-7, np.int64))
+np.save(os.path.join(NPY, "i32_vec.npy"), np.array([1, -2, 3], np.int32))
+np.save(os.path.join(NPY, "bool_2x2.npy"), np.array([[True, False], [False, True]]))
+np.save(os.path.join(NPY, "f64.npy"), np.zeros(2, np.float64))
+np.save(os.path.join(NPY, "fortran.npy"), np.asfortranarray(np.zeros((2, 3), np.float32)))
+np.save(os.path.join(NPY, "big_endian.npy"), np.zeros(2, ">f4"))
+with open(os.path.join(NPY, "v2_f32.npy"), "wb") as f:
+    np.lib.format.write_array(f, np.array([[1.5], [2.5]], np.float32), version=(2, 0))
+with open(os.path.join(NPY, "truncated.npy"), "wb") as f:
+    f.write(open(os.path.join(NPY, "f32_2x3.npy"), "rb").read()[:-4])
 print(f"{len(cases)} op cases, {len(broken)} broken models, {len(ext_cases)} external-data models")
