@@ -7,7 +7,9 @@ seeds). Writes, under Tests/Fixtures/zoo/:
   <family>_dynamo/model.onnx (+ model.onnx.data)   torch.onnx.export(dynamo=True, opset 20), weights as external data
   cases.json = [{"name", "family", "exporter", "model", "inputs", "outputs", "rtol", "atol"}]
 Each family is recorded at batch 1 and batch 3 (dynamic batch; dynamic sequence where it applies).
-Exports that fail are listed in cases.json's sibling failures.json with the exception text.
+Families with a sequence axis are also recorded at batch 2 with sequence length 4; where
+onnxruntime itself cannot run that (the exporter baked the example's length into the graph), the
+case is listed in failures.json instead. Exports that fail are listed there too.
 
 Run: python3 Tests/Fixtures/make_zoo_fixtures.py
 """
@@ -177,18 +179,18 @@ def families():
         return t
 
     return [
-        ("mlp", MLP(), ["x"], ["probabilities"], lambda b: (r(b, 12),), {"x": {0: "batch"}}, 1e-4),
+        ("mlp", MLP(), ["x"], ["probabilities"], lambda b, s=None: (r(b, 12),), {"x": {0: "batch"}}, 1e-4),
         ("lstm_stacked_states", LSTMNet(), ["x", "h0", "c0"], ["y", "h", "c"],
-         lambda b: (r(b, 7, 6), r(2, b, 10), r(2, b, 10)), {"x": {0: "batch", 1: "seq"}, "h0": {1: "batch"}, "c0": {1: "batch"}}, 1e-4),
-        ("lstm_last_state", LSTMLast(), ["x"], ["logits"], lambda b: (r(9, b, 5),), {"x": {0: "seq", 1: "batch"}}, 1e-4),
-        ("gru_bidirectional", GRUBi(), ["x"], ["logits", "h"], lambda b: (r(b, 6, 6),), {"x": {0: "batch", 1: "seq"}}, 1e-4),
-        ("cnn1d", CNN1D(), ["x"], ["logits"], lambda b: (r(b, 4, 32),), {"x": {0: "batch"}}, 1e-4),
-        ("cnn2d", CNN2D(), ["x"], ["logits"], lambda b: (r(b, 3, 16, 16),), {"x": {0: "batch"}}, 1e-4),
-        ("encoder_padding", Encoder(False), ["x", "padding_mask"], ["y"], lambda b: (r(b, 5, 16), padding(b, 5)),
+         lambda b, s=7: (r(b, s, 6), r(2, b, 10), r(2, b, 10)), {"x": {0: "batch", 1: "seq"}, "h0": {1: "batch"}, "c0": {1: "batch"}}, 1e-4),
+        ("lstm_last_state", LSTMLast(), ["x"], ["logits"], lambda b, s=9: (r(s, b, 5),), {"x": {0: "seq", 1: "batch"}}, 1e-4),
+        ("gru_bidirectional", GRUBi(), ["x"], ["logits", "h"], lambda b, s=6: (r(b, s, 6),), {"x": {0: "batch", 1: "seq"}}, 1e-4),
+        ("cnn1d", CNN1D(), ["x"], ["logits"], lambda b, s=None: (r(b, 4, 32),), {"x": {0: "batch"}}, 1e-4),
+        ("cnn2d", CNN2D(), ["x"], ["logits"], lambda b, s=None: (r(b, 3, 16, 16),), {"x": {0: "batch"}}, 1e-4),
+        ("encoder_padding", Encoder(False), ["x", "padding_mask"], ["y"], lambda b, s=5: (r(b, s, 16), padding(b, s)),
          {"x": {0: "batch", 1: "seq"}, "padding_mask": {0: "batch", 1: "seq"}}, 1e-4),
-        ("encoder_causal", Encoder(True), ["x", "padding_mask"], ["y"], lambda b: (r(b, 6, 16), padding(b, 6)),
+        ("encoder_causal", Encoder(True), ["x", "padding_mask"], ["y"], lambda b, s=6: (r(b, s, 16), padding(b, s)),
          {"x": {0: "batch", 1: "seq"}, "padding_mask": {0: "batch", 1: "seq"}}, 1e-4),
-        ("token_classifier", TokenClassifier(), ["ids"], ["logits"], lambda b: (ids(b, 7),), {"ids": {0: "batch", 1: "seq"}}, 1e-4),
+        ("token_classifier", TokenClassifier(), ["ids"], ["logits"], lambda b, s=7: (ids(b, s),), {"ids": {0: "batch", 1: "seq"}}, 1e-4),
     ]
 
 
@@ -253,13 +255,21 @@ def main():
                 print(f"FAILED {family}/{exporter}: {e}", file=sys.stderr)
                 continue
             session_inputs = [i.name for i in sess.get_inputs()]
-            for batch in (1, 3):
+            has_seq = "seq" in json.dumps(dyn)
+            for batch, seq in [(1, None), (3, None)] + ([(2, 4)] if has_seq else []):
                 torch.manual_seed(1000 * index + batch)
-                args = make(batch)
+                args = make(batch) if seq is None else make(batch, seq)
                 feeds = {n: a.numpy() for n, a in zip(session_inputs, args)}
-                outs = sess.run(None, feeds)
+                try:
+                    outs = sess.run(None, feeds)
+                except Exception as e:  # noqa: BLE001 - the exporter fixed the sequence length: record it
+                    failures.append({"family": family, "exporter": exporter, "batch": batch, "seq": seq,
+                                     "error": "onnxruntime cannot run another sequence length (exporter baked it in): "
+                                              + str(e).splitlines()[0][:300]})
+                    continue
+                suffix = f"batch{batch}" + (f"_seq{seq}" if seq is not None else "")
                 cases.append({
-                    "name": f"{family}_{exporter}_batch{batch}", "family": family, "exporter": exporter,
+                    "name": f"{family}_{exporter}_{suffix}", "family": family, "exporter": exporter,
                     "model": os.path.relpath(path, ROOT),
                     "inputs": {n: enc(a) for n, a in feeds.items()},
                     "outputs": {o.name: enc(v) for o, v in zip(sess.get_outputs(), outs)},
@@ -273,7 +283,7 @@ def main():
     with open(os.path.join(ZOO, "failures.json"), "w") as f:
         json.dump(failures, f, indent=1)
         f.write("\n")
-    print(f"{len(cases)} zoo cases, {len(failures)} export failures; torch {torch.__version__}")
+    print(f"{len(cases)} zoo cases, {len(failures)} entries in failures.json; torch {torch.__version__}")
 
 
 if __name__ == "__main__":

@@ -83,3 +83,51 @@ struct ElementTypeTests {
         #expect(model.graphForTesting.nodes.count == 1)
     }
 }
+
+@Suite("Request-dependent sizes and concurrency with the shape cache")
+struct DynamicShapeTests {
+    @Test func absurdRequestedShapesAreInvalidInput() throws {
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/constantofshape_default.onnx"))
+        for shape in [[Int64(1) << 40], [1 << 20, 1 << 20], [-1, 2]] {
+            #expect(throws: InferenceError.self) {
+                try model.run(["s": Tensor(shape: [shape.count], int64s: shape)])
+            }
+        }
+        let expand = try Model(contentsOf: repoPath("Tests/Fixtures/ops/expand_dynamic_shape.onnx"))
+        #expect(throws: InferenceError.self) {
+            try expand.run(["x": Tensor(shape: [1, 3], scalars: [1, 2, 3]), "s": Tensor(shape: [2], int64s: [1 << 40, 1 << 40])])
+        }
+        let reshape = try Model(contentsOf: repoPath("Tests/Fixtures/ops/reshape_dynamic_shape_input.onnx"))
+        #expect(throws: InferenceError.self) {
+            try reshape.run(["x": Tensor(shape: [2, 3, 4], scalars: [Float](repeating: 0, count: 24)), "s": Tensor(shape: [3], int64s: [5, -1, 3])])
+        }
+    }
+
+    @Test("concurrent requests with different batch and sequence sizes share the shape cache safely")
+    func concurrentVariableShapes() async throws {
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/zoo/encoder_causal_dynamo/model.onnx"))
+        @Sendable func inputs(_ batch: Int, _ seq: Int) -> [String: Tensor] {
+            let x = Tensor(shape: [batch, seq, 16], scalars: (0..<(batch * seq * 16)).map { Float(($0 * 7) % 13) / 13 - 0.5 })
+            let mask = Tensor(shape: [batch, seq], bools: (0..<(batch * seq)).map { $0 % seq >= seq - ($0 / seq) })
+            return ["x": x, "padding_mask": mask]
+        }
+        let shapes = [(1, 3), (2, 5), (3, 4), (1, 6)]
+        var computed: [[Float]] = []
+        for (b, s) in shapes { computed.append(try model.run(inputs(b, s))[0].scalars) }
+        let reference = computed
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            for t in 0..<6 {
+                group.addTask {
+                    for i in 0..<20 {
+                        let k = (i + t) % shapes.count
+                        let out = try model.run(inputs(shapes[k].0, shapes[k].1))[0]
+                        if out.scalars != reference[k] || out.shape != [shapes[k].0, shapes[k].1, 16] { return false }
+                    }
+                    return true
+                }
+            }
+            for try await ok in group { #expect(ok) }
+        }
+        #expect(model.graphForTesting.shapeCache.count == shapes.count)
+    }
+}
