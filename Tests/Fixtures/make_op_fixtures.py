@@ -528,6 +528,34 @@ rnn_case("gru_seqlens_lbr0", "GRU", lens=[2, 4], init=True)
 rnn_case("gru_layout1", "GRU", layout=1, linear_before_reset=1)
 rnn_case("gru_clip", "GRU", clip=0.3)
 
+# --- LogSoftmax, ArgMax/ArgMin, Pad, CumSum, PRelu, HardSwish, Selu
+case("logsoftmax_default", [N("LogSoftmax", ["x"])], {"x": rnd(2, 3, 4) * 5}, ["y"])
+case("logsoftmax_axis1", [N("LogSoftmax", ["x"], axis=1)], {"x": rnd(2, 3, 4)}, ["y"])
+case("logsoftmax_opset11", [N("LogSoftmax", ["x"], axis=1)], {"x": rnd(2, 3, 4)}, ["y"], opset=11)
+case("argmax_keepdims", [N("ArgMax", ["x"], axis=1)], {"x": rnd(2, 5, 3)}, ["y"], out_types={"y": I64_T})
+case("argmax_last_no_keepdims", [N("ArgMax", ["x"], axis=-1, keepdims=0, select_last_index=1)],
+     {"x": np.array([[1, 3, 3], [2, 2, 0]], np.float32)}, ["y"], out_types={"y": I64_T})
+case("argmin_int64", [N("ArgMin", ["x"], axis=0, keepdims=0)], {"x": ints(5, 1, 3, 1, 7, 0).reshape(3, 2)}, ["y"],
+     out_types={"y": I64_T})
+case("pad_constant", [N("Pad", ["x", "p", "v"])], {"x": rnd(2, 3)}, ["y"],
+     inits=[("p", ints(0, 1, 1, 2)), ("v", np.array(1.5, np.float32))])
+case("pad_constant_default_zero", [N("Pad", ["x", "p"])], {"x": rnd(1, 2, 3, 3)}, ["y"], inits=[("p", ints(0, 0, 1, 1, 0, 0, 1, 1))])
+case("pad_reflect", [N("Pad", ["x", "p"], mode="reflect")], {"x": rnd(1, 2, 5)}, ["y"], inits=[("p", ints(0, 0, 2, 0, 0, 3))])
+case("pad_edge", [N("Pad", ["x", "p"], mode="edge")], {"x": rnd(3, 4)}, ["y"], inits=[("p", ints(1, 2, 2, 1))])
+case("pad_negative", [N("Pad", ["x", "p"])], {"x": rnd(4, 5)}, ["y"], inits=[("p", ints(-1, 1, 0, -2))])
+case("pad_axes_opset18", [N("Pad", ["x", "p", "", "a"])], {"x": rnd(2, 3, 4)}, ["y"], inits=[("p", ints(1, 2)), ("a", ints(-1))],
+     opset=18)
+case("pad_int64", [N("Pad", ["x", "p"])], {"x": ints(1, 2, 3)}, ["y"], inits=[("p", ints(1, 1))], out_types={"y": I64_T})
+case("cumsum", [N("CumSum", ["x", "a"])], {"x": rnd(2, 4)}, ["y"], inits=[("a", np.array(1, np.int64))])
+case("cumsum_exclusive_reverse", [N("CumSum", ["x", "a"], exclusive=1, reverse=1)], {"x": rnd(3, 2)}, ["y"],
+     inits=[("a", np.array(0, np.int32))])
+case("cumsum_int64", [N("CumSum", ["x", "a"])], {"x": ints(1, 1, 0, 1)}, ["y"], inits=[("a", np.array(0, np.int64))],
+     out_types={"y": I64_T})
+case("prelu_channel", [N("PRelu", ["x", "s"])], {"x": rnd(2, 3, 4)}, ["y"], inits=[("s", rnd(3, 1))])
+case("prelu_scalar", [N("PRelu", ["x", "s"])], {"x": rnd(2, 3)}, ["y"], inits=[("s", np.array([0.25], np.float32))])
+case("hardswish", [N("HardSwish", ["x"])], {"x": rnd(3, 4) * 4}, ["y"])
+case("selu", [N("Selu", ["x"])], {"x": rnd(3, 4)}, ["y"])
+
 os.makedirs(OPS, exist_ok=True)
 with open(os.path.join(OPS, "cases.json"), "w") as f:
     json.dump(cases, f)

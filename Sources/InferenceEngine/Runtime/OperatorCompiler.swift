@@ -19,13 +19,13 @@ struct OperatorCompiler {
 
     /// Operators v0 implements, for error messages.
     static let supportedOperators = [
-        "Abs", "Add", "And", "AveragePool", "GRU", "LSTM", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
+        "Abs", "Add", "And", "ArgMax", "ArgMin", "AveragePool", "CumSum", "HardSwish", "LogSoftmax", "Pad", "PRelu", "Selu", "GRU", "LSTM", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
         "Cos", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm",
         "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "Identity", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual",
         "Log", "MatMul", "Max", "MaxPool", "Min", "Mod", "Mul", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceL2",
         "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Shape",
         "Sigmoid", "Sign", "Sin", "Size", "Slice", "Softmax", "Softplus", "Split", "Sqrt", "Squeeze", "Sub", "Tanh",
-        "Tile", "Transpose", "Trilu", "Unsqueeze", "Where", "Xor"]
+        "Tile", "Transpose", "Trilu", "Unsqueeze", "Where", "Xor"].sorted()
 
     func fail(_ message: String) -> ModelLoadError {
         ModelLoadError("\(node.opType) (node '\(label)'): \(message)")

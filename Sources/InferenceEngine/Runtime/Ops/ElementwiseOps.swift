@@ -63,6 +63,10 @@ extension OperatorCompiler {
         case .elu:
             let attrs = try attributes(["alpha"])
             alpha = try attrs.float("alpha", default: 1)
+        case .selu:
+            let attrs = try attributes(["alpha", "gamma"])
+            alpha = try attrs.float("alpha", default: 1.67326319217681884765625)
+            beta = try attrs.float("gamma", default: 1.05070102214813232421875)
         case .hardSigmoid:
             let attrs = try attributes(["alpha", "beta"])
             alpha = try attrs.float("alpha", default: 0.2)
@@ -262,6 +266,7 @@ struct UnaryKernel: NodeKernel {
         case sqrt = "Sqrt", erf = "Erf", exp = "Exp", log = "Log", neg = "Neg", abs = "Abs", reciprocal = "Reciprocal"
         case floor = "Floor", ceil = "Ceil", not = "Not", leakyRelu = "LeakyRelu", gelu = "Gelu", sign = "Sign"
         case softplus = "Softplus", hardSigmoid = "HardSigmoid", elu = "Elu", sin = "Sin", cos = "Cos"
+        case hardSwish = "HardSwish", selu = "Selu"
     }
     let op: Op
     let alpha: Float
@@ -307,6 +312,8 @@ struct UnaryKernel: NodeKernel {
             case .hardSigmoid: return Swift.max(0, Swift.min(1, a * x + b))
             case .softplus: return x > 20 ? x : log1pf(expf(x))
             case .sin: return sinf(x)
+            case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
+            case .selu: return x > 0 ? b * x : b * (a * expf(x) - a)
             case .cos: return cosf(x)
             case .gelu:
                 if approximateTanh {

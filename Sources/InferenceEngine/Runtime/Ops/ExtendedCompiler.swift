@@ -31,7 +31,7 @@ extension OperatorCompiler {
             if !anyNonFloat, node.inputs.count > 1, let f = inputs[1], f.constant != nil { return nil }
             return try compileDynamicReshape()
         case "Sqrt", "Erf", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Not", "LeakyRelu", "Gelu",
-             "Sign", "Softplus", "HardSigmoid", "Elu", "Sin", "Cos":
+             "Sign", "Softplus", "HardSigmoid", "Elu", "Sin", "Cos", "HardSwish", "Selu":
             return try compileUnary()
         case "Clip": return try compileClip()
         case "Cast": return try compileCast()
@@ -59,6 +59,11 @@ extension OperatorCompiler {
         case "GlobalAveragePool", "GlobalMaxPool": return try compileGlobalPool()
         case "LSTM", "GRU": return try compileRecurrent()
         case "Dropout": return try compileDropout()
+        case "LogSoftmax": return try compileLogSoftmax()
+        case "ArgMax", "ArgMin": return try compileArgReduce()
+        case "Pad": return try compilePad()
+        case "CumSum": return try compileCumSum()
+        case "PRelu": return try compilePRelu()
         default: return nil
         }
     }
