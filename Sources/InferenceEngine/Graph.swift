@@ -15,4 +15,8 @@ struct CompiledGraph: Sendable {
     var nodes: [CompiledNode]
     /// `releaseAfter[i]`: slots no longer needed once node `i` has run.
     var releaseAfter: [[Int]]
+    /// `shapeOnly[i]`: node `i` computes a value that depends only on the input shapes.
+    var shapeOnly: [Bool]
+    var hasShapeOnlyNodes: Bool
+    let shapeCache = ShapeValueCache()
 }

@@ -23,6 +23,12 @@ public final class Model: Sendable {
     public let opsetVersion: Int
     /// `ModelProto.ir_version`.
     public let irVersion: Int
+    /// `ModelProto.producer_version`.
+    public let producerVersion: String
+    /// Every `opset_import`, domain (`""` for the default) → version.
+    public let opsetImports: [String: Int]
+    /// Distinct external data files the weights were read from.
+    public let externalDataLocations: [String]
 
     private let histogram: [String: Int]
     private let parameters: Int
@@ -39,8 +45,8 @@ public final class Model: Sendable {
 
     /// Reads and loads the model at `path`.
     ///
-    /// Files larger than 2 GiB are refused before reading. `modelDirectory` for external data
-    /// is the file's directory (external data itself is not supported in v0).
+    /// Files larger than 2 GiB are refused before reading. External data files are resolved
+    /// strictly inside the file's directory.
     public convenience init(contentsOf path: String) throws(ModelLoadError) {
         let bytes = try Self.readFile(path)
         var directory: String? = nil
@@ -50,8 +56,9 @@ public final class Model: Sendable {
 
     /// Loads a model from its serialized `ModelProto` bytes.
     ///
-    /// - Parameter modelDirectory: where external data files would be resolved; unused in v0,
-    ///   which refuses external data with a clear error.
+    /// - Parameter modelDirectory: the directory external data `location`s are resolved in
+    ///   (strictly inside it: absolute paths, `..` and symlinks leaving it are refused); `nil`
+    ///   refuses models with external data.
     public init(bytes: [UInt8], modelDirectory: String?) throws(ModelLoadError) {
         guard bytes.count <= ONNXLimits.maxFileBytes else {
             throw ModelLoadError("model is \(bytes.count) bytes; the limit is \(ONNXLimits.maxFileBytes)")
@@ -68,7 +75,22 @@ public final class Model: Sendable {
             throw ModelLoadError("default-domain opset \(opset) is not supported (v0 supports opsets \(Self.supportedOpsets.lowerBound)...\(Self.supportedOpsets.upperBound))")
         }
 
-        let result = try GraphCompiler(graph: graphProto, opset: Int(opset)).compile()
+        // Every unsupported operator is reported at once, each with the node using it.
+        let unsupported = Self.unsupportedNodes(graphProto)
+        if !unsupported.isEmpty {
+            throw ModelLoadError(unsupported.map(\.description).joined(separator: ", ")
+                                 + "; supported operators: " + OperatorCompiler.supportedOperators.joined(separator: ", "))
+        }
+        let result = try GraphCompiler(graph: graphProto, opset: Int(opset), modelDirectory: modelDirectory).compile()
+        var imports: [String: Int] = [:]
+        for entry in proto.opsetImports { imports[entry.domain == "ai.onnx" ? "" : entry.domain] = Int(clamping: entry.version) }
+        var locations: [String] = []
+        for t in graphProto.initializers {
+            for (k, v) in t.externalData where k == "location" && !locations.contains(v) { locations.append(v) }
+        }
+        self.producerVersion = proto.producerVersion
+        self.opsetImports = imports
+        self.externalDataLocations = locations
         var histogram: [String: Int] = [:]
         for node in graphProto.nodes { histogram[node.opType, default: 0] += 1 }
 
@@ -125,6 +147,9 @@ public final class Model: Sendable {
         }
         return try graph.execute(ordered)
     }
+
+    /// The compiled graph, for white-box tests.
+    var graphForTesting: CompiledGraph { graph }
 
     /// Reads a whole file with a size check before allocating.
     static func readFile(_ path: String) throws(ModelLoadError) -> [UInt8] {

@@ -6,9 +6,8 @@ import Darwin
 
 /// An owned, dense, row-major tensor.
 ///
-/// Public tensors are float32 in v0. Storage is an internal enum (see `TensorStorage`) so that
-/// more element types can be added later without changing this API; constants such as int64
-/// Reshape shapes already use it internally.
+/// Elements are float32 (compute), int64, int32 or bool (shapes, indices, token ids, masks).
+/// Storage is an internal enum (see `TensorStorage`).
 public struct Tensor: Sendable {
     /// The dimensions, outermost first. Changing it must keep the element count unchanged
     /// (checked with a precondition), which makes it a free reshape.
@@ -61,29 +60,92 @@ public struct Tensor: Sendable {
         self.storage = storage
     }
 
-    /// The element type (``ElementType/float32`` for every tensor a client creates or receives).
+    /// Creates an int64 tensor (token ids, indices, shapes). Precondition: the shape's element
+    /// count equals `int64s.count`.
+    public init(shape: [Int], int64s: [Int64]) {
+        precondition(ShapeMath.elementCount(shape) == int64s.count, "Tensor shape \(shape) does not match \(int64s.count) values")
+        self.shape = shape
+        self.storage = .int64(int64s)
+    }
+
+    /// Creates an int32 tensor. Precondition: the shape's element count equals `int32s.count`.
+    public init(shape: [Int], int32s: [Int32]) {
+        precondition(ShapeMath.elementCount(shape) == int32s.count, "Tensor shape \(shape) does not match \(int32s.count) values")
+        self.shape = shape
+        self.storage = .int32(int32s)
+    }
+
+    /// Creates a bool tensor (masks). Precondition: the shape's element count equals `bools.count`.
+    public init(shape: [Int], bools: [Bool]) {
+        precondition(ShapeMath.elementCount(shape) == bools.count, "Tensor shape \(shape) does not match \(bools.count) values")
+        self.shape = shape
+        self.storage = .bool(bools)
+    }
+
+    /// Creates a tensor of `elementType` from raw little-endian bytes (the wire format): 4 bytes
+    /// per float32/int32 element, 8 per int64, 1 per bool (0 is false, any other byte is true,
+    /// as numpy and onnxruntime read it).
+    ///
+    /// Throws ``InferenceError/invalidInput(_:)`` for an element type the engine does not hold
+    /// (only float32, int64, int32 and bool), a negative dimension, an element count that
+    /// overflows, or a byte count that is not `width × elementCount`.
+    public init(shape: [Int], elementType: ElementType, copyingBytes bytes: UnsafeRawBufferPointer) throws(InferenceError) {
+        guard TensorStorage.supportedTypes.contains(elementType), let width = elementType.byteWidth else {
+            throw .invalidInput("element type \(elementType) is not supported (float32, int64, int32 and bool are)")
+        }
+        guard let count = ShapeMath.elementCount(shape, limit: Int.max / 8) else {
+            throw .invalidInput("invalid tensor shape \(shape.shapeDescription)")
+        }
+        guard bytes.count == count * width else {
+            throw .invalidInput("tensor of shape \(shape.shapeDescription) needs \(count * width) bytes of \(elementType) data, got \(bytes.count)")
+        }
+        switch elementType {
+        case .float32:
+            try self.init(shape: shape, copyingFloat32Bytes: bytes)
+        case .int64:
+            self.init(shape: shape, storage: .int64(Self.load(bytes, count: count) { Int64(littleEndian: $0) }))
+        case .int32:
+            self.init(shape: shape, storage: .int32(Self.load(bytes, count: count) { Int32(littleEndian: $0) }))
+        default:
+            self.init(shape: shape, storage: .bool((0..<count).map { bytes[$0] != 0 }))
+        }
+    }
+
+    static func load<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, count: Int, _ convert: (T) -> T) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for i in 0..<count {
+                buffer[i] = convert(bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
+            }
+            initialized = count
+        }
+    }
+
+    /// The element type: float32, int64, int32 or bool.
     public var elementType: ElementType { storage.elementType }
 
     /// Number of elements (product of ``shape``; 1 for a scalar).
     public var elementCount: Int { storage.count }
 
-    /// The elements in row-major order. Non-float32 storage (internal constants only) is
-    /// converted.
-    public var scalars: [Float] {
-        switch storage {
-        case .float32(let values): values
-        case .int64(let values): values.map { Float($0) }
-        }
-    }
+    /// The elements in row-major order converted to Float (bool → 0/1; large int64 values
+    /// lose precision). Use ``int64s``, ``int32s`` or ``bools`` for exact values.
+    public var scalars: [Float] { storage.floatValues }
 
-    /// Calls `body` with the raw little-endian float32 bytes, for writing straight into a
-    /// response without an intermediate copy.
+    /// The int64 elements, or `nil` if this is not an int64 tensor.
+    public var int64s: [Int64]? { if case .int64(let v) = storage { v } else { nil } }
+    /// The int32 elements, or `nil` if this is not an int32 tensor.
+    public var int32s: [Int32]? { if case .int32(let v) = storage { v } else { nil } }
+    /// The bool elements, or `nil` if this is not a bool tensor.
+    public var bools: [Bool]? { if case .bool(let v) = storage { v } else { nil } }
+
+    /// Calls `body` with the raw little-endian bytes of the elements in their own type
+    /// (4 bytes per float32/int32, 8 per int64, 1 byte 0/1 per bool): exactly what
+    /// ``init(shape:elementType:copyingBytes:)`` reads, for writing straight into a response.
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         switch storage {
-        case .float32(let values):
-            return try values.withUnsafeBytes(body)
-        case .int64:
-            return try scalars.withUnsafeBytes(body)
+        case .float32(let values): return try values.withUnsafeBytes(body)
+        case .int64(let values): return try values.withUnsafeBytes(body)
+        case .int32(let values): return try values.withUnsafeBytes(body)
+        case .bool(let values): return try values.withUnsafeBytes(body)
         }
     }
 

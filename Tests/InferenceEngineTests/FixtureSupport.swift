@@ -20,14 +20,37 @@ let absoluteTolerance: Float = 1e-5
 struct FixtureTensor: Sendable {
     var shape: [Int]
     var data: [Float]
+    /// `float32` (default), `int64`, `int32` or `bool`.
+    var dtype: String
+    var integers: [Int64]
 
     init(_ json: Any) {
         let dict = json as! [String: Any]
         shape = (dict["shape"] as! [Any]).map { ($0 as! NSNumber).intValue }
-        data = (dict["data"] as! [Any]).map { ($0 as! NSNumber).floatValue }
+        dtype = dict["dtype"] as? String ?? "float32"
+        let values = dict["data"] as! [Any]
+        // Non-finite floats are stored as the strings "inf", "-inf" and "nan".
+        data = values.map { ($0 as? NSNumber)?.floatValue ?? Float($0 as! String)! }
+        integers = dtype == "float32" ? [] : values.map { ($0 as! NSNumber).int64Value }
     }
 
-    var tensor: Tensor { Tensor(shape: shape, scalars: data) }
+    var tensor: Tensor {
+        switch dtype {
+        case "int64": Tensor(shape: shape, int64s: integers)
+        case "int32": Tensor(shape: shape, int32s: integers.map { Int32($0) })
+        case "bool": Tensor(shape: shape, bools: integers.map { $0 != 0 })
+        default: Tensor(shape: shape, scalars: data)
+        }
+    }
+
+    var elementType: ElementType {
+        switch dtype {
+        case "int64": .int64
+        case "int32": .int32
+        case "bool": .bool
+        default: .float32
+        }
+    }
 }
 
 struct FixtureCase: Sendable, CustomStringConvertible {
@@ -83,16 +106,23 @@ func check(_ fixture: FixtureCase, model: Model? = nil) throws {
         let index = try #require(model.outputs.firstIndex { $0.name == name }, "no output \(name)")
         let got = results[index]
         #expect(got.shape == expected.shape, "\(fixture.name): output \(name) shape")
+        #expect(got.elementType == expected.elementType, "\(fixture.name): output \(name) element type")
         try #require(got.elementCount == expected.data.count)
-        assertClose(got.scalars, expected.data, context: "\(fixture.name)/\(name)")
+        if expected.dtype == "float32" {
+            assertClose(got.scalars, expected.data, context: "\(fixture.name)/\(name)")
+        } else {
+            #expect(got.storage.int64Values == expected.integers, "\(fixture.name)/\(name)")
+        }
     }
 }
 
-func assertClose(_ got: [Float], _ expected: [Float], context: String) {
+func assertClose(_ got: [Float], _ expected: [Float], context: String,
+                 rtol: Float = relativeTolerance, atol: Float = absoluteTolerance) {
     var worst: (index: Int, error: Float)? = nil
     for i in 0..<expected.count {
+        if got[i] == expected[i] || (got[i].isNaN && expected[i].isNaN) { continue }
         let err = abs(got[i] - expected[i])
-        if !(err <= relativeTolerance * abs(expected[i]) + absoluteTolerance) {
+        if !(err <= rtol * abs(expected[i]) + atol) {
             if worst == nil || err > worst!.error || err.isNaN { worst = (i, err) }
         }
     }

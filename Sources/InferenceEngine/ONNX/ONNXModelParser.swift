@@ -180,7 +180,18 @@ enum ONNXModelParser {
                 tensor.otherTypedValueCount += 1
             case 13:
                 tensor.hasExternalData = true
-                try reader.skip(wireType: wire)
+                guard tensor.externalData.count < 16 else { throw reader.error("more than 16 external_data entries") }
+                var entry = try reader.readMessage(wireType: wire)
+                var key = "", value = ""
+                while !entry.isAtEnd {
+                    let (f, w) = try entry.readTag()
+                    switch f {
+                    case 1: key = try entry.readString(wireType: w, maxBytes: 4096)
+                    case 2: value = try entry.readString(wireType: w, maxBytes: 4096)
+                    default: try entry.skip(wireType: w)
+                    }
+                }
+                tensor.externalData.append((key, value))
             case 14: tensor.dataLocation = try reader.readInt32(wireType: wire)
             default: try reader.skip(wireType: wire)
             }

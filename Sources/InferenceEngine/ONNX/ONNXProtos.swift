@@ -62,6 +62,8 @@ struct TensorProtoIR {
     var otherTypedValueCount = 0
     var dataLocation: Int32 = 0
     var hasExternalData = false
+    /// `external_data` key/value entries (`location`, `offset`, `length`, `checksum`).
+    var externalData: [(key: String, value: String)] = []
 }
 
 struct ValueInfoProtoIR {

@@ -1,21 +1,51 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Runs a ``CompiledGraph`` for one request.
 ///
 /// All per-request state (the slot array and the buffers) is local to `execute`, so any
-/// number of threads may execute the same graph at once.
+/// number of threads may execute the same graph at once. The only shared mutable state is the
+/// ``ShapeValueCache``: values that depend on nothing but the input shapes (Shape → Gather →
+/// Concat → Reshape chains) are computed once per distinct set of input shapes.
 extension CompiledGraph {
     func execute(_ inputs: [Tensor]) throws(InferenceError) -> [Tensor] {
         var slots = [Tensor?](repeating: nil, count: valueCount)
         for (slot, tensor) in constants { slots[slot] = tensor }
         for (slot, tensor) in zip(inputSlots, inputs) { slots[slot] = tensor }
 
+        var cachedShapeValues = false
+        var key: [[Int]] = []
+        if hasShapeOnlyNodes {
+            key = inputs.map(\.shape)
+            if let values = shapeCache.lookup(key) {
+                for (slot, tensor) in values { slots[slot] = tensor }
+                cachedShapeValues = true
+            }
+        }
+        var recorded: [(Int, Tensor)] = []
+
         for (index, node) in nodes.enumerated() {
+            if cachedShapeValues && shapeOnly[index] {
+                for s in releaseAfter[index] { slots[s] = nil }
+                continue
+            }
             var args: [Tensor?] = []
             args.reserveCapacity(node.inputs.count)
             for s in node.inputs { args.append(s >= 0 ? slots[s] : nil) }
-            let result = try NodeExecutor(node: node).run(args)
-            slots[node.outputs[0]] = result
+            let results = try NodeExecutor(node: node).run(args)
+            for (i, s) in node.outputs.enumerated() where s >= 0 {
+                guard i < results.count else {
+                    throw .internalFailure("node '\(node.name)' (\(node.opType)) produced \(results.count) outputs, expected \(node.outputs.count)")
+                }
+                slots[s] = results[i]
+                if hasShapeOnlyNodes && shapeOnly[index] { recorded.append((s, results[i])) }
+            }
             for s in releaseAfter[index] { slots[s] = nil }
         }
+        if hasShapeOnlyNodes && !cachedShapeValues { shapeCache.store(key, recorded) }
 
         var outputs: [Tensor] = []
         for s in outputSlots {
@@ -23,6 +53,36 @@ extension CompiledGraph {
             outputs.append(t)
         }
         return outputs
+    }
+}
+
+/// Values of the shape-only nodes per distinct tuple of input shapes, bounded (cleared when
+/// full) and guarded by a pthread mutex.
+final class ShapeValueCache: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var entries: [[[Int]]: [(Int, Tensor)]] = [:]
+    static let capacity = 256
+
+    init() { pthread_mutex_init(&mutex, nil) }
+    deinit { pthread_mutex_destroy(&mutex) }
+
+    func lookup(_ key: [[Int]]) -> [(Int, Tensor)]? {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return entries[key]
+    }
+
+    func store(_ key: [[Int]], _ values: [(Int, Tensor)]) {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        if entries.count >= Self.capacity { entries.removeAll() }
+        entries[key] = values
+    }
+
+    var count: Int {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return entries.count
     }
 }
 
@@ -42,8 +102,15 @@ struct NodeExecutor {
         return (values, t.shape)
     }
 
-    func run(_ args: [Tensor?]) throws(InferenceError) -> Tensor {
+    func run(_ args: [Tensor?]) throws(InferenceError) -> [Tensor] {
+        if case .kernel(let kernel) = node.operation { return try kernel.run(args, self) }
+        return [try runSingle(args)]
+    }
+
+    func runSingle(_ args: [Tensor?]) throws(InferenceError) -> Tensor {
         switch node.operation {
+        case .kernel:
+            throw .internalFailure("unreachable")
         case .identity:
             guard let x = args[0] else { throw .internalFailure("missing input") }
             return x

@@ -3,6 +3,8 @@
 struct GraphCompiler {
     let graph: GraphProtoIR
     let opset: Int
+    /// Where external data is resolved; nil when the model came from bytes without a directory.
+    var modelDirectory: String? = nil
 
     struct Result {
         var compiled: CompiledGraph
@@ -28,10 +30,14 @@ struct GraphCompiler {
         }
 
         // Initializers: constants, also when listed as graph inputs (then they are not model inputs).
+        var external: ExternalDataReader?
+        if let modelDirectory, graph.initializers.contains(where: { $0.hasExternalData || $0.dataLocation == 1 }) {
+            external = try ExternalDataReader(modelDirectory: modelDirectory)
+        }
         for proto in graph.initializers {
             guard !proto.name.isEmpty else { throw ModelLoadError("an initializer has no name") }
             guard slotOf[proto.name] == nil else { throw ModelLoadError("initializer '\(proto.name)' is defined twice") }
-            let tensor = try TensorDecoder.decode(proto, what: "initializer '\(proto.name)'")
+            let tensor = try TensorDecoder.decode(proto, what: "initializer '\(proto.name)'", external: external)
             parameterCount += tensor.elementCount
             let slot = newSlot(proto.name, ValueFacts(shape: InferredShape(fixed: tensor.shape), type: tensor.elementType, constant: tensor))
             constants.append((slot, tensor))
@@ -46,11 +52,13 @@ struct GraphCompiler {
             guard slotOf[info.name] == nil else { throw ModelLoadError("graph input '\(info.name)' is declared twice") }
             let value = try describeInput(info)
             inputs.append(value)
-            inputSlots.append(newSlot(info.name, ValueFacts(shape: InferredShape(value.dimensions), type: .float32, constant: nil)))
+            inputSlots.append(newSlot(info.name, ValueFacts(shape: InferredShape(value.dimensions), type: value.elementType, constant: nil)))
         }
 
         // Nodes, in file order, which ONNX requires to be topological.
         var nodes: [CompiledNode] = []
+        var shapeOnlySlots = Set<Int>()
+        var shapeOnlyNodes: [Bool] = []
         for (index, node) in graph.nodes.enumerated() {
             let label = node.name.isEmpty ? "#\(index)" : node.name
             var inputFacts: [ValueFacts?] = []
@@ -78,12 +86,40 @@ struct GraphCompiler {
             }
 
             let compiler = OperatorCompiler(node: node, label: label, inputs: inputFacts, opset: opset)
-            let (operation, shapes) = try compiler.compile()
-            var outputSlots: [Int] = []
-            for (i, name) in node.outputs.enumerated() {
-                outputSlots.append(newSlot(name, ValueFacts(shape: shapes[i], type: .float32, constant: nil)))
+            let (operation, shapes, types) = try compiler.compileAny()
+            let compiledNode = CompiledNode(name: label, opType: node.opType, operation: operation, inputs: inputSlotsOfNode, outputs: [])
+
+            // Constant folding: a node whose inputs are all constants runs once, here.
+            let foldable = inputFacts.contains { $0 != nil } && inputFacts.allSatisfy { $0 == nil || $0?.constant != nil }
+            if foldable {
+                var results: [Tensor] = []
+                do {
+                    results = try NodeExecutor(node: compiledNode).run(inputFacts.map { $0?.constant })
+                } catch {
+                    throw ModelLoadError("\(node.opType) (node '\(label)'): \(error) (evaluating constant inputs at load)")
+                }
+                for (i, name) in node.outputs.enumerated() where !name.isEmpty {
+                    guard i < results.count else { break }
+                    let t = results[i]
+                    let slot = newSlot(name, ValueFacts(shape: InferredShape(fixed: t.shape), type: t.elementType, constant: t))
+                    constants.append((slot, t))
+                }
+                continue
             }
-            nodes.append(CompiledNode(name: label, opType: node.opType, operation: operation, inputs: inputSlotsOfNode, outputs: outputSlots))
+
+            var outputSlots: [Int] = []
+            let inputShapeOnly = inputSlotsOfNode.allSatisfy { $0 < 0 || shapeOnlySlots.contains($0) || facts[$0].constant != nil }
+            let isShapeOnly = node.opType == "Shape" || node.opType == "Size" || inputShapeOnly
+            for (i, name) in node.outputs.enumerated() {
+                if name.isEmpty { outputSlots.append(-1); continue }
+                let slot = newSlot(name, ValueFacts(shape: shapes[i], type: types[i], constant: nil))
+                if isShapeOnly { shapeOnlySlots.insert(slot) }
+                outputSlots.append(slot)
+            }
+            var finished = compiledNode
+            finished.outputs = outputSlots
+            nodes.append(finished)
+            shapeOnlyNodes.append(isShapeOnly)
         }
 
         // Model outputs.
@@ -94,14 +130,11 @@ struct GraphCompiler {
                 throw ModelLoadError("graph output '\(info.name)' is not produced by any node, input or initializer")
             }
             let f = facts[slot]
-            guard f.type == .float32 else {
-                throw ModelLoadError("graph output '\(info.name)' has element type \(f.type.onnxName); v0 returns FLOAT outputs only")
-            }
-            if info.isTensor, info.elemType != 0, info.elemType != 1 {
+            if info.isTensor, info.elemType != 0, info.elemType != f.type.onnxDataType {
                 let declared = ElementType(onnxDataType: info.elemType)?.onnxName ?? "type \(info.elemType)"
-                throw ModelLoadError("graph output '\(info.name)' is declared as \(declared) but computes FLOAT")
+                throw ModelLoadError("graph output '\(info.name)' is declared as \(declared) but computes \(f.type.onnxName)")
             }
-            outputs.append(ValueInfo(name: info.name, elementType: .float32, dimensions: try outputDimensions(info, inferred: f.shape)))
+            outputs.append(ValueInfo(name: info.name, elementType: f.type, dimensions: try outputDimensions(info, inferred: f.shape)))
             outputSlots.append(slot)
         }
         guard !outputs.isEmpty else { throw ModelLoadError("the graph has no outputs") }
@@ -117,8 +150,11 @@ struct GraphCompiler {
             releaseAfter[last].append(slot)
         }
 
+        // Shape-only nodes whose values are model outputs or constants are cheap either way; the
+        // cache pays off when some exist.
         let compiled = CompiledGraph(valueCount: facts.count, constants: constants, inputSlots: inputSlots,
-                                     outputSlots: outputSlots, nodes: nodes, releaseAfter: releaseAfter)
+                                     outputSlots: outputSlots, nodes: nodes, releaseAfter: releaseAfter,
+                                     shapeOnly: shapeOnlyNodes, hasShapeOnlyNodes: shapeOnlyNodes.contains(true))
         return Result(compiled: compiled, inputs: inputs, outputs: outputs, parameterCount: parameterCount)
     }
 
@@ -129,8 +165,8 @@ struct GraphCompiler {
         guard let type = ElementType(onnxDataType: info.elemType) else {
             throw ModelLoadError("input '\(info.name)' has unsupported element type \(info.elemType)")
         }
-        guard type == .float32 else {
-            throw ModelLoadError("input '\(info.name)' has element type \(type.onnxName) (\(type)); v0 supports FLOAT (float32) inputs only")
+        guard TensorStorage.supportedTypes.contains(type) else {
+            throw ModelLoadError("input '\(info.name)' has element type \(type.onnxName) (\(type)); supported input types are FLOAT, INT64, INT32 and BOOL")
         }
         guard let dims = info.dims else {
             throw ModelLoadError("input '\(info.name)' declares no shape; v0 needs at least the rank")
@@ -150,7 +186,7 @@ struct GraphCompiler {
                 dimensions.append(.symbolic("\(info.name)_dim\(i)"))
             }
         }
-        return ValueInfo(name: info.name, elementType: .float32, dimensions: dimensions)
+        return ValueInfo(name: info.name, elementType: type, dimensions: dimensions)
     }
 
     func outputDimensions(_ info: ValueInfoProtoIR, inferred: InferredShape) throws(ModelLoadError) -> [Dimension] {

@@ -16,6 +16,14 @@ enum Operation: Sendable {
     /// Reshape with the constant target shape (v0 requires the shape to be an initializer or
     /// Constant).
     case reshape(shape: [Int64], allowZero: Bool)
+    /// Every other operator: a compiled kernel value with its checked attributes.
+    case kernel(any NodeKernel)
+}
+
+/// A compiled operator. `run` gets the node's inputs (nil for omitted optional ones) and
+/// returns one tensor per declared output.
+protocol NodeKernel: Sendable {
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor]
 }
 
 /// Validated Gemm attributes plus, when B is a constant, B pre-transposed into `[K, N]` layout

@@ -18,8 +18,14 @@ struct OperatorCompiler {
     let opset: Int
 
     /// Operators v0 implements, for error messages.
-    static let supportedOperators = ["Add", "Constant", "Div", "Flatten", "Gemm", "Identity", "MatMul", "Mul",
-                                     "Relu", "Reshape", "Sigmoid", "Softmax", "Sub", "Tanh"]
+    static let supportedOperators = [
+        "Abs", "Add", "And", "ArgMax", "ArgMin", "AveragePool", "CumSum", "HardSwish", "LogSoftmax", "Pad", "PRelu", "Selu", "GRU", "LSTM", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
+        "Cos", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm",
+        "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "Identity", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual",
+        "Log", "MatMul", "Max", "MaxPool", "Min", "Mod", "Mul", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceL2",
+        "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Shape",
+        "Sigmoid", "Sign", "Sin", "Size", "Slice", "Softmax", "Softplus", "Split", "Sqrt", "Squeeze", "Sub", "Tanh",
+        "Tile", "Transpose", "Trilu", "Unsqueeze", "Where", "Xor"].sorted()
 
     func fail(_ message: String) -> ModelLoadError {
         ModelLoadError("\(node.opType) (node '\(label)'): \(message)")
@@ -75,7 +81,7 @@ struct OperatorCompiler {
             return try compileReshape()
         default:
             let qualified = node.domain.isEmpty || node.domain == "ai.onnx" ? node.opType : "\(node.domain).\(node.opType)"
-            throw ModelLoadError("unsupported operator '\(qualified)' (node '\(label)'); v0 supports \(Self.supportedOperators.joined(separator: ", "))")
+            throw ModelLoadError("unsupported operator '\(qualified)' (node '\(label)'); supported operators: \(Self.supportedOperators.joined(separator: ", "))")
         }
     }
 

@@ -1,0 +1,609 @@
+// MARK: Compile
+
+extension OperatorCompiler {
+    func compileShape() throws(ModelLoadError) -> Compiled {
+        try checkArity(1, 1)
+        let x = try input(0, Self.allTypes)
+        let attrs = try attributes(["start", "end"])
+        let rank = x.shape.rank
+        func clamp(_ v: Int64) -> Int { let r = Int64(rank); return Int(Swift.min(Swift.max(v < 0 ? v + r : v, 0), r)) }
+        let start = clamp(try attrs.int("start", default: 0))
+        let end = clamp(try attrs.int("end", default: Int64(rank)))
+        let count = Swift.max(end - start, 0)
+        return (ShapeKernel(start: start, end: Swift.max(end, start)), [InferredShape(fixed: [count])], [.int64])
+    }
+
+    func compileSize() throws(ModelLoadError) -> Compiled {
+        try checkArity(1, 1)
+        _ = try input(0, Self.allTypes)
+        _ = try attributes([])
+        return (SizeKernel(), [InferredShape(fixed: [])], [.int64])
+    }
+
+    func compileGather() throws(ModelLoadError) -> Compiled {
+        try checkArity(2, 2)
+        let data = try input(0, Self.allTypes)
+        let indices = try input(1, Self.indexTypes)
+        let attrs = try attributes(["axis"])
+        guard data.shape.rank >= 1 else { throw fail("data must have rank ≥ 1") }
+        let axis = try normalizeAxis(try attrs.int("axis", default: 0), rank: data.shape.rank)
+        let d = data.shape.dims
+        let out = Array(d[..<axis]) + indices.shape.dims + Array(d[(axis + 1)...])
+        guard out.count <= ONNXLimits.maxRank else { throw fail("output rank \(out.count) exceeds \(ONNXLimits.maxRank)") }
+        return (GatherKernel(axis: axis), [InferredShape(out)], [data.type])
+    }
+
+    func compileConcat() throws(ModelLoadError) -> Compiled {
+        guard !node.inputs.isEmpty, node.outputs.count == 1 else { throw fail("expects ≥ 1 inputs and 1 output") }
+        let first = try input(0, Self.allTypes)
+        var all = [first]
+        for i in 1..<node.inputs.count { all.append(try input(i, [first.type])) }
+        let attrs = try attributes(["axis"])
+        let rank = first.shape.rank
+        guard rank >= 1 else { throw fail("inputs must have rank ≥ 1") }
+        let axis = try normalizeAxis(try attrs.int("axis", default: 0), rank: rank)
+        var dims = first.shape.dims
+        var total: Int? = 0
+        for f in all {
+            guard f.shape.rank == rank else { throw fail("all inputs must have rank \(rank), got \(f.shape.description)") }
+            for i in 0..<rank where i != axis {
+                if let a = dims[i].fixedValue, let b = f.shape.dims[i].fixedValue, a != b {
+                    throw fail("inputs \(first.shape.description) and \(f.shape.description) differ outside axis \(axis)")
+                }
+                if dims[i] == .unknown { dims[i] = f.shape.dims[i] }
+            }
+            if let t = total, let v = f.shape.dims[axis].fixedValue { total = t + v } else { total = nil }
+        }
+        dims[axis] = total.map { .fixed($0) } ?? .unknown
+        return (ConcatKernel(axis: axis), [InferredShape(dims)], [first.type])
+    }
+
+    func compileSlice() throws(ModelLoadError) -> Compiled {
+        try checkArity(3, 5)
+        let x = try input(0, Self.allTypes)
+        for i in 1..<node.inputs.count where !node.inputs[i].isEmpty { _ = try input(i, Self.indexTypes) }
+        _ = try attributes([])
+        let rank = x.shape.rank
+        var dims = x.shape.dims
+        if let starts = constantInts(1), let ends = constantInts(2) {
+            let axes = node.inputs.count > 3 && !node.inputs[3].isEmpty ? constantInts(3) : (0..<Int64(starts.count)).map { $0 }
+            let steps = node.inputs.count > 4 && !node.inputs[4].isEmpty ? constantInts(4) : [Int64](repeating: 1, count: starts.count)
+            if let axes, let steps {
+                guard axes.count == starts.count, ends.count == starts.count, steps.count == starts.count else {
+                    throw fail("starts, ends, axes and steps must have the same length")
+                }
+                for (i, a) in axes.enumerated() {
+                    let axis = try normalizeAxis(a, rank: rank)
+                    guard steps[i] != 0 else { throw fail("steps must not be 0") }
+                    if let n = dims[axis].fixedValue {
+                        let (_, count) = SliceKernel.range(start: starts[i], end: ends[i], step: steps[i], size: n)
+                        dims[axis] = .fixed(count)
+                    } else {
+                        dims[axis] = .unknown
+                    }
+                }
+                return (SliceKernel(), [InferredShape(dims)], [x.type])
+            }
+        }
+        if let axes = node.inputs.count > 3 && !node.inputs[3].isEmpty ? constantInts(3) : nil {
+            for a in axes { dims[try normalizeAxis(a, rank: rank)] = .unknown }
+            return (SliceKernel(), [InferredShape(dims)], [x.type])
+        }
+        return (SliceKernel(), [Self.unknown(rank: rank)], [x.type])
+    }
+
+    func compileSplit() throws(ModelLoadError) -> Compiled {
+        try checkArity(1, 2, outputs: 1...ONNXLimits.maxNodeArity)
+        let x = try input(0, Self.allTypes)
+        let attrs = try attributes(opset >= 18 ? ["axis", "num_outputs"] : (opset >= 13 ? ["axis"] : ["axis", "split"]))
+        let axis = try normalizeAxis(try attrs.int("axis", default: 0), rank: x.shape.rank)
+        var split: [Int64]? = try ints(attrs, "split")
+        if node.inputs.count > 1, !node.inputs[1].isEmpty {
+            _ = try input(1, [.int64])
+            guard let s = constantInts(1) else { throw fail("the split input must be a constant") }
+            split = s
+        }
+        let n = node.outputs.count
+        if let s = split {
+            guard s.count == n else { throw fail("split has \(s.count) entries for \(n) outputs") }
+            guard s.allSatisfy({ $0 >= 0 }) else { throw fail("split sizes must be ≥ 0") }
+            if let d = x.shape.dims[axis].fixedValue, Int64(d) != s.reduce(0, +) {
+                throw fail("split sizes \(s) do not add up to dimension \(d)")
+            }
+        }
+        let numOutputs = try attrs.int("num_outputs", default: 0)
+        if numOutputs != 0, numOutputs != n { throw fail("num_outputs=\(numOutputs) but the node has \(n) outputs") }
+        var shapes: [InferredShape] = []
+        for i in 0..<n {
+            var dims = x.shape.dims
+            if let s = split { dims[axis] = .fixed(Int(s[i])) } else if let d = dims[axis].fixedValue {
+                let sizes = SplitKernel.equalSizes(d, parts: n, uneven: numOutputs != 0)
+                guard let sizes else { throw fail("dimension \(d) cannot be split into \(n) equal parts") }
+                dims[axis] = .fixed(sizes[i])
+            } else { dims[axis] = .unknown }
+            shapes.append(InferredShape(dims))
+        }
+        return (SplitKernel(axis: axis, split: split?.map { Int($0) }, uneven: numOutputs != 0, count: n), shapes, [ElementType](repeating: x.type, count: n))
+    }
+
+    /// Axes from the input (opset ≥ 13, or ≥ 18 for reductions) or the attribute; constant.
+    func axesArgument(_ attrs: AttributeSet, inputIndex: Int, fromInput: Bool) throws(ModelLoadError) -> [Int64]? {
+        if fromInput {
+            guard node.inputs.count > inputIndex, !node.inputs[inputIndex].isEmpty else { return nil }
+            _ = try input(inputIndex, [.int64])
+            guard let v = constantInts(inputIndex) else { throw fail("the axes input must be a constant (initializer, Constant or computable at load)") }
+            return v
+        }
+        return try ints(attrs, "axes")
+    }
+
+    func compileSqueeze() throws(ModelLoadError) -> Compiled {
+        try checkArity(1, opset >= 13 ? 2 : 1)
+        let x = try input(0, Self.allTypes)
+        let attrs = try attributes(opset >= 13 ? [] : ["axes"])
+        let rank = x.shape.rank
+        let axes = try axesArgument(attrs, inputIndex: 1, fromInput: opset >= 13)
+        var remove = Set<Int>()
+        if let axes {
+            for a in axes {
+                let axis = try normalizeAxis(a, rank: rank)
+                if let d = x.shape.dims[axis].fixedValue, d != 1 { throw fail("cannot squeeze axis \(axis) of size \(d)") }
+                remove.insert(axis)
+            }
+        } else {
+            for (i, d) in x.shape.dims.enumerated() {
+                switch d {
+                case .fixed(1): remove.insert(i)
+                case .fixed: break
+                default: throw fail("Squeeze without axes needs all dimensions known at load, got \(x.shape.description)")
+                }
+            }
+        }
+        let dims = x.shape.dims.enumerated().filter { !remove.contains($0.offset) }.map(\.element)
+        return (ReshapeKernel(mode: .squeeze(remove.sorted())), [InferredShape(dims)], [x.type])
+    }
+
+    func compileUnsqueeze() throws(ModelLoadError) -> Compiled {
+        try checkArity(opset >= 13 ? 2 : 1, opset >= 13 ? 2 : 1)
+        let x = try input(0, Self.allTypes)
+        let attrs = try attributes(opset >= 13 ? [] : ["axes"])
+        guard let axes = try axesArgument(attrs, inputIndex: 1, fromInput: opset >= 13) else { throw fail("axes are required") }
+        let outRank = x.shape.rank + axes.count
+        guard outRank <= ONNXLimits.maxRank else { throw fail("output rank \(outRank) exceeds \(ONNXLimits.maxRank)") }
+        var inserted = Set<Int>()
+        for a in axes {
+            guard inserted.insert(try normalizeAxis(a, rank: outRank)).inserted else { throw fail("axes \(axes) repeat an axis") }
+        }
+        var dims: [InferredShape.Dim] = []
+        var j = 0
+        for i in 0..<outRank {
+            if inserted.contains(i) { dims.append(.fixed(1)) } else { dims.append(x.shape.dims[j]); j += 1 }
+        }
+        return (ReshapeKernel(mode: .unsqueeze(inserted.sorted())), [InferredShape(dims)], [x.type])
+    }
+
+    func compileFlattenAny() throws(ModelLoadError) -> Compiled {
+        try checkArity(1, 1)
+        let x = try input(0, Self.allTypes)
+        let attrs = try attributes(["axis"])
+        let a = try normalizeAxis(try attrs.int("axis", default: 1), rank: x.shape.rank, inclusiveEnd: true)
+        let dims = x.shape.dims
+        return (ReshapeKernel(mode: .flatten(a)), [InferredShape([InferredShape.product(dims[..<a]), InferredShape.product(dims[a...])])], [x.type])
+    }
+
+    func compileDynamicReshape() throws(ModelLoadError) -> Compiled {
+        try checkArity(2, 2)
+        let x = try input(0, Self.allTypes)
+        let s = try input(1, [.int64])
+        let attrs = try attributes(["allowzero"])
+        let allowZero = try attrs.flag("allowzero")
+        if s.constant != nil {
+            // Constant shape on non-float data: reuse the float path's inference.
+            var probe = inputs
+            probe[0] = ValueFacts(shape: x.shape, type: .float32, constant: nil)
+            let (op, shapes) = try OperatorCompiler(node: node, label: label, inputs: probe, opset: opset).compile()
+            guard case .reshape(let target, let zero) = op else { throw fail("internal: unexpected reshape compilation") }
+            return (ReshapeKernel(mode: .reshape(target, allowZero: zero)), shapes, [x.type])
+        }
+        let n = try vectorLength(s)
+        return (ReshapeKernel(mode: .dynamic(allowZero: allowZero)), [Self.unknown(rank: n)], [x.type])
+    }
+
+    func compileTranspose() throws(ModelLoadError) -> Compiled {
+        try checkArity(1, 1)
+        let x = try input(0, Self.allTypes)
+        let attrs = try attributes(["perm"])
+        let rank = x.shape.rank
+        let perm = try ints(attrs, "perm").map { $0.map { Int($0) } } ?? Array((0..<rank).reversed())
+        guard perm.count == rank, Set(perm) == Set(0..<rank) else { throw fail("perm \(perm) is not a permutation of 0..<\(rank)") }
+        return (TransposeKernel(perm: perm), [InferredShape(perm.map { x.shape.dims[$0] })], [x.type])
+    }
+
+    func compileExpand() throws(ModelLoadError) -> Compiled {
+        try checkArity(2, 2)
+        let x = try input(0, Self.allTypes)
+        let s = try input(1, [.int64])
+        _ = try attributes([])
+        if let c = constantInts(1) {
+            let target = c.map { InferredShape.Dim.fixed(Int(Swift.max($0, 0))) }
+            guard let dims = InferredShape.broadcast(x.shape.dims, target) else {
+                throw fail("input \(x.shape.description) cannot be expanded to \(c)")
+            }
+            return (ExpandKernel(), [InferredShape(dims)], [x.type])
+        }
+        let n = try vectorLength(s)
+        return (ExpandKernel(), [Self.unknown(rank: Swift.max(n, x.shape.rank))], [x.type])
+    }
+
+    func compileConstantOfShape() throws(ModelLoadError) -> Compiled {
+        try checkArity(1, 1)
+        let s = try input(0, [.int64])
+        let attrs = try attributes(["value"])
+        var value = Tensor(shape: [1], scalars: [0])
+        if let a = attrs.byName["value"] {
+            guard a.kind == .tensor, let t = a.t else { throw fail("attribute 'value' must be a TENSOR") }
+            value = try TensorDecoder.decode(t, what: "ConstantOfShape (node '\(label)') value")
+            guard value.elementCount == 1 else { throw fail("value must have exactly one element") }
+        }
+        let n = try vectorLength(s)
+        let shape = constantInts(0).map { InferredShape(fixed: $0.map { Int(Swift.max($0, 0)) }) } ?? Self.unknown(rank: n)
+        return (ConstantOfShapeKernel(value: value), [shape], [value.elementType])
+    }
+
+    func compileRange() throws(ModelLoadError) -> Compiled {
+        try checkArity(3, 3)
+        let start = try input(0, Self.numericTypes)
+        for i in 1...2 { _ = try input(i, [start.type]) }
+        _ = try attributes([])
+        return (RangeKernel(), [InferredShape([.unknown])], [start.type])
+    }
+
+    func compileTrilu() throws(ModelLoadError) -> Compiled {
+        try checkArity(1, 2)
+        let x = try input(0, Self.allTypes)
+        _ = try optionalInput(1, [.int64])
+        let attrs = try attributes(["upper"])
+        guard x.shape.rank >= 2 else { throw fail("input must have rank ≥ 2") }
+        return (TriluKernel(upper: try attrs.flag("upper") || attrs.byName["upper"] == nil), [x.shape], [x.type])
+    }
+
+    func compileTile() throws(ModelLoadError) -> Compiled {
+        try checkArity(2, 2)
+        let x = try input(0, Self.allTypes)
+        _ = try input(1, [.int64])
+        _ = try attributes([])
+        var dims = Self.unknown(rank: x.shape.rank).dims
+        if let r = constantInts(1) {
+            guard r.count == x.shape.rank else { throw fail("repeats has \(r.count) entries for rank \(x.shape.rank)") }
+            for i in 0..<r.count {
+                guard r[i] >= 0 else { throw fail("repeats must be ≥ 0") }
+                if let d = x.shape.dims[i].fixedValue { dims[i] = .fixed(d * Int(r[i])) } else if r[i] == 1 { dims[i] = x.shape.dims[i] }
+            }
+        }
+        return (TileKernel(), [InferredShape(dims)], [x.type])
+    }
+}
+
+// MARK: Kernels
+
+extension NodeExecutor {
+    func ints(_ t: Tensor) throws(InferenceError) -> [Int64] {
+        guard t.elementType == .int64 || t.elementType == .int32 else { throw invalid("expected an integer tensor") }
+        return t.storage.int64Values
+    }
+
+    func checkedCount(_ shape: [Int]) throws(InferenceError) -> Int {
+        guard let n = ShapeMath.elementCount(shape, limit: ONNXLimits.maxTensorElements) else {
+            throw invalid("output shape \(shape.shapeDescription) is invalid or exceeds \(ONNXLimits.maxTensorElements) elements")
+        }
+        return n
+    }
+}
+
+struct ShapeKernel: NodeKernel {
+    let start: Int, end: Int
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let x = try node.required(inputs, 0)
+        let dims = x.shape[start..<Swift.min(end, x.shape.count)].map { Int64($0) }
+        return [Tensor(shape: [dims.count], storage: .int64(dims))]
+    }
+}
+
+struct SizeKernel: NodeKernel {
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        [Tensor(shape: [], storage: .int64([Int64(try node.required(inputs, 0).elementCount)]))]
+    }
+}
+
+struct GatherKernel: NodeKernel {
+    let axis: Int
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let data = try node.required(inputs, 0), idxT = try node.required(inputs, 1)
+        let idx = try node.ints(idxT)
+        let shape = data.shape
+        let n = shape[axis]
+        let outer = ShapeMath.product(shape, 0..<axis), inner = ShapeMath.product(shape, (axis + 1)..<shape.count)
+        var normalized = [Int](repeating: 0, count: idx.count)
+        for (i, v) in idx.enumerated() {
+            guard v >= -Int64(n), v < Int64(n) else { throw node.invalid("index \(v) is out of range for axis \(axis) of size \(n)") }
+            normalized[i] = Int(v < 0 ? v + Int64(n) : v)
+        }
+        var indices: [Int] = []
+        indices.reserveCapacity(outer * idx.count * inner)
+        for o in 0..<outer {
+            for j in normalized {
+                let base = (o * n + j) * inner
+                for k in 0..<inner { indices.append(base + k) }
+            }
+        }
+        let outShape = Array(shape[..<axis]) + idxT.shape + Array(shape[(axis + 1)...])
+        return [Tensor(shape: outShape, storage: data.storage.gathered(indices))]
+    }
+}
+
+struct ConcatKernel: NodeKernel {
+    let axis: Int
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        var parts: [Tensor] = []
+        for i in 0..<inputs.count { parts.append(try node.required(inputs, i)) }
+        let first = parts[0].shape
+        var total = 0
+        for p in parts {
+            guard p.shape.count == first.count, p.elementType == parts[0].elementType else {
+                throw node.invalid("inputs \(parts.map { $0.shape.shapeDescription }.joined(separator: ", ")) cannot be concatenated")
+            }
+            for i in 0..<first.count where i != axis && p.shape[i] != first[i] {
+                throw node.invalid("inputs \(parts.map { $0.shape.shapeDescription }.joined(separator: ", ")) differ outside axis \(axis)")
+            }
+            total += p.shape[axis]
+        }
+        var outShape = first
+        outShape[axis] = total
+        let outer = ShapeMath.product(first, 0..<axis), inner = ShapeMath.product(first, (axis + 1)..<first.count)
+        if parts.count == 1 { return [parts[0]] }
+        var bases: [Int] = [], sizes: [Int] = []
+        var b = 0
+        for p in parts { bases.append(b); sizes.append(p.shape[axis] * inner); b += p.elementCount }
+        var indices: [Int] = []
+        indices.reserveCapacity(b)
+        for o in 0..<outer {
+            for (base, size) in zip(bases, sizes) {
+                let s = base + o * size
+                for k in 0..<size { indices.append(s + k) }
+            }
+        }
+        let flat = TensorStorage.concatenated(parts.map(\.storage), as: parts[0].elementType)
+        return [Tensor(shape: outShape, storage: flat.gathered(indices))]
+    }
+}
+
+struct SliceKernel: NodeKernel {
+    /// numpy-style clamping of one axis: the first index and the element count.
+    static func range(start: Int64, end: Int64, step: Int64, size n: Int) -> (first: Int, count: Int) {
+        let dim = Int64(n)
+        var s = start < 0 ? start + dim : start
+        var e = end < 0 ? end + dim : end
+        if step > 0 {
+            s = Swift.min(Swift.max(s, 0), dim)
+            e = Swift.min(Swift.max(e, 0), dim)
+            return (Int(s), e > s ? Int((e - s + step - 1) / step) : 0)
+        } else {
+            s = Swift.min(Swift.max(s, -1), dim - 1)
+            e = Swift.min(Swift.max(e, -1), dim - 1)
+            return (Int(s), s > e ? Int((s - e + (-step) - 1) / (-step)) : 0)
+        }
+    }
+
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let x = try node.required(inputs, 0)
+        let starts = try node.ints(try node.required(inputs, 1)), ends = try node.ints(try node.required(inputs, 2))
+        let rank = x.shape.count
+        let axes = try inputs.count > 3 && inputs[3] != nil ? node.ints(inputs[3]!) : (0..<Int64(starts.count)).map { $0 }
+        let steps = try inputs.count > 4 && inputs[4] != nil ? node.ints(inputs[4]!) : [Int64](repeating: 1, count: starts.count)
+        guard ends.count == starts.count, axes.count == starts.count, steps.count == starts.count else {
+            throw node.invalid("starts, ends, axes and steps must have the same length")
+        }
+        var first = [Int](repeating: 0, count: rank), step = [Int](repeating: 1, count: rank), outShape = x.shape
+        var seen = Set<Int>()
+        for i in 0..<starts.count {
+            guard axes[i] >= -Int64(rank), axes[i] < Int64(rank) else { throw node.invalid("axis \(axes[i]) is out of range") }
+            let a = Int(axes[i] < 0 ? axes[i] + Int64(rank) : axes[i])
+            guard seen.insert(a).inserted else { throw node.invalid("axis \(a) repeats") }
+            guard steps[i] != 0 else { throw node.invalid("steps must not be 0") }
+            let (f, c) = Self.range(start: starts[i], end: ends[i], step: steps[i], size: x.shape[a])
+            first[a] = f; step[a] = Int(steps[i]); outShape[a] = c
+        }
+        if outShape == x.shape && step.allSatisfy({ $0 == 1 }) { return [x] }
+        let inStrides = ShapeMath.strides(x.shape)
+        var base = 0
+        for d in 0..<rank { base += first[d] * inStrides[d] }
+        let indices = Generic.viewIndices(outShape, base: base, strides: (0..<rank).map { step[$0] * inStrides[$0] })
+        return [Tensor(shape: outShape, storage: x.storage.gathered(indices))]
+    }
+}
+
+struct SplitKernel: NodeKernel {
+    let axis: Int
+    let split: [Int]?
+    let uneven: Bool
+    let count: Int
+
+    static func equalSizes(_ d: Int, parts n: Int, uneven: Bool) -> [Int]? {
+        if uneven {
+            let chunk = (d + n - 1) / n
+            return (0..<n).map { Swift.max(0, Swift.min(chunk, d - $0 * chunk)) }
+        }
+        guard d % n == 0 else { return nil }
+        return [Int](repeating: d / n, count: n)
+    }
+
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let x = try node.required(inputs, 0)
+        let d = x.shape[axis]
+        guard let sizes = split ?? Self.equalSizes(d, parts: count, uneven: uneven), sizes.reduce(0, +) == d else {
+            throw node.invalid("dimension \(d) cannot be split into \(split.map { "\($0)" } ?? "\(count) equal parts")")
+        }
+        let strides = ShapeMath.strides(x.shape)
+        var results: [Tensor] = []
+        var offset = 0
+        for s in sizes {
+            var shape = x.shape
+            shape[axis] = s
+            let indices = Generic.viewIndices(shape, base: offset * strides[axis], strides: strides)
+            results.append(Tensor(shape: shape, storage: x.storage.gathered(indices)))
+            offset += s
+        }
+        return results
+    }
+}
+
+struct ReshapeKernel: NodeKernel {
+    enum Mode: Sendable {
+        case squeeze([Int]), unsqueeze([Int]), flatten(Int)
+        case reshape([Int64], allowZero: Bool)
+        case dynamic(allowZero: Bool)
+    }
+    let mode: Mode
+
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        var x = try node.required(inputs, 0)
+        let shape = x.shape
+        switch mode {
+        case .squeeze(let axes):
+            for a in axes where shape[a] != 1 { throw node.invalid("cannot squeeze axis \(a) of \(shape.shapeDescription)") }
+            x.shape = shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+        case .unsqueeze(let axes):
+            var out = shape
+            for a in axes { out.insert(1, at: a) }
+            x.shape = out
+        case .flatten(let a):
+            x.shape = [ShapeMath.product(shape, 0..<a), ShapeMath.product(shape, a..<shape.count)]
+        case .reshape(let target, let allowZero):
+            x.shape = try node.reshapeTarget(input: shape, target: target, allowZero: allowZero)
+        case .dynamic(let allowZero):
+            let target = try node.ints(try node.required(inputs, 1))
+            guard target.count <= ONNXLimits.maxRank else { throw node.invalid("target rank \(target.count) exceeds \(ONNXLimits.maxRank)") }
+            for (i, v) in target.enumerated() {
+                guard v >= -1 else { throw node.invalid("invalid dimension \(v) in shape \(target)") }
+                if v == 0 && !allowZero && i >= shape.count { throw node.invalid("shape \(target) copies dimension \(i) of a rank-\(shape.count) input") }
+            }
+            guard target.filter({ $0 == -1 }).count <= 1 else { throw node.invalid("shape \(target) has more than one -1") }
+            x.shape = try node.reshapeTarget(input: shape, target: target, allowZero: allowZero)
+        }
+        return [x]
+    }
+}
+
+struct TransposeKernel: NodeKernel {
+    let perm: [Int]
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let x = try node.required(inputs, 0)
+        if perm == Array(0..<perm.count) { return [x] }
+        let inStrides = ShapeMath.strides(x.shape)
+        let outShape = perm.map { x.shape[$0] }
+        let indices = Generic.viewIndices(outShape, strides: perm.map { inStrides[$0] })
+        return [Tensor(shape: outShape, storage: x.storage.gathered(indices))]
+    }
+}
+
+struct ExpandKernel: NodeKernel {
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let x = try node.required(inputs, 0)
+        let target = try node.ints(try node.required(inputs, 1))
+        guard target.count <= ONNXLimits.maxRank, target.allSatisfy({ $0 >= 0 && $0 <= Int64(ONNXLimits.maxTensorElements) }) else {
+            throw node.invalid("invalid shape \(target)")
+        }
+        let outShape = try node.broadcast([x.shape, target.map { Int($0) }])
+        _ = try node.checkedCount(outShape)
+        if outShape == x.shape { return [x] }
+        let indices = Generic.viewIndices(outShape, strides: Generic.broadcastStrides(x.shape, in: outShape))
+        return [Tensor(shape: outShape, storage: x.storage.gathered(indices))]
+    }
+}
+
+struct ConstantOfShapeKernel: NodeKernel {
+    let value: Tensor
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let target = try node.ints(try node.required(inputs, 0))
+        guard target.count <= ONNXLimits.maxRank, target.allSatisfy({ $0 >= 0 && $0 <= Int64(ONNXLimits.maxTensorElements) }) else {
+            throw node.invalid("invalid shape \(target)")
+        }
+        let shape = target.map { Int($0) }
+        let count = try node.checkedCount(shape)
+        return [Tensor(shape: shape, storage: value.storage.repeatedFirst(count))]
+    }
+}
+
+struct RangeKernel: NodeKernel {
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let s = try node.required(inputs, 0), l = try node.required(inputs, 1), d = try node.required(inputs, 2)
+        guard s.elementCount == 1, l.elementCount == 1, d.elementCount == 1 else { throw node.invalid("start, limit and delta must be scalars") }
+        if s.elementType == .float32 {
+            let start = s.scalars[0], limit = l.scalars[0], delta = d.scalars[0]
+            guard delta != 0, delta.isFinite else { throw node.invalid("delta must be non-zero") }
+            let n = Swift.max(Double((limit - start) / delta).rounded(.up), 0)
+            guard n <= Double(ONNXLimits.maxTensorElements) else { throw node.invalid("range of \(n) elements is too large") }
+            return [Tensor(shape: [Int(n)], storage: .float32((0..<Int(n)).map { start + Float($0) * delta }))]
+        }
+        let start = s.storage.int64Values[0], limit = l.storage.int64Values[0], delta = d.storage.int64Values[0]
+        guard delta != 0 else { throw node.invalid("delta must be non-zero") }
+        let span = Double(limit) - Double(start)
+        let n = Swift.max((span / Double(delta)).rounded(.up), 0)
+        guard n <= Double(ONNXLimits.maxTensorElements) else { throw node.invalid("range of \(n) elements is too large") }
+        let values = (0..<Int64(n)).map { start &+ $0 &* delta }
+        return [Tensor(shape: [values.count], storage: TensorStorage.int64(values).cast(to: s.elementType))]
+    }
+}
+
+struct TriluKernel: NodeKernel {
+    let upper: Bool
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let x = try node.required(inputs, 0)
+        var k: Int64 = 0
+        if inputs.count > 1, let kt = inputs[1] {
+            guard kt.elementCount == 1 else { throw node.invalid("k must be a scalar") }
+            k = try node.ints(kt)[0]
+        }
+        let r = x.shape.count, rows = x.shape[r - 2], cols = x.shape[r - 1]
+        let count = x.elementCount
+        let zeroIndex = count  // one past the data: a zero appended below
+        var indices = [Int](repeating: 0, count: count)
+        for i in 0..<count {
+            let j = Int64(i % cols), row = Int64((i / cols) % Swift.max(rows, 1))
+            let keep = upper ? j - row >= k : j - row <= k
+            indices[i] = keep ? i : zeroIndex
+        }
+        let zero = Tensor(shape: [1], storage: TensorStorage.int64([0]).cast(to: x.elementType))
+        let flat = TensorStorage.concatenated([x.storage, zero.storage], as: x.elementType)
+        return [Tensor(shape: x.shape, storage: flat.gathered(indices))]
+    }
+}
+
+struct TileKernel: NodeKernel {
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let x = try node.required(inputs, 0)
+        let repeats = try node.ints(try node.required(inputs, 1))
+        guard repeats.count == x.shape.count, repeats.allSatisfy({ $0 >= 0 && $0 <= Int64(ONNXLimits.maxTensorElements) }) else {
+            throw node.invalid("repeats \(repeats) do not fit rank \(x.shape.count)")
+        }
+        var outShape: [Int] = []
+        for (d, r) in zip(x.shape, repeats) {
+            let (p, o) = d.multipliedReportingOverflow(by: Int(r))
+            guard !o else { throw node.invalid("output too large") }
+            outShape.append(p)
+        }
+        let count = try node.checkedCount(outShape)
+        let inStrides = ShapeMath.strides(x.shape), outStrides = ShapeMath.strides(outShape)
+        var indices = [Int](repeating: 0, count: count)
+        for i in 0..<count {
+            var rem = i, src = 0
+            for d in 0..<outShape.count {
+                let idx = rem / outStrides[d]
+                rem -= idx * outStrides[d]
+                src += (idx % x.shape[d]) * inStrides[d]
+            }
+            indices[i] = src
+        }
+        return [Tensor(shape: outShape, storage: x.storage.gathered(indices))]
+    }
+}

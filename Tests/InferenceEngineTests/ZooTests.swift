@@ -1,0 +1,44 @@
+import Foundation
+import Testing
+@testable import InferenceEngine
+
+/// One exported model at one batch size, with onnxruntime's outputs.
+struct ZooCase: Sendable, CustomStringConvertible {
+    var fixture: FixtureCase
+    var family: String
+    var exporter: String
+    var rtol: Float
+    var atol: Float
+    var description: String { fixture.name }
+}
+
+let zooCases: [ZooCase] = (loadJSON("Tests/Fixtures/zoo/cases.json") as! [[String: Any]]).map {
+    ZooCase(fixture: FixtureCase(name: $0["name"] as! String, model: $0["model"] as! String, json: $0),
+            family: $0["family"] as! String, exporter: $0["exporter"] as! String,
+            rtol: ($0["rtol"] as! NSNumber).floatValue, atol: ($0["atol"] as! NSNumber).floatValue)
+}
+
+@Suite("PyTorch model zoo (legacy and dynamo exporters) matches onnxruntime")
+struct ZooTests {
+    @Test("zoo model matches onnxruntime", arguments: zooCases)
+    func zooModel(_ zoo: ZooCase) throws {
+        let model = try Model(contentsOf: repoPath(zoo.fixture.model))
+        let results = try model.run(zoo.fixture.inputs.mapValues(\.tensor))
+        for (name, expected) in zoo.fixture.outputs {
+            let index = try #require(model.outputs.firstIndex { $0.name == name }, "no output \(name)")
+            let got = results[index]
+            #expect(got.shape == expected.shape, "\(zoo): output \(name) shape \(got.shape) vs \(expected.shape)")
+            try #require(got.elementCount == expected.data.count)
+            assertClose(got.scalars, expected.data, context: "\(zoo)/\(name)", rtol: zoo.rtol, atol: zoo.atol)
+        }
+    }
+
+    @Test("every family is exported by both exporters")
+    func coverage() {
+        let families = Set(zooCases.map(\.family))
+        #expect(families.count >= 9)
+        for family in families {
+            #expect(Set(zooCases.filter { $0.family == family }.map(\.exporter)) == ["legacy", "dynamo"], "\(family)")
+        }
+    }
+}
