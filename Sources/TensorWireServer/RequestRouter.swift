@@ -159,8 +159,11 @@ struct RequestRouter: Sendable {
             writer.writeResponse(streamID: streamID, head: ResponseHead(status: .ok, metadata: [:])) { w, start in
                 w.writeInferResponseHead(modelName: model.name, modelVersion: model.version, outputCount: job.outputIndices.count)
                 for index in job.outputIndices {
+                    // The tensor's own type: it is what the bytes hold (validated at load to be
+                    // one the protocol carries).
+                    let dataType = TensorDataType(rawValue: UInt8(outputs[index].elementType.onnxDataType)) ?? .float32
                     outputs[index].withUnsafeBytes { bytes in
-                        w.writeTensor(name: model.outputSpecs[index].name, dataType: .float32,
+                        w.writeTensor(name: model.outputSpecs[index].name, dataType: dataType,
                                       shape: outputs[index].shape, bytes: bytes, payloadStart: start)
                     }
                 }
@@ -194,6 +197,9 @@ struct RequestRouter: Sendable {
         }
     }
 
+    /// Element types the engine stores (and so can take from the wire).
+    static let engineTypes: Set<ElementType> = [.float32, .int64, .int32, .bool]
+
     /// Maps wire tensors onto the model's inputs: every input exactly once, right datatype.
     private static func feeds(for query: InferRequestView, model: ServedModel) throws(Status) -> [String: Tensor] {
         var feeds: [String: Tensor] = [:]
@@ -207,11 +213,12 @@ struct RequestRouter: Sendable {
             guard input.dataType == spec.dataType else {
                 throw Status(.invalidArgument, "input '\(input.name)' is \(input.dataType); model '\(model.name)' expects \(spec.dataType)")
             }
-            guard input.dataType == .float32 else {
-                throw Status(.unimplemented, "input '\(input.name)': only FP32 model inputs are served yet")
+            guard let elementType = ElementType(onnxDataType: Int32(input.dataType.rawValue)),
+                  Self.engineTypes.contains(elementType) else {
+                throw Status(.unimplemented, "input '\(input.name)': \(input.dataType) inputs are not served yet")
             }
             do {
-                feeds[input.name] = try Tensor(shape: input.shape, copyingFloat32Bytes: input.data)
+                feeds[input.name] = try Tensor(shape: input.shape, elementType: elementType, copyingBytes: input.data)
             } catch {
                 throw Status(.invalidArgument, "input '\(input.name)': \(error)")
             }

@@ -262,3 +262,35 @@ final class Completions: @unchecked Sendable {
         #expect(statistics.batches > 0)
     }
 }
+
+@Suite struct BatchAssemblerTests {
+    /// Token ids and masks must come through a batch exactly (no detour through Float, where
+    /// int64 above 2^24 would lose digits).
+    @Test func everyElementTypeSurvivesConcatenationAndSplit() throws {
+        let big: Int64 = (1 << 40) + 1
+        let cases: [[Tensor]] = [
+            [Tensor(shape: [1, 2], int64s: [big, -3]), Tensor(shape: [2, 2], int64s: [1, 2, 3, big])],
+            [Tensor(shape: [1, 3], int32s: [1, -2, .max]), Tensor(shape: [1, 3], int32s: [.min, 0, 7])],
+            [Tensor(shape: [2, 1], bools: [true, false]), Tensor(shape: [1, 1], bools: [true])],
+            [Tensor(shape: [1, 2], scalars: [0.5, -1]), Tensor(shape: [1, 2], scalars: [3, .infinity])],
+        ]
+        for parts in cases {
+            let rows = parts.map { $0.shape[0] }
+            let batch = BatchAssembler.concatenate(parts, rows: rows.reduce(0, +))
+            #expect(batch.elementType == parts[0].elementType)
+            #expect(batch.shape == [rows.reduce(0, +)] + Array(parts[0].shape.dropFirst()))
+            let back = try BatchAssembler.split([batch], rows: rows)
+            for (original, restored) in zip(parts, back.map { $0[0] }) {
+                #expect(restored.shape == original.shape)
+                #expect(restored.elementType == original.elementType)
+                #expect(restored.withUnsafeBytes { Array($0) } == original.withUnsafeBytes { Array($0) })
+            }
+        }
+    }
+
+    @Test func outputWithoutTheBatchRowsIsAnInternalError() {
+        #expect(throws: SchedulingError.self) {
+            try BatchAssembler.split([Tensor(shape: [3, 1], scalars: [1, 2, 3])], rows: [1, 1])
+        }
+    }
+}
