@@ -50,12 +50,15 @@ while let flag = arguments.popFirst() {
 signal(SIGPIPE, SIG_IGN)
 
 if scenario == "batching" {
+    let batching = #"{"max_batch_size": 64, "dynamic_batching": {"max_queue_delay_us": 0, "max_queue_size": 1024}}"#
     do {
-        try BatchingBenchmark(
-            modelFile: options.models + "/credit_default/1/model.onnx", modelName: "credit_default", inputName: "features",
-            rowShape: [10], certificates: options.certificates, seconds: seconds,
-            batchingConfig: #"{"max_batch_size": 64, "dynamic_batching": {"max_queue_delay_us": 0}}"#
-        ).run()
+        for (model, input, rowShape) in [("credit_default", "features", [10]), ("tick_transformer", "ticks", [32, 8])] {
+            try BatchingBenchmark(
+                modelFile: options.models + "/\(model)/1/model.onnx", modelName: model, inputName: input,
+                rowShape: rowShape, certificates: options.certificates, seconds: seconds, batchingConfig: batching
+            ).run()
+            print("")
+        }
     } catch {
         print("tensorwire-bench: \(error)")
         exit(1)

@@ -25,8 +25,8 @@ final class ClientConnection: @unchecked Sendable {
     private var nextStreamID: UInt32 = 1
     private var readerActive = false
     private var asyncOutstanding = 0
-    /// Blocking callers parked on the condition; a broadcast with none is a wasted wake-up.
-    private var parkedCallers = 0
+    /// Blocking callers asleep waiting for their response (or for the reader role), oldest first.
+    private var parked: [PendingCall] = []
     private var backgroundReaderParked = false
     private var terminalError: RPCError?
     /// Set by GOAWAY: new calls are refused, but calls the server accepted still get answers.
@@ -149,9 +149,9 @@ final class ClientConnection: @unchecked Sendable {
                 readerActive = false
                 handOffReading()
             } else if !call.isCompleted {
-                parkedCallers += 1
-                lock.wait(untilNanoseconds: call.deadline)
-                parkedCallers -= 1
+                parked.append(call)
+                call.wakeup!.wait(on: lock, untilNanoseconds: call.deadline)
+                parked.removeAll { $0 === call }
             }
             if !call.isCompleted, let deadline = call.deadline, MonotonicClock.nanoseconds() >= deadline {
                 expire(call)
@@ -286,7 +286,6 @@ final class ClientConnection: @unchecked Sendable {
     }
 
     private func dispatchFrames() {
-        var completedSync = false
         while terminalError == nil {
             let frame: FrameView?
             do { frame = try decoder.next() } catch {
@@ -305,7 +304,6 @@ final class ClientConnection: @unchecked Sendable {
                     failure = RPCError(code: .internalError, message: "malformed response: \(error.message)", cause: error)
                 }
                 complete(call, error: failure)
-                completedSync = completedSync || !call.isAsync
             case .ping:
                 if let opaque = try? decodePingPayload(frame.payload) {
                     writer.writePong(opaque)
@@ -319,14 +317,17 @@ final class ClientConnection: @unchecked Sendable {
                 fail(RPCError(code: .internalError, message: "protocol violation by the server: unexpected \(frame.header.type) frame"))
             }
         }
-        if completedSync && parkedCallers > 0 { lock.broadcast() }
     }
 
-    /// Called by a reader leaving the role: wakes whoever must take it over, and nobody else.
-    /// An unconditional broadcast here would wake the idle background thread after every
-    /// blocking call, a context switch on the latency path.
+    /// Called by a reader leaving the role: wakes one thread to take it over, and nobody else.
+    /// Waking the idle background thread (or every parked caller) after each call would put
+    /// context switches on the latency path.
     private func handOffReading() {
-        if parkedCallers > 0 || (asyncOutstanding > 0 && backgroundReaderParked) { lock.broadcast() }
+        if let next = parked.first {
+            next.wakeup!.signal()
+        } else if asyncOutstanding > 0 && backgroundReaderParked {
+            lock.broadcast()
+        }
     }
 
     private func handleGoAway(_ payload: UnsafeRawBufferPointer) {
@@ -344,8 +345,6 @@ final class ClientConnection: @unchecked Sendable {
         if goAway.code != .ok {
             // An error GOAWAY is followed by a close: nothing more will arrive.
             fail(RPCError(code: .unavailable, message: "server closed the connection (\(goAway.code.name): \(goAway.message))"))
-        } else if parkedCallers > 0 {
-            lock.broadcast()
         }
     }
 
@@ -387,6 +386,8 @@ final class ClientConnection: @unchecked Sendable {
             asyncOutstanding -= 1
             call.continuation?.resume()
             call.continuation = nil
+        } else {
+            call.wakeup!.signal()
         }
     }
 

@@ -9,7 +9,7 @@ import Darwin
 /// Deadlines are monotonic instants (`MonotonicClock`); a wall-clock condition wait would
 /// misbehave when NTP steps the clock, so this wraps pthreads directly.
 final class ConditionLock: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     init() {
@@ -48,5 +48,41 @@ final class ConditionLock: @unchecked Sendable {
         lock()
         defer { unlock() }
         return try body()
+    }
+}
+
+/// A condition variable of its own for one waiter, used with a ``ConditionLock``'s mutex.
+///
+/// Giving each blocked caller its own condition lets the connection wake exactly the thread
+/// whose response arrived; a shared condition would wake every parked caller on every response
+/// (64 threads on 2 cores made the client, not the server, the bottleneck).
+final class WaiterCondition: @unchecked Sendable {
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        #if os(Linux)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        #endif
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        condition.deallocate()
+    }
+
+    func signal() { pthread_cond_signal(condition) }
+
+    /// Waits (holding `lock`) until signalled or until `deadline` (monotonic ns) passes.
+    func wait(on lock: ConditionLock, untilNanoseconds deadline: UInt64?) {
+        guard let deadline else {
+            pthread_cond_wait(condition, lock.mutex)
+            return
+        }
+        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        _ = pthread_cond_timedwait(condition, lock.mutex, &time)
     }
 }

@@ -17,11 +17,14 @@ final class PendingCall: @unchecked Sendable {
     var cancelRequested = false
     var error: RPCError?
     var continuation: CheckedContinuation<Void, Never>?
+    /// Where a blocking caller sleeps; signalled when its response arrives or it must read.
+    let wakeup: WaiterCondition?
 
     init(deadline: UInt64?, isAsync: Bool, deliver: @escaping Deliver) {
         self.deadline = deadline
         self.isAsync = isAsync
         self.deliver = deliver
+        self.wakeup = isAsync ? nil : WaiterCondition()
     }
 }
 

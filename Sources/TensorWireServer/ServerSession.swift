@@ -22,7 +22,8 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     }
 
     private struct InFlight {
-        let request: ScheduledRequest
+        /// Nil between admission and the scheduler's handle (same loop turn), or if refused.
+        let request: ScheduledRequest?
         let scheduler: BatchScheduler
     }
 
@@ -39,11 +40,13 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     private var lastStreamID: UInt32 = 0
     /// Queued Infers by stream id, for CANCEL, MAX_CONCURRENT_STREAMS and connection loss.
     private var inFlight: [UInt32: InFlight] = [:]
-    /// Infers decoded from the current read, dispatched together once the read is handled.
-    private var readInfers: [(streamID: UInt32, job: InferJob)] = []
+    private let dispatchers: LoopDispatchers
+    /// This connection's loop's dispatcher (looked up on first use).
+    private var dispatcher: LoopDispatcher?
 
-    init(router: RequestRouter, configuration: ServerConfiguration, registry: SessionRegistry) {
+    init(router: RequestRouter, configuration: ServerConfiguration, registry: SessionRegistry, dispatchers: LoopDispatchers) {
         self.router = router
+        self.dispatchers = dispatchers
         self.registry = registry
         self.settings = configuration.connectionSettings
         self.authTokens = configuration.authTokens
@@ -60,7 +63,7 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
         // Nobody is left to answer: drop what is still queued.
         let abandoned = inFlight.values
         inFlight.removeAll()
-        for entry in abandoned { entry.scheduler.cancel(entry.request) }
+        for entry in abandoned { if let request = entry.request { entry.scheduler.cancel(request) } }
     }
 
     /// Graceful shutdown (loop thread): GOAWAY(OK) with the last stream id tells the client that
@@ -82,11 +85,9 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
                 try handle(frame, receivedAt: receivedAt, connection: connection)
             }
         } catch {
-            readInfers.removeAll()
             goAway(error.code, error.message, connection: connection)
             return
         }
-        dispatchReadInfers(connection)
         flush(connection)
         if connection.outboundBufferedBytes > maxOutboundBufferBytes {
             goAway(.resourceExhausted, "client is not reading its responses", connection: connection)
@@ -114,7 +115,7 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
         case .cancel:
             // A queued request is dropped and answered CANCELLED (through its completion); one
             // that already ran or is running keeps its answer.
-            if let entry = inFlight[header.streamID] { entry.scheduler.cancel(entry.request) }
+            if let entry = inFlight[header.streamID], let request = entry.request { entry.scheduler.cancel(request) }
         case .ping:
             output.writePong(try decodePingPayload(frame.payload))
         case .pong:
@@ -137,60 +138,36 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
         }
         let disposition = router.respond(to: request, streamID: streamID, receivedAt: receivedAt,
                                          maxResponsePayload: clientSettings.maxFrameSize, into: &output)
-        if case .infer(let job) = disposition { readInfers.append((streamID, job)) }
+        guard case .infer(let job) = disposition else { return }
+        if dispatcher == nil { dispatcher = dispatchers.dispatcher(for: connection.eventLoop) }
+        dispatcher!.add(LoopDispatcher.Item(session: self, connection: connection, streamID: streamID, job: job))
     }
 
-    /// Runs or queues the Infers of one read. One request alone runs inline when its model is
-    /// idle (no hand-off); several for the same batching model are queued together so that they
-    /// form a batch instead of running one by one on this thread.
-    private func dispatchReadInfers(_ connection: TLSConnection) {
-        guard !readInfers.isEmpty else { return }
-        let infers = readInfers
-        readInfers.removeAll(keepingCapacity: true)
-        var perModel: [ObjectIdentifier: Int] = [:]
-        for entry in infers { perModel[ObjectIdentifier(entry.job.model), default: 0] += 1 }
-        var toQueue: [ObjectIdentifier: [(streamID: UInt32, job: InferJob)]] = [:]
-        for (streamID, job) in infers {
-            let scheduler = job.model.scheduler
-            let companions = scheduler.batchesRequests && perModel[ObjectIdentifier(job.model)]! > 1
-            if !companions, let result = scheduler.runInline(job.feeds, priority: job.priority, timeoutNanoseconds: job.timeoutNanoseconds) {
-                RequestRouter.writeInferResult(result, of: job, streamID: streamID,
-                                               maxResponsePayload: clientSettings.maxFrameSize, into: &output)
-            } else {
-                toQueue[ObjectIdentifier(job.model), default: []].append((streamID, job))
-            }
+    /// Whether answers can still be written (loop thread).
+    var acceptsResponses: Bool { phase == .open || phase == .draining }
+
+    /// Checks MAX_CONCURRENT_STREAMS before a request is queued; answers RESOURCE_EXHAUSTED and
+    /// returns false when the connection already has that many in flight (loop thread).
+    func admit(streamID: UInt32, job: InferJob, connection: TLSConnection) -> Bool {
+        guard inFlight.count < settings.maxConcurrentStreams else {
+            let status = Status(.resourceExhausted, "\(inFlight.count) requests already in flight on this connection (MAX_CONCURRENT_STREAMS)")
+            job.model.recordOutcome(status.code)
+            RequestRouter.writeError(status, streamID: streamID, into: &output)
+            flush(connection)
+            return false
         }
-        for group in toQueue.values { enqueue(group, connection: connection) }
+        // Reserved now so that later admissions in the same group count it.
+        inFlight[streamID] = InFlight(request: nil, scheduler: job.model.scheduler)
+        return true
     }
 
-    /// Queues one model's Infers from this read in one step, so that they batch together.
-    private func enqueue(_ group: [(streamID: UInt32, job: InferJob)], connection: TLSConnection) {
-        var admitted: [(streamID: UInt32, job: InferJob)] = []
-        for entry in group {
-            guard inFlight.count + admitted.count < settings.maxConcurrentStreams else {
-                let status = Status(.resourceExhausted, "\(inFlight.count + admitted.count) requests already in flight on this connection (MAX_CONCURRENT_STREAMS)")
-                entry.job.model.recordOutcome(status.code)
-                RequestRouter.writeError(status, streamID: entry.streamID, into: &output)
-                continue
-            }
-            admitted.append(entry)
-        }
-        guard let scheduler = admitted.first?.job.model.scheduler else { return }
-        let loop = connection.eventLoop
-        let submissions = admitted.map { entry in
-            let (streamID, job) = entry
-            return BatchScheduler.Submission(inputs: job.feeds, priority: job.priority, timeoutNanoseconds: job.timeoutNanoseconds) { result in
-                // Back to the connection's own thread: only it may touch the session and the TLS state.
-                loop.execute { self.complete(streamID: streamID, job: job, result: result, connection: connection) }
-            }
-        }
-        for (entry, handle) in zip(admitted, scheduler.enqueue(submissions)) {
-            if let handle { inFlight[entry.streamID] = InFlight(request: handle, scheduler: scheduler) }
-        }
+    /// Remembers a queued request's handle for CANCEL and connection loss (loop thread).
+    func track(streamID: UInt32, request: ScheduledRequest, scheduler: BatchScheduler) {
+        if inFlight[streamID] != nil { inFlight[streamID] = InFlight(request: request, scheduler: scheduler) }
     }
 
-    /// Writes a queued Infer's answer (loop thread).
-    private func complete(streamID: UInt32, job: InferJob, result: Result<[Tensor], SchedulingError>, connection: TLSConnection) {
+    /// Writes an Infer's answer, inline or from the queue (loop thread).
+    func answer(streamID: UInt32, job: InferJob, result: Result<[Tensor], SchedulingError>, connection: TLSConnection) {
         inFlight[streamID] = nil
         guard phase == .open || phase == .draining else { return }
         RequestRouter.writeInferResult(result, of: job, streamID: streamID,

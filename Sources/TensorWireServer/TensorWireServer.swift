@@ -59,8 +59,9 @@ public final class TensorWireServer: Sendable {
         limits.maxMetadataSize = configuration.connectionSettings.maxMetadataSize
         let router = RequestRouter(repository: repository, limits: limits, serverName: configuration.serverName)
         let sessions = self.sessions
+        let dispatchers = LoopDispatchers()
         listener = TLSServer(configuration: transport, tls: context) { connection in
-            let session = ServerSession(router: router, configuration: configuration, registry: sessions)
+            let session = ServerSession(router: router, configuration: configuration, registry: sessions, dispatchers: dispatchers)
             sessions.add(session, on: connection)
             return session
         }

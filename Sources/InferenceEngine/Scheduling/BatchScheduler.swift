@@ -23,8 +23,6 @@ public final class BatchScheduler: @unchecked Sendable {
     private var running = 0
     private var earliestDeadline: UInt64 = .max
     private var statistics = SchedulerStatistics()
-    /// Moving average of single-request executions (ns), for the inline decision.
-    private var singleRequestCompute: UInt64 = 0
 
     enum Next {
         case ready(Batch)
@@ -81,8 +79,7 @@ public final class BatchScheduler: @unchecked Sendable {
         do { try validatePriority(priority) } catch { return .failure(error) }
         do { _ = try prepare(inputs) } catch { return .failure(error) }
         pool.lock.lock()
-        guard queued == 0, running < policy.instanceCount, policy.maxQueueDelayNanoseconds == 0,
-              !batchesRequests || singleRequestCompute <= policy.inlineComputeLimitNanoseconds else {
+        guard queued == 0, running < policy.instanceCount, policy.maxQueueDelayNanoseconds == 0 else {
             pool.lock.unlock()
             return nil
         }
@@ -98,7 +95,6 @@ public final class BatchScheduler: @unchecked Sendable {
         let elapsed = SchedulerLock.now() &- start
         pool.lock.lock()
         running -= 1
-        noteSingleRequestCompute(elapsed)
         statistics.inlineRequests += 1
         statistics.executedRequests += 1
         if case .success(let outputs) = result {
@@ -206,11 +202,6 @@ public final class BatchScheduler: @unchecked Sendable {
         pool.lock.unlock()
         request.completion(.failure(.cancelled))
         return true
-    }
-
-    /// Exponential moving average (1/8) of what one request alone costs (lock held).
-    private func noteSingleRequestCompute(_ nanoseconds: UInt64) {
-        singleRequestCompute = singleRequestCompute == 0 ? nanoseconds : (singleRequestCompute * 7 + nanoseconds) / 8
     }
 
     private func validatePriority(_ level: Int?) throws(SchedulingError) {
@@ -369,7 +360,6 @@ public final class BatchScheduler: @unchecked Sendable {
         let elapsed = SchedulerLock.now() &- start
         pool.lock.lock()
         running -= 1
-        if batch.requests.count == 1 { noteSingleRequestCompute(elapsed) }
         statistics.executedRequests += UInt64(batch.requests.count)
         statistics.recordBatch(rows: batch.rows, computeNanoseconds: elapsed)
         for request in batch.requests { request.state = .finished }

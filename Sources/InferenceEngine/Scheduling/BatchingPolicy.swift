@@ -19,11 +19,6 @@ public struct BatchingPolicy: Sendable, Hashable {
     public var defaultTimeoutNanoseconds: UInt64
     /// Batches of this model that may run at the same time.
     public var instanceCount: Int
-    /// A batching model runs an idle request inline on the caller's (I/O) thread only while a
-    /// single request computes in less than this; a heavier model goes to the compute pool so
-    /// that the I/O thread keeps reading and a queue, hence batches, can form. About the cost
-    /// of one thread wake-up on these machines.
-    public var inlineComputeLimitNanoseconds: UInt64 = 30_000
 
     public init(
         maxBatchSize: Int = 64, maxQueueDelayNanoseconds: UInt64 = 0, preferredBatchSizes: [Int] = [],

@@ -1,0 +1,90 @@
+import InferenceEngine
+import TensorWireProtocol
+import TensorWireTransport
+
+/// Collects the Infers that one event-loop iteration decoded, across all of the loop's
+/// connections, and dispatches them together at the end of the iteration.
+///
+/// A request that arrived alone runs inline on the loop thread when its model is idle: no
+/// hand-off, no wake-up, the lowest latency there is. Requests for a batching model that arrived
+/// together, typically because they piled up while the loop was busy, are queued in one step
+/// so that they run as one batch. The decision needs no tuning knob: it follows the load.
+///
+/// Confined to its event loop's thread (`@unchecked Sendable` for the closures that carry it
+/// there through `EventLoop.execute`).
+final class LoopDispatcher: @unchecked Sendable {
+    struct Item {
+        let session: ServerSession
+        let connection: TLSConnection
+        let streamID: UInt32
+        let job: InferJob
+    }
+
+    private let loop: EventLoop
+    private var pending: [Item] = []
+    private var scheduled = false
+
+    init(loop: EventLoop) { self.loop = loop }
+
+    /// Adds an Infer decoded in this iteration (loop thread).
+    func add(_ item: Item) {
+        pending.append(item)
+        if !scheduled {
+            scheduled = true
+            // Tasks queued from the loop run after this iteration's events: by then every
+            // connection that was readable has been read.
+            loop.execute { self.dispatch() }
+        }
+    }
+
+    private func dispatch() {
+        scheduled = false
+        let items = pending
+        pending.removeAll(keepingCapacity: true)
+        var perModel: [ObjectIdentifier: Int] = [:]
+        for item in items { perModel[ObjectIdentifier(item.job.model), default: 0] += 1 }
+        var toQueue: [ObjectIdentifier: [Item]] = [:]
+        for item in items where item.session.acceptsResponses {
+            let scheduler = item.job.model.scheduler
+            let companions = scheduler.batchesRequests && perModel[ObjectIdentifier(item.job.model)]! > 1
+            if !companions, let result = scheduler.runInline(
+                item.job.feeds, priority: item.job.priority, timeoutNanoseconds: item.job.timeoutNanoseconds) {
+                item.session.answer(streamID: item.streamID, job: item.job, result: result, connection: item.connection)
+            } else {
+                toQueue[ObjectIdentifier(item.job.model), default: []].append(item)
+            }
+        }
+        for group in toQueue.values { enqueue(group) }
+    }
+
+    /// Queues one model's requests in one step (one lock, one wake-up) so they batch together.
+    private func enqueue(_ group: [Item]) {
+        let admitted = group.filter { $0.session.admit(streamID: $0.streamID, job: $0.job, connection: $0.connection) }
+        guard let scheduler = admitted.first?.job.model.scheduler else { return }
+        let loop = self.loop
+        let submissions = admitted.map { item in
+            BatchScheduler.Submission(inputs: item.job.feeds, priority: item.job.priority,
+                                      timeoutNanoseconds: item.job.timeoutNanoseconds) { result in
+                // Back to the connection's own thread: only it may touch the session and TLS.
+                loop.execute { item.session.answer(streamID: item.streamID, job: item.job, result: result, connection: item.connection) }
+            }
+        }
+        for (item, handle) in zip(admitted, scheduler.enqueue(submissions)) {
+            if let handle { item.session.track(streamID: item.streamID, request: handle, scheduler: scheduler) }
+        }
+    }
+}
+
+/// One ``LoopDispatcher`` per event loop, created on first use.
+final class LoopDispatchers: Sendable {
+    private let dispatchers = Locked<[ObjectIdentifier: LoopDispatcher]>([:])
+
+    func dispatcher(for loop: EventLoop) -> LoopDispatcher {
+        dispatchers.withLock { table in
+            if let existing = table[ObjectIdentifier(loop)] { return existing }
+            let created = LoopDispatcher(loop: loop)
+            table[ObjectIdentifier(loop)] = created
+            return created
+        }
+    }
+}
