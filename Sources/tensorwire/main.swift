@@ -17,6 +17,7 @@ commands:
   infer MODEL --input NAME=VALUE... run a model and print its outputs
       VALUE is JSON ([[1.0, 2.0]] or {"shape": [1, 2], "data": [1, 2]}) or @FILE.npy
       --version N    --output NAME (repeatable)    --output-dir DIR (writes NAME.npy)    --json
+\(ModelCommands.help)
 
 \(ConnectionOptions.help)
 """
@@ -63,6 +64,8 @@ func run(_ words: [String]) throws(CLIError) {
     }
 
     switch command {
+    case "model":
+        try ModelCommands.run(positional, inputs: inputs, outputDirectory: outputDirectory, json: json)
     case "list":
         let models = try call { client throws(RPCError) in try client.listModels() }
         if models.isEmpty { print("(no models)") }

@@ -8,21 +8,11 @@ import Testing
     init() throws { server = try ServerProcess() }
 
     private func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestEnvironment.binary("tensorwire"))
         let certificates = TestEnvironment.certificates
-        process.arguments = arguments + [
+        return try TestEnvironment.runTool("tensorwire", arguments + [
             "--port", String(server.port), "--ca", certificates + "/ca.pem",
             "--cert", certificates + "/client.pem", "--key", certificates + "/client-key.pem",
-        ]
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        ])
     }
 
     @Test func inferPrintsTheModelsPrediction() throws {

@@ -38,6 +38,21 @@ enum TestEnvironment {
         return directory
     }
 
+    /// Runs one of the built executables to completion, as a user would from a shell.
+    static func runTool(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary(name))
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
     static func clientConfiguration(port: Int, certificates: String = certificates, clientCertificate: Bool = true) -> ClientConfiguration {
         ClientConfiguration(
             port: port,

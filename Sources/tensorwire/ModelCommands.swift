@@ -1,0 +1,90 @@
+import Foundation
+import InferenceEngine
+
+/// `tensorwire model ...`: work on an ONNX file locally, without a server.
+enum ModelCommands {
+    static let help = """
+      model inspect MODEL.onnx [--json]                   inputs, outputs, opset, op histogram, parameters, anything unsupported
+      model run MODEL.onnx --input NAME=FILE.npy ... --output-dir DIR
+                                                          run locally; writes DIR/<output>.npy
+    """
+
+    static func run(_ positional: [String], inputs: [(name: String, value: String)], outputDirectory: String?, json: Bool) throws(CLIError) {
+        guard positional.count >= 2 else { throw CLIError("model needs a subcommand and a file\n\(help)") }
+        let path = positional[1]
+        switch positional[0] {
+        case "inspect":
+            try inspect(path, json: json)
+        case "run":
+            try runLocally(path, inputs: inputs, outputDirectory: outputDirectory)
+        default:
+            throw CLIError("unknown model subcommand '\(positional[0])'\n\(help)")
+        }
+    }
+
+    private static func inspect(_ path: String, json: Bool) throws(CLIError) {
+        let inspection: ModelInspection
+        do { inspection = try Model.inspect(contentsOf: path) } catch {
+            throw CLIError("\(path): \(error)")
+        }
+        func describe(_ info: ValueInfo) -> String {
+            "\(info.name)\t\(info.elementType)\t[" + info.dimensions.map(\.description).joined(separator: ", ") + "]"
+        }
+        if json {
+            let object: [String: Any] = [
+                "inputs": inspection.inputs.map(describe), "outputs": inspection.outputs.map(describe),
+                "ir_version": inspection.irVersion, "opset": inspection.opsetVersion as Any, "opset_imports": inspection.opsetImports,
+                "producer": "\(inspection.producerName) \(inspection.producerVersion)", "operators": inspection.operatorHistogram,
+                "nodes": inspection.nodeCount, "parameters": inspection.parameterCount,
+                "external_data": inspection.externalDataLocations,
+                "unsupported": inspection.unsupportedNodes.map { ["op": $0.opType, "node": $0.nodeName] },
+                "servable": inspection.isServable, "error": inspection.loadError as Any,
+            ]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("model \(path)")
+            print("producer     \(inspection.producerName) \(inspection.producerVersion), IR \(inspection.irVersion), opset \(inspection.opsetVersion.map(String.init) ?? "-")"
+                  + (inspection.opsetImports.count > 1 ? " (imports \(inspection.opsetImports.sorted { $0.key < $1.key }.map { "\($0.key.isEmpty ? "ai.onnx" : $0.key)=\($0.value)" }.joined(separator: ", ")))" : ""))
+            print("parameters   \(inspection.parameterCount) in \(inspection.nodeCount) nodes")
+            print("inputs:")
+            for info in inspection.inputs { print("  " + describe(info)) }
+            print("outputs:")
+            for info in inspection.outputs { print("  " + describe(info)) }
+            print("operators:")
+            for (op, count) in inspection.operatorHistogram.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
+                print("  \(op.padding(toLength: 28, withPad: " ", startingAt: 0)) \(count)")
+            }
+            if !inspection.externalDataLocations.isEmpty {
+                print("external data: \(inspection.externalDataLocations.joined(separator: ", "))")
+            }
+            for node in inspection.unsupportedNodes { print("UNSUPPORTED  \(node)") }
+            if let error = inspection.loadError { print("NOT SERVABLE: \(error)") } else { print("servable: yes") }
+        }
+        if !inspection.isServable { throw CLIError("\(path) cannot be served", status: "NOT_SERVABLE") }
+    }
+
+    private static func runLocally(_ path: String, inputs: [(name: String, value: String)], outputDirectory: String?) throws(CLIError) {
+        guard let outputDirectory else { throw CLIError("model run needs --output-dir DIR") }
+        let model: Model
+        do { model = try Model(contentsOf: path) } catch { throw CLIError("\(path): \(error)") }
+        var feeds: [String: Tensor] = [:]
+        for input in inputs {
+            let file = input.value.hasPrefix("@") ? String(input.value.dropFirst()) : input.value
+            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
+            do { feeds[input.name] = try Tensor(npy: [UInt8](data)) } catch { throw CLIError("\(file): \(error)") }
+        }
+        let outputs: [Tensor]
+        do { outputs = try model.run(feeds) } catch { throw CLIError("\(error)", status: "INVALID_ARGUMENT") }
+        do { try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true) } catch {
+            throw CLIError("cannot create \(outputDirectory): \(error.localizedDescription)")
+        }
+        for (info, tensor) in zip(model.outputs, outputs) {
+            let file = outputDirectory + "/" + String(info.name.map { $0 == "/" ? "_" : $0 }) + ".npy"
+            guard FileManager.default.createFile(atPath: file, contents: Data(tensor.npyBytes())) else {
+                throw CLIError("cannot write \(file)")
+            }
+            print("\(info.name)  \(tensor.elementType) \(tensor.shape) -> \(file)")
+        }
+    }
+}

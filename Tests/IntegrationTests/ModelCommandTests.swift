@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import TensorWireClient
+import TensorWireProtocol
+
+/// `tensorwire model inspect|run`: local work on ONNX files, no server.
+@Suite struct ModelCommandTests {
+    let transformer = TestEnvironment.repositoryRoot + "/examples/models/tick_transformer/1/model.onnx"
+
+    @Test func inspectDescribesAServableModel() throws {
+        let result = try TestEnvironment.runTool("tensorwire", ["model", "inspect", transformer])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        for expected in ["opset 17", "ticks\tfloat32\t[batch, 32, 8]", "probabilities\tfloat32\t[batch, 3]",
+                         "LayerNormalization", "parameters   69763", "servable: yes"] {
+            #expect(result.output.contains(expected), "missing '\(expected)'")
+        }
+        let json = try TestEnvironment.runTool("tensorwire", ["model", "inspect", transformer, "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as! [String: Any]
+        #expect(object["servable"] as? Bool == true)
+        #expect(object["parameters"] as? Int == 69763)
+    }
+
+    @Test func inspectNamesUnsupportedOperatorsAndTheirNodes() throws {
+        let broken = TestEnvironment.repositoryRoot + "/Tests/Fixtures/broken/two_unsupported_ops.onnx"
+        let result = try TestEnvironment.runTool("tensorwire", ["model", "inspect", broken])
+        #expect(result.status != 0)
+        #expect(result.output.contains("unsupported operator 'NonZero' (node 'nonzero1')"))
+        #expect(result.output.contains("NOT SERVABLE"))
+    }
+
+    @Test func runWritesEachOutputAsNpyMatchingOnnxRuntime() throws {
+        let fixture = TransformerExampleTests.cases.first { $0.shape[0] > 1 }!
+        let directory = NSTemporaryDirectory() + "tensorwire-model-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let input = try WireTensor(name: "ticks", shape: fixture.shape, floats: fixture.input)
+        try Data(NPYFormat.encode(input)).write(to: URL(fileURLWithPath: directory + "/ticks.npy"))
+
+        let result = try TestEnvironment.runTool("tensorwire", [
+            "model", "run", transformer, "--input", "ticks=\(directory)/ticks.npy", "--output-dir", directory + "/out",
+        ])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        let written = try Data(contentsOf: URL(fileURLWithPath: directory + "/out/probabilities.npy"))
+        let output = try NPYFormat.decode([UInt8](written), name: "probabilities")
+        #expect(output.shape == [fixture.shape[0], 3])
+        expectClose(try #require(output.floats), fixture.output)
+    }
+
+    @Test func runRefusesInputsThatDoNotFit() throws {
+        let directory = NSTemporaryDirectory() + "tensorwire-model-run-bad-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let wrong = try WireTensor(name: "ticks", shape: [1, 31, 8], floats: Array(repeating: 0, count: 248))
+        try Data(NPYFormat.encode(wrong)).write(to: URL(fileURLWithPath: directory + "/ticks.npy"))
+        let result = try TestEnvironment.runTool("tensorwire", [
+            "model", "run", transformer, "--input", "ticks=\(directory)/ticks.npy", "--output-dir", directory + "/out",
+        ])
+        #expect(result.status != 0)
+        #expect(result.error.contains("ticks"))
+    }
+}
