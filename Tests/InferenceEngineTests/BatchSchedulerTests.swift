@@ -276,7 +276,7 @@ final class Completions: @unchecked Sendable {
         ]
         for parts in cases {
             let rows = parts.map { $0.shape[0] }
-            let batch = BatchAssembler.concatenate(parts, rows: rows.reduce(0, +))
+            let batch = BatchAssembler.concatenate(parts)
             #expect(batch.elementType == parts[0].elementType)
             #expect(batch.shape == [rows.reduce(0, +)] + Array(parts[0].shape.dropFirst()))
             let back = try BatchAssembler.split([batch], rows: rows)
@@ -286,6 +286,18 @@ final class Completions: @unchecked Sendable {
                 #expect(restored.withUnsafeBytes { Array($0) } == original.withUnsafeBytes { Array($0) })
             }
         }
+    }
+
+    /// Recurrent state carries the batch on axis 1 ([layers, batch, hidden]).
+    @Test func joinsAndSplitsAlongAnInnerAxis() throws {
+        let a = Tensor(shape: [2, 1, 3], scalars: [1, 2, 3, 4, 5, 6])          // layer 0: 1 2 3, layer 1: 4 5 6
+        let b = Tensor(shape: [2, 2, 3], scalars: (10..<22).map(Float.init))   // two sequences
+        let joined = BatchAssembler.concatenate([a, b], axis: 1)
+        #expect(joined.shape == [2, 3, 3])
+        #expect(joined.scalars == [1, 2, 3, 10, 11, 12, 13, 14, 15, 4, 5, 6, 16, 17, 18, 19, 20, 21])
+        let back = try BatchAssembler.split([joined], axes: [1], rows: [1, 2])
+        #expect(back[0][0].shape == [2, 1, 3] && back[0][0].scalars == a.scalars)
+        #expect(back[1][0].shape == [2, 2, 3] && back[1][0].scalars == b.scalars)
     }
 
     @Test func outputWithoutTheBatchRowsIsAnInternalError() {

@@ -1,41 +1,64 @@
-/// Joins requests' tensors along the batch dimension and splits the outputs back.
+/// Joins requests' tensors along their batch axis and splits the outputs back.
 ///
 /// This is the one copy on the batched path: each request's rows are copied once into the
-/// batch, and each output's rows once into the request's own tensor. Element types are kept
+/// batch, and each output's rows once into the request's own tensor. The batch axis is usually
+/// 0, but recurrent state (`h0 [layers, batch, hidden]`) carries it at 1. Element types are kept
 /// as they are: token ids and masks must not pass through Float.
 enum BatchAssembler {
-    static func concatenate(_ parts: [Tensor], rows: Int) -> Tensor {
-        let shape = [rows] + Array(parts[0].shape.dropFirst())
+    /// Concatenates `parts` along `axis` (their other dimensions agree).
+    static func concatenate(_ parts: [Tensor], axis: Int = 0) -> Tensor {
+        var shape = parts[0].shape
+        shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
         switch parts[0].elementType {
-        case .int64: return Tensor(shape: shape, int64s: joined(parts) { $0.int64s! })
-        case .int32: return Tensor(shape: shape, int32s: joined(parts) { $0.int32s! })
-        case .bool: return Tensor(shape: shape, bools: joined(parts) { $0.bools! })
-        default: return Tensor(shape: shape, scalars: joined(parts) { $0.scalars })
+        case .int64: return Tensor(shape: shape, int64s: joined(parts, axis: axis) { $0.int64s! })
+        case .int32: return Tensor(shape: shape, int32s: joined(parts, axis: axis) { $0.int32s! })
+        case .bool: return Tensor(shape: shape, bools: joined(parts, axis: axis) { $0.bools! })
+        default: return Tensor(shape: shape, scalars: joined(parts, axis: axis) { $0.scalars })
         }
     }
 
-    private static func joined<Element>(_ parts: [Tensor], _ values: (Tensor) -> [Element]) -> [Element] {
+    /// Row-major concatenation along `axis`: for each index of the outer dimensions, every part's
+    /// block of `size(axis) × inner` elements in turn.
+    private static func joined<Element>(_ parts: [Tensor], axis: Int, _ values: (Tensor) -> [Element]) -> [Element] {
+        let shape = parts[0].shape
+        let outer = shape[..<axis].reduce(1, *)
+        let inner = shape[(axis + 1)...].reduce(1, *)
+        let arrays = parts.map(values)
         var result: [Element] = []
-        result.reserveCapacity(parts.reduce(0) { $0 + $1.elementCount })
-        for part in parts { result.append(contentsOf: values(part)) }
+        result.reserveCapacity(arrays.reduce(0) { $0 + $1.count })
+        for o in 0..<outer {
+            for (part, array) in zip(parts, arrays) {
+                let block = part.shape[axis] * inner
+                result.append(contentsOf: array[o * block..<(o + 1) * block])
+            }
+        }
         return result
     }
 
-    /// Splits every output by `rows` along its first dimension; one output list per request.
-    static func split(_ outputs: [Tensor], rows: [Int]) throws(SchedulingError) -> [[Tensor]] {
+    /// Splits every output along its batch axis by `rows`; one output list per request.
+    static func split(_ outputs: [Tensor], axes: [Int]? = nil, rows: [Int]) throws(SchedulingError) -> [[Tensor]] {
         let total = rows.reduce(0, +)
         var result = Array(repeating: [Tensor](), count: rows.count)
-        for output in outputs {
-            guard output.shape.first == total else {
-                throw .inference(.internalFailure("output of shape \(output.shape) does not carry the batch of \(total) rows"))
+        for (index, output) in outputs.enumerated() {
+            let axis = axes?[index] ?? 0
+            guard axis < output.shape.count, output.shape[axis] == total else {
+                throw .inference(.internalFailure("output of shape \(output.shape) does not carry the batch of \(total) rows on axis \(axis)"))
             }
-            let rowShape = Array(output.shape.dropFirst())
-            let rowSize = rowShape.reduce(1, *)
+            let outer = output.shape[..<axis].reduce(1, *)
+            let inner = output.shape[(axis + 1)...].reduce(1, *)
             func slices<Element>(_ values: [Element], _ make: ([Int], [Element]) -> Tensor) {
-                var offset = 0
-                for (index, count) in rows.enumerated() {
-                    result[index].append(make([count] + rowShape, Array(values[offset * rowSize..<(offset + count) * rowSize])))
-                    offset += count
+                var start = 0
+                for (request, count) in rows.enumerated() {
+                    var piece: [Element] = []
+                    piece.reserveCapacity(outer * count * inner)
+                    for o in 0..<outer {
+                        let base = (o * total + start) * inner
+                        piece.append(contentsOf: values[base..<base + count * inner])
+                    }
+                    var shape = output.shape
+                    shape[axis] = count
+                    result[request].append(make(shape, piece))
+                    start += count
                 }
             }
             switch output.elementType {

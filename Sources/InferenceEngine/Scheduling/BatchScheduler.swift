@@ -16,6 +16,9 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Whether requests may share an execution (the model has a batch dimension and the
     /// policy's max_batch_size is above 1).
     public let batchesRequests: Bool
+    /// Where each input and output carries the batch (model order); all 0 when not batching.
+    let inputAxes: [Int]
+    let outputAxes: [Int]
 
     // Guarded by pool.lock.
     private var queues: [[ScheduledRequest]]
@@ -40,25 +43,53 @@ public final class BatchScheduler: @unchecked Sendable {
         self.pool = pool
         self.queues = Array(repeating: [], count: policy.priorityLevels)
         if policy.maxBatchSize > 1 {
-            if let problem = Self.batchDimensionProblem(model) { throw .invalidRequest("cannot batch this model: \(problem)") }
+            do {
+                (inputAxes, outputAxes) = try Self.batchAxes(model, overrides: policy.batchAxes)
+            } catch {
+                throw .invalidRequest("cannot batch this model: \(error.description)")
+            }
             batchesRequests = true
         } else {
+            inputAxes = Array(repeating: 0, count: model.inputs.count)
+            outputAxes = Array(repeating: 0, count: model.outputs.count)
             batchesRequests = false
         }
         pool.register(self)
     }
 
-    /// Why the model has no common leading batch dimension, or nil if it has one.
-    static func batchDimensionProblem(_ model: Model) -> String? {
-        var symbol: String?
-        for info in model.inputs + model.outputs {
-            guard case .symbolic(let name)? = info.dimensions.first else {
-                return "'\(info.name)' does not start with a symbolic (batch) dimension"
-            }
-            if let symbol, symbol != name { return "'\(info.name)' starts with '\(name)', not '\(symbol)'" }
-            symbol = name
+    /// The batch axis of every input and output: an explicit override, or the position of the
+    /// one symbolic dimension that all inputs share (`batch`).
+    static func batchAxes(_ model: Model, overrides: [String: Int]) throws(SchedulingError) -> ([Int], [Int]) {
+        func symbols(_ info: ValueInfo) -> [String] {
+            info.dimensions.compactMap { if case .symbolic(let name) = $0 { name } else { nil } }
         }
-        return nil
+        var shared: Set<String>?
+        for info in model.inputs where overrides[info.name] == nil {
+            let own = Set(symbols(info))
+            shared = shared.map { $0.intersection(own) } ?? own
+        }
+        let candidates = shared ?? []
+        // Several shared symbols ([batch, seq, ...]): the earliest in the first input, which is
+        // the batch in every common layout; others can name their axis in the config.
+        let first = model.inputs.first { overrides[$0.name] == nil }.map(symbols) ?? []
+        guard let symbol = first.first(where: candidates.contains) else {
+            throw .invalidRequest("the inputs share no symbolic (batch) dimension; give batch axes in the config")
+        }
+        func axis(_ info: ValueInfo) throws(SchedulingError) -> Int {
+            if let axis = overrides[info.name] {
+                guard axis >= 0, axis < info.dimensions.count else { throw .invalidRequest("batch axis \(axis) is outside '\(info.name)'") }
+                return axis
+            }
+            guard let axis = info.dimensions.firstIndex(of: .symbolic(symbol)) else {
+                throw .invalidRequest("'\(info.name)' has no '\(symbol)' dimension (give its batch axis in the config)")
+            }
+            return axis
+        }
+        var inputs: [Int] = []
+        for info in model.inputs { inputs.append(try axis(info)) }
+        var outputs: [Int] = []
+        for info in model.outputs { outputs.append(try axis(info)) }
+        return (inputs, outputs)
     }
 
     /// A copy of the statistics so far.
@@ -238,12 +269,15 @@ public final class BatchScheduler: @unchecked Sendable {
                 }
             }
             if batchesRequests {
-                let batch = tensor.shape[0]
+                let axis = inputAxes[ordered.count]
+                let batch = tensor.shape[axis]
                 if let rows, rows != batch {
                     throw .invalidRequest("inputs disagree on the batch dimension (\(rows) and \(batch))")
                 }
                 rows = batch
-                signature.append(Array(tensor.shape.dropFirst()))
+                var rest = tensor.shape
+                rest.remove(at: axis)
+                signature.append(rest)
             }
             ordered.append(tensor)
         }
@@ -379,11 +413,11 @@ public final class BatchScheduler: @unchecked Sendable {
         for (index, info) in model.inputs.enumerated() {
             feeds[info.name] = batch.requests.count == 1
                 ? batch.requests[0].inputs[index]
-                : BatchAssembler.concatenate(batch.requests.map { $0.inputs[index] }, rows: batch.rows)
+                : BatchAssembler.concatenate(batch.requests.map { $0.inputs[index] }, axis: inputAxes[index])
         }
         let outputs: [Tensor]
         do { outputs = try model.run(feeds) } catch { throw .inference(error) }
         guard batch.requests.count > 1 else { return [outputs] }
-        return try BatchAssembler.split(outputs, rows: batch.requests.map(\.rows))
+        return try BatchAssembler.split(outputs, axes: outputAxes, rows: batch.requests.map(\.rows))
     }
 }

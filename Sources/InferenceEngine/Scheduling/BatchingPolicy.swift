@@ -19,6 +19,10 @@ public struct BatchingPolicy: Sendable, Hashable {
     public var defaultTimeoutNanoseconds: UInt64
     /// Batches of this model that may run at the same time.
     public var instanceCount: Int
+    /// Batch axis of tensors (by input or output name) whose batch dimension the exporter did
+    /// not name like the inputs' (recurrent state outputs are typical). Others are found by
+    /// the symbol all inputs share.
+    public var batchAxes: [String: Int] = [:]
 
     public init(
         maxBatchSize: Int = 64, maxQueueDelayNanoseconds: UInt64 = 0, preferredBatchSizes: [Int] = [],

@@ -9,7 +9,7 @@ public final class ScheduledRequest: @unchecked Sendable {
     let inputs: [Tensor]
     /// Size of the first (batch) dimension.
     let rows: Int
-    /// Every input's dimensions after the first: only requests that agree are batched together.
+    /// Every input's dimensions except the batch axis: only requests that agree are batched together.
     let signature: [[Int]]
     /// 0-based priority level (0 = highest).
     let priority: Int
