@@ -1,0 +1,75 @@
+/// How load is offered.
+public enum LoadMode: Sendable, Equatable, CustomStringConvertible {
+    /// Requests at a fixed rate (per second, across all threads) on a precomputed schedule,
+    /// whatever the server does: latency is measured from each request's intended send instant.
+    case openLoop(rate: Double)
+    /// `concurrency` requests in flight; each slot sends its next request when the previous
+    /// one returns.
+    case closedLoop(concurrency: Int)
+
+    public var description: String {
+        switch self {
+        case .openLoop(let rate): "open loop at \(formatRate(rate)) req/s"
+        case .closedLoop(let concurrency): "closed loop, concurrency \(concurrency)"
+        }
+    }
+
+    /// The target rate (open loop) or nil.
+    public var targetRate: Double? {
+        if case .openLoop(let rate) = self { return rate }
+        return nil
+    }
+
+    /// The concurrency (closed loop) or nil.
+    public var concurrency: Int? {
+        if case .closedLoop(let concurrency) = self { return concurrency }
+        return nil
+    }
+}
+
+/// What each request asks for and how the load is spread.
+public struct RunSettings: Sendable {
+    public var model: String
+    public var version: UInt64
+    /// Outputs to request; empty asks for all.
+    public var outputs: [String]
+    public var mode: LoadMode
+    /// Open loop: pacing threads; the rate and the connections are split among them.
+    /// Closed loop: ignored (each concurrency slot is its own thread).
+    public var threads: Int
+    /// Open loop: calls allowed in flight per connection before the next send waits (and is
+    /// counted late if it waits past the threshold). The default stays under the server's
+    /// 256 streams; 1 reproduces wrk2, where a slow response delays the next send.
+    public var maxInFlightPerConnection: Int
+    /// Per-call deadline; calls that pass it count as timed out.
+    public var timeout: Duration
+    /// A send more than this after its intended instant counts as late.
+    public var lateThresholdNanoseconds: UInt64
+    /// Stop after this many requests intended after the warm-up (nil: run until stopped).
+    public var requestLimit: Int?
+
+    public init(
+        model: String, version: UInt64 = 0, outputs: [String] = [], mode: LoadMode,
+        threads: Int = 1, maxInFlightPerConnection: Int = 200, timeout: Duration = .seconds(10),
+        lateThresholdNanoseconds: UInt64 = 1_000_000, requestLimit: Int? = nil
+    ) {
+        self.model = model
+        self.version = version
+        self.outputs = outputs
+        self.mode = mode
+        self.threads = threads
+        self.maxInFlightPerConnection = maxInFlightPerConnection
+        self.timeout = timeout
+        self.lateThresholdNanoseconds = lateThresholdNanoseconds
+        self.requestLimit = requestLimit
+    }
+}
+
+func formatRate(_ rate: Double) -> String {
+    rate == rate.rounded() ? String(Int(rate)) : String(format2(rate))
+}
+
+func format2(_ value: Double) -> String {
+    let scaled = (value * 100).rounded() / 100
+    return "\(scaled)"
+}
