@@ -52,6 +52,17 @@ public struct InputSource: Sendable {
         return InputSource(sets: sets)
     }
 
+    /// Random inputs for `model` as its server-side metadata describes them.
+    public static func random(
+        client: TensorWireClient, model: String, version: UInt64 = 0, batchSize: Int = 1, shapeOverrides: [String: [Int]] = [:]
+    ) throws(InputError) -> InputSource {
+        let metadata: ModelMetadataResponse
+        do { metadata = try client.modelMetadata(model: model, version: version) } catch {
+            throw InputError("cannot get the metadata of \(model): \(error)")
+        }
+        return try random(metadata: metadata, batchSize: batchSize, shapeOverrides: shapeOverrides)
+    }
+
     static func resolvedShape(_ spec: TensorSpec, batchSize: Int, override: [Int]?) throws(InputError) -> [Int] {
         if let override {
             guard override.count == spec.shape.count else {

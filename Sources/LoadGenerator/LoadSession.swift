@@ -1,0 +1,175 @@
+import TensorWireClient
+
+/// How long one load level runs.
+public struct RunPlan: Sendable {
+    /// Requests intended in this first stretch are excluded from the results.
+    public var warmup: Duration
+    /// Length of the measured part; nil runs until the request limit or stability ends it.
+    public var duration: Duration?
+    /// Length of a live-output and stability window.
+    public var window: Duration
+    /// When set, the run ends once the windows agree (or after `maxTrials` windows).
+    public var stability: StabilityCriteria?
+
+    public init(warmup: Duration = .seconds(1), duration: Duration? = .seconds(10), window: Duration = .seconds(1),
+                stability: StabilityCriteria? = nil) {
+        self.warmup = warmup
+        self.duration = duration
+        self.window = window
+        self.stability = stability
+    }
+}
+
+/// Everything known about one load level once it has run.
+public struct RunReport: @unchecked Sendable {
+    public var settings: RunSettings
+    public var plan: RunPlan
+    /// Number of connections the level ran on.
+    public var connectionCount: Int
+    public var measurements: RunMeasurements
+    /// Every window, warm-up included, in order.
+    public var windows: [WindowSummary]
+    /// CPU time the whole load-generator process used during the measured part (ns).
+    public var cpuNanoseconds: UInt64
+    /// Wall time over which `cpuNanoseconds` was measured (ns).
+    public var cpuWallNanoseconds: UInt64
+    /// Whether the stability criteria were met (nil when none were asked for).
+    public var stable: Bool?
+    /// Warnings about the validity of the numbers (client could not keep up, ...).
+    public var warnings: [String]
+
+    public var mode: LoadMode { settings.mode }
+    /// Cores' worth of CPU the load generator used (1.0 = one core busy).
+    public var cpuCores: Double { cpuWallNanoseconds > 0 ? Double(cpuNanoseconds) / Double(cpuWallNanoseconds) : 0 }
+    /// The load generator's CPU time per request sent, ns.
+    public var cpuPerRequest: Double {
+        measurements.counts.sent > 0 ? Double(cpuNanoseconds) / Double(measurements.counts.sent) : 0
+    }
+}
+
+/// Runs one load level with live windows: the glue between a ``LoadRunner``, the clock and the
+/// reporting. Used by the executable, the sweeps and the tests.
+public enum LoadSession {
+    /// Share of late sends above which the results carry a "could not keep up" warning
+    /// (perf_analyzer's threshold).
+    public static let lateWarningShare = 0.01
+    /// Share of the machine's cores the load generator may use before its numbers are suspect.
+    public static let cpuWarningShare = 0.75
+
+    /// Runs `settings.mode` on `clients` as `plan` says, calling `onWindow` (on the calling
+    /// thread) after every window.
+    public static func run(
+        clients: [TensorWireClient], inputs: InputSource, settings: RunSettings, plan: RunPlan,
+        onWindow: (WindowSummary) -> Void = { _ in }
+    ) -> RunReport {
+        let runner = LoadRunner(clients: clients, inputs: inputs, settings: settings)
+        runner.start(warmup: plan.warmup)
+        let windowLength = max(nanoseconds(plan.window), 10_000_000)
+        let measureFrom = runner.measureFrom
+        let end = plan.duration.map { measureFrom + nanoseconds($0) }
+        var cpuStart: UInt64?
+        var wallStart: UInt64 = 0
+        var windows: [WindowSummary] = []
+        var windowStart = runner.startedAt
+        var stable: Bool? = plan.stability == nil ? nil : false
+        var measuredWindows = 0
+
+        func closeWindow(at now: UInt64) {
+            let statistics = runner.harvestWindow()
+            let seconds = Double(now - windowStart) / 1e9
+            let summary = WindowSummary(statistics, elapsed: Double(now - runner.startedAt) / 1e9, seconds: seconds,
+                                        warmup: now <= measureFrom)
+            windows.append(summary)
+            if !summary.warmup { measuredWindows += 1 }
+            windowStart = now
+            onWindow(summary)
+        }
+
+        if plan.warmup == .zero {
+            // Sampled before the first send so that no measured work is missed.
+            cpuStart = Clock.processCPUTime()
+            wallStart = Clock.now()
+        }
+        while true {
+            var wake = windowStart + windowLength
+            if cpuStart == nil { wake = min(wake, measureFrom) }
+            if let end { wake = min(wake, end) }
+            while Clock.now() < wake && !runner.sendingFinished {
+                Clock.sleep(until: min(wake, Clock.now() + 5_000_000))
+            }
+            let now = Clock.now()
+            if cpuStart == nil && now >= measureFrom {
+                cpuStart = Clock.processCPUTime()
+                wallStart = now
+            }
+            if let end, now >= end { break }
+            if runner.sendingFinished { break }
+            if now >= windowStart + windowLength {
+                closeWindow(at: now)
+                if let criteria = plan.stability {
+                    if criteria.isStable(windows) { stable = true; break }
+                    if measuredWindows >= criteria.maxTrials { break }
+                }
+            }
+        }
+        let measurements = runner.stop()
+        let now = Clock.now()
+        if now > windowStart + 1_000_000 { closeWindow(at: now) }
+        let cpuEnd = Clock.processCPUTime()
+        let cpu = cpuEnd - (cpuStart ?? cpuEnd)
+        let wall = cpuStart == nil ? 0 : now - wallStart
+        var report = RunReport(settings: settings, plan: plan, connectionCount: clients.count, measurements: measurements, windows: windows,
+                               cpuNanoseconds: cpu, cpuWallNanoseconds: wall, stable: stable, warnings: [])
+        report.warnings = warnings(for: report)
+        return report
+    }
+
+    /// Why the numbers of `report` might not mean what they seem to.
+    public static func warnings(for report: RunReport) -> [String] {
+        var warnings: [String] = []
+        let m = report.measurements
+        if m.counts.sent > 0 && m.lateShare > lateWarningShare {
+            warnings.append(
+                "COULD NOT KEEP UP: \(percent(m.lateShare)) of requests were sent more than "
+                + "\(formatNanoseconds(report.settings.lateThresholdNanoseconds)) after their intended time. "
+                + "Corrected latencies still count from the intended times, but the server saw less load than asked "
+                + "(more --threads/--connections, or a lower --rate).")
+        }
+        if let target = report.mode.targetRate, m.counts.sent > 0, m.sendRate < 0.95 * target {
+            warnings.append("ACHIEVED RATE \(format2(m.sendRate))/s IS BELOW THE TARGET \(formatRate(target))/s.")
+        }
+        let cores = Double(Clock.onlineCPUs)
+        if report.cpuCores > cpuWarningShare * cores {
+            warnings.append(
+                "LOAD GENERATOR CPU-BOUND: it used \(format2(report.cpuCores)) of \(Int(cores)) cores; "
+                + "part of the latency may be the client's, not the server's. Run it on another machine or lower the load.")
+        }
+        if !m.drained {
+            warnings.append("Some calls never completed (client bug?): sent != completed.")
+        }
+        return warnings
+    }
+}
+
+func percent(_ share: Double) -> String {
+    let value = (share * 10000).rounded() / 100
+    return "\(value)%"
+}
+
+/// 1234 -> "1.23us", 2_500_000 -> "2.50ms".
+public func formatNanoseconds(_ value: UInt64) -> String {
+    let v = Double(value)
+    func fixed(_ x: Double) -> String {
+        let scaled = (x * 100).rounded() / 100
+        var text = "\(scaled)"
+        if let dot = text.firstIndex(of: ".") {
+            let decimals = text.distance(from: dot, to: text.endIndex) - 1
+            if decimals < 2 { text += String(repeating: "0", count: 2 - decimals) }
+        }
+        return text
+    }
+    if v < 1_000 { return "\(value)ns" }
+    if v < 1_000_000 { return fixed(v / 1e3) + "us" }
+    if v < 1_000_000_000 { return fixed(v / 1e6) + "ms" }
+    return fixed(v / 1e9) + "s"
+}
