@@ -25,6 +25,7 @@ public final class LoadRunner: @unchecked Sendable {
     private let inputs: InputSource
     private let template: HdrHistogram
     private let stopping = Atomic<Bool>(false)
+    private let executor = InlineExecutor()
     private let finishedWorkers = Atomic<Int>(0)
     private let closedLoopBudget = Atomic<Int>(0)
     private var recorders: [Recorder] = []
@@ -93,7 +94,7 @@ public final class LoadRunner: @unchecked Sendable {
         }
     }
 
-    /// True once every worker has stopped sending (request limit reached or ``stop()``).
+    /// True once every worker has stopped sending (request limit reached, or ``stop()``).
     public var sendingFinished: Bool { finishedWorkers.load(ordering: .acquiring) == workerCount }
 
     var shouldStop: Bool { stopping.load(ordering: .relaxed) }
@@ -113,7 +114,7 @@ public final class LoadRunner: @unchecked Sendable {
         let finishedOnItsOwn = sendingFinished
         let stopInstant = Clock.now()
         stopping.store(true, ordering: .relaxed)
-        for recorder in recorders { recorder.broadcastWake() }
+        for recorder in recorders { recorder.wakeWaiters() }
         for worker in workers { worker.join() }
         let sendEnd = Clock.now()
         let deadline = sendEnd + nanoseconds(settings.timeout) + 1_000_000_000
@@ -126,9 +127,11 @@ public final class LoadRunner: @unchecked Sendable {
         // The measured interval ends when sending stopped: at this call, or, when a request limit
         // ended the run earlier, one interval after the last measured send.
         let end = max(finishedOnItsOwn ? lastSendInstant.load(ordering: .relaxed) : stopInstant, measureFrom)
-        return RunMeasurements(
+        var measurements = RunMeasurements(
             counts: counts, corrected: corrected, uncorrected: uncorrected,
             measuredNanoseconds: end > measureFrom ? end - measureFrom : 0, drained: drained)
+        measurements.measureFrom = measureFrom
+        return measurements
     }
 
     /// Open loop: the latest measured intended instant plus one interval; closed loop: the
@@ -174,12 +177,12 @@ public final class LoadRunner: @unchecked Sendable {
 
     // MARK: Open loop
 
-    /// Dispatches one open-loop call; returns immediately.
+    /// Starts one open-loop call; returns once its request is written.
     func dispatch(client: TensorWireClient, connection: Int, recorder: Recorder, intended: UInt64, n: Int) {
         let settings = self.settings
         let inputs = self.inputs.inputs(for: n)
         if intended >= measureFrom, let rate = settings.mode.targetRate { noteSend(intended + UInt64(1e9 / rate)) }
-        Task.detached {
+        Task.detached(executorPreference: executor) {
             let actual = Clock.now()
             recorder.recordSend(intended: intended, actual: actual, lateThreshold: settings.lateThresholdNanoseconds)
             var status: StatusCode?
@@ -218,10 +221,16 @@ private struct Pacer: Sendable {
             // Computed from n, not accumulated, so rounding never drifts the schedule.
             let intended = start + UInt64(offset + Double(n) * interval)
             if intended >= measureFrom, let requestLimit, measuredSent >= requestLimit { break }
-            sleep(until: intended)
+            // Sleeps in slices so that a stop is noticed within 10 ms even at very low rates.
+            while !runner.shouldStop {
+                let now = Clock.now()
+                if now >= intended { break }
+                Clock.sleep(until: min(intended, now + 10_000_000))
+            }
             if runner.shouldStop { break }
             var slot = recorder.reserveSlot(startingAt: nextConnection, limit: limit)
             while slot == nil && !runner.shouldStop {
+                // Every connection is full: wait for a completion (this send will be late).
                 recorder.waitForSlot(until: Clock.now() + 10_000_000)
                 slot = recorder.reserveSlot(startingAt: nextConnection, limit: limit)
             }
@@ -231,21 +240,6 @@ private struct Pacer: Sendable {
                             intended: intended, n: n * threads + index)
             if intended >= measureFrom { measuredSent += 1 }
             n += 1
-        }
-    }
-
-    /// Sleeps towards `instant` in slices so that a stop request is noticed within 10 ms even
-    /// at very low rates.
-    private func sleep(until instant: UInt64) {
-        while !runner.shouldStop {
-            let now = Clock.now()
-            if instant <= now { return }
-            if instant - now > 20_000_000 {
-                Clock.sleep(until: now + 10_000_000)
-            } else {
-                Clock.sleep(until: instant)
-                return
-            }
         }
     }
 }

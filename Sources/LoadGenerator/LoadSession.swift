@@ -77,8 +77,9 @@ public enum LoadSession {
         func closeWindow(at now: UInt64) {
             let statistics = runner.harvestWindow()
             let seconds = Double(now - windowStart) / 1e9
+            // A window belongs to the warm-up when most of it lies before the measured part.
             let summary = WindowSummary(statistics, elapsed: Double(now - runner.startedAt) / 1e9, seconds: seconds,
-                                        warmup: now <= measureFrom)
+                                        warmup: windowStart + (now - windowStart) / 2 < measureFrom)
             windows.append(summary)
             if !summary.warmup { measuredWindows += 1 }
             windowStart = now

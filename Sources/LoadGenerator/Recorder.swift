@@ -55,7 +55,7 @@ final class Recorder: @unchecked Sendable {
         }
     }
 
-    /// Blocks until a call on this group completes or `deadline` passes.
+    /// Blocks until a call of this group completes or `deadline` passes.
     func waitForSlot(until deadline: UInt64) {
         lock.lock()
         waitingForSlot = true
@@ -63,6 +63,9 @@ final class Recorder: @unchecked Sendable {
         waitingForSlot = false
         lock.unlock()
     }
+
+    /// Wakes a thread blocked in ``waitForSlot(until:)`` (when stopping).
+    func wakeWaiters() { lock.withLock { lock.broadcast() } }
 
     /// Counts a request as sent at `actual` for intended instant `intended`.
     @inline(__always)
@@ -100,12 +103,9 @@ final class Recorder: @unchecked Sendable {
             }
             inFlight[connection] -= 1
             totalInFlight -= 1
-            if waitingForSlot || totalInFlight == 0 { lock.broadcast() }
+            if waitingForSlot { lock.broadcast() }
         }
     }
-
-    /// Wakes a pacer waiting for a slot (used when stopping).
-    func broadcastWake() { lock.withLock { lock.broadcast() } }
 
     /// Calls still outstanding.
     var outstanding: Int { lock.withLock { totalInFlight } }

@@ -8,6 +8,9 @@ public struct RunMeasurements: @unchecked Sendable {
     public var uncorrected: HdrHistogram
     /// Length of the measured interval (ns).
     public var measuredNanoseconds: UInt64
+    /// Monotonic instant (ns, ``Clock/now()``) the measured interval began: requests intended
+    /// from then on are in the results.
+    public var measureFrom: UInt64 = 0
     /// False if calls were still outstanding after their deadline plus a grace second (a client
     /// bug; the accounting line then shows the gap).
     public var drained: Bool
