@@ -209,6 +209,7 @@ private struct Pacer: Sendable {
 
     func run() {
         defer { runner.workerFinished() }
+        Clock.tightenTimerSlack()
         let interval = Double(threads) / rate * 1e9
         let offset = Double(index) / rate * 1e9
         let start = runner.startedAt

@@ -148,6 +148,7 @@ final class DelayCore: @unchecked Sendable {
     }
 
     private func respond() {
+        Clock.tightenTimerSlack()
         while true {
             lock.lock()
             while !stopping && head == queue.count { lock.wait(until: Clock.now() + 100_000_000) }
