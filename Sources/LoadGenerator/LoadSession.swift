@@ -115,7 +115,9 @@ public enum LoadSession {
         }
         let measurements = runner.stop()
         let now = Clock.now()
-        if now > windowStart + 1_000_000 { closeWindow(at: now) }
+        // The last, partial window (the end of the run and the drain) is shown unless it is too
+        // short for its rate to mean anything.
+        if now > windowStart + windowLength / 10 { closeWindow(at: now) }
         let cpuEnd = Clock.processCPUTime()
         let cpu = cpuEnd - (cpuStart ?? cpuEnd)
         let wall = cpuStart == nil ? 0 : now - wallStart

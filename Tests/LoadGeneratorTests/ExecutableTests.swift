@@ -19,6 +19,7 @@ extension TimingSensitiveTests {
         let result = try runProcess(loadgen, ["credit_default", "--rate", "200", "--duration", "1s", "--warmup", "200ms",
                                               "--assert", "p99<1ns", "--assert", "errors==0", "--json", json] + connection(server))
         #expect(result.status == 99, "\(result.output)")
+        #expect(!result.output.contains("Sanitizer"), "\(result.output)")
         #expect(result.output.contains("threshold p99<1ns"))
         #expect(result.output.contains("FAILED"))
         let root = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any])
@@ -38,6 +39,7 @@ extension TimingSensitiveTests {
             "--csv", base + ".csv", "--hgrm", base + ".hgrm", "--html", base + ".html", "--json", base + ".json",
         ] + connection(server))
         #expect(result.status == 0, "\(result.output)")
+        #expect(!result.output.contains("Sanitizer"), "\(result.output)")
         #expect(result.output.contains("sent 300 = ok 300 + failed 0 + timed out 0"), "\(result.output)")
         let csv = try String(contentsOfFile: base + ".csv", encoding: .utf8)
         #expect(csv.hasPrefix("Request Rate,Inferences/Second,"))
