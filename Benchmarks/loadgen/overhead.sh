@@ -42,3 +42,5 @@ run "closed-loop-c1" --concurrency 1
 run "closed-loop-c4" --concurrency 4 --connections 2
 run "open-loop-2000" --rate 2000 --connections 2
 run "open-loop-5000" --rate 5000 --connections 2 --threads 2
+run "open-loop-5000-spin0" --rate 5000 --connections 2 --threads 2 --spin 0
+run "open-loop-10000" --rate 10000 --connections 2 --threads 2

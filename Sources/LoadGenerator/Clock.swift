@@ -31,7 +31,7 @@ public enum Clock {
     /// some 5-20 us late; spinning the last stretch keeps sends within a few microseconds of
     /// their intended instant without burning a core between sends (at most this much CPU per
     /// send).
-    static let spinMargin: UInt64 = 30_000
+    public static let spinMargin: UInt64 = 30_000
 
     /// Sets the calling thread's timer slack to 1 ns (`prctl(PR_SET_TIMERSLACK)`): the default
     /// 50 us lets the kernel wake sleepers up to 50 us late, which would become late sends.
@@ -44,8 +44,8 @@ public enum Clock {
     }
 
     /// Waits until `instant` (monotonic ns): sleeps with an absolute-time `clock_nanosleep`
-    /// (no drift from repeated relative sleeps) to within ``spinMargin``, then spins.
-    public static func sleep(until instant: UInt64) {
+    /// (no drift from repeated relative sleeps) to within `spinMargin`, then spins.
+    public static func sleep(until instant: UInt64, spinMargin: UInt64 = Clock.spinMargin) {
         var current = now()
         if instant > current + spinMargin {
             let wake = instant - spinMargin

@@ -14,8 +14,10 @@ public enum HTMLReport {
         <html lang="en"><head><meta charset="utf-8"><title>\(Format.html(title))</title>
         <style>
         body { font-family: sans-serif; margin: 24px; color: #222; }
-        table { border-collapse: collapse; margin: 12px 0; }
-        th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+        table { border-collapse: collapse; margin: 12px 0; font-size: 12px; }
+        th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
+        td:first-child { text-align: left; }
+        svg { max-width: 100%; height: auto; }
         th { background: #f3f3f3; }
         .warn { color: #b00000; font-weight: bold; }
         .fail { color: #b00000; } .pass { color: #007000; }

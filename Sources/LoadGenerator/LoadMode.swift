@@ -47,6 +47,10 @@ public struct RunSettings: Sendable {
     public var lateThresholdNanoseconds: UInt64
     /// Stop after this many requests intended after the warm-up (nil: run until stopped).
     public var requestLimit: Int?
+    /// Open loop: how long before each intended instant the pacer stops sleeping and spins.
+    /// More spin, more precise sends and more CPU (at most this much per send); 0 trusts the
+    /// kernel's wake-up (some 5-60 us late on virtual machines).
+    public var spinMarginNanoseconds: UInt64 = Clock.spinMargin
 
     public init(
         model: String, version: UInt64 = 0, outputs: [String] = [], mode: LoadMode,

@@ -226,7 +226,7 @@ private struct Pacer: Sendable {
             while !runner.shouldStop {
                 let now = Clock.now()
                 if now >= intended { break }
-                Clock.sleep(until: min(intended, now + 10_000_000))
+                Clock.sleep(until: min(intended, now + 10_000_000), spinMargin: runner.settings.spinMarginNanoseconds)
             }
             if runner.shouldStop { break }
             var slot = recorder.reserveSlot(startingAt: nextConnection, limit: limit)

@@ -35,6 +35,7 @@ struct Options {
     var timeout: Duration = .seconds(10)
     var maxInFlight = 200
     var lateThreshold: UInt64 = 1_000_000
+    var spinMargin: UInt64 = Clock.spinMargin
     var window: Duration = .seconds(1)
     var stability = StabilityCriteria()
     var latencyLimit: UInt64?
@@ -63,6 +64,8 @@ struct Options {
       --timeout T               per-request deadline (default 10s); expired requests count as timed out
       --max-inflight N          open loop: calls in flight per connection before sends wait (default 200; 1 = wrk2)
       --late-threshold T        a send later than this behind schedule counts as late (default 1ms)
+      --spin T                  open loop: spin this long before each send instead of sleeping (default 30us;
+                                more is more precise and costs more CPU, 0 sleeps all the way)
     sweeps:
       --window T                stability/live window (default 1s)
       --stability-percent P     windows must agree within P% on throughput and p99 (default 10)
@@ -152,6 +155,10 @@ struct Options {
                 let text = try value(flag)
                 guard let ns = parseDuration(text) else { throw UsageError("--late-threshold needs a duration, got '\(text)'") }
                 options.lateThreshold = ns
+            case "--spin":
+                let text = try value(flag)
+                guard let ns = parseDuration(text), ns <= 10_000_000 else { throw UsageError("--spin needs a duration up to 10ms, got '\(text)'") }
+                options.spinMargin = ns
             case "--window": options.window = try duration(flag)
             case "--stability-percent": options.stability.tolerance = try number(flag) / 100
             case "--stability-windows": options.stability = StabilityCriteria(windows: try integer(flag), tolerance: options.stability.tolerance, maxTrials: options.stability.maxTrials)

@@ -60,10 +60,11 @@ do {
     fail(error.description, status: 1)
 }
 
-let settings = RunSettings(
+var settings = RunSettings(
     model: model, version: options.version, outputs: options.outputs, mode: options.modes[0], threads: options.threads,
     maxInFlightPerConnection: options.maxInFlight, timeout: options.timeout,
     lateThresholdNanoseconds: options.lateThreshold, requestLimit: options.requests)
+settings.spinMarginNanoseconds = options.spinMargin
 
 // Live line: totals since the start of the level, rate and percentiles of the last window.
 nonisolated(unsafe) var totals = (sent: UInt64(0), completed: UInt64(0), errors: UInt64(0))

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import LoadGenerator
 import TensorWireClient
@@ -113,6 +114,10 @@ extension TimingSensitiveTests {
                                      plan: RunPlan(warmup: .milliseconds(200), duration: .seconds(3), window: .milliseconds(500)))
         let m = report.measurements
         print("stall of 500 ms, one call in flight per connection:\n" + SummaryText.summary(report))
+        // LOADGEN_REPORT_DIR=dir keeps this run's HTML report (docs and screenshots use it).
+        if let directory = ProcessInfo.processInfo.environment["LOADGEN_REPORT_DIR"] {
+            try writeTextFile(directory + "/stall-report.html", HTMLReport.render([report], title: "Server stall of 500 ms, wrk2-style client"))
+        }
         #expect(server.stallWindow != nil)
         #expect(m.counts.isBalanced && m.counts.errors == 0)
         let pauseNs = nanoseconds(pause), delayNs = nanoseconds(delay)
