@@ -7,6 +7,14 @@
 #
 # Needs python3 only to read the JSON reports. Run it on a quiet machine: other work inflates
 # both the latency and the CPU numbers.
+#
+# Recorded on the 2-CPU development VM (2026-12-04, 8 s runs; see docs/LOADGEN.md):
+#   closed-loop-c1:        26511 req/s, client CPU 17.94 us/request (0.48 cores), p50 35.9 us, p99 73.8 us
+#   closed-loop-c4:        27335 req/s, client CPU 20.21 us/request (0.55 cores), p50 149.6 us, p99 243.1 us
+#   open-loop-2000:         2000 req/s, client CPU 77.85 us/request (0.16 cores), p50 89.9 us, p99 454.7 us
+#   open-loop-5000:         5000 req/s, client CPU 77.72 us/request (0.39 cores), p50 94.2 us, p99 305.9 us
+#   open-loop-5000-spin0:   5000 req/s, client CPU 74.91 us/request (0.37 cores), p50 114.2 us, p99 889.9 us
+#   open-loop-10000:       10000 req/s, client CPU 60.86 us/request (0.61 cores), p50 95.3 us, p99 305.9 us
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION="${1:-10}"
