@@ -73,3 +73,35 @@ enum Format {
         return out
     }
 }
+
+func formatRate(_ rate: Double) -> String {
+    rate == rate.rounded() ? String(Int(rate)) : String(format2(rate))
+}
+
+func format2(_ value: Double) -> String {
+    let scaled = (value * 100).rounded() / 100
+    return "\(scaled)"
+}
+
+func percent(_ share: Double) -> String {
+    let value = (share * 10000).rounded() / 100
+    return "\(value)%"
+}
+
+/// 1234 -> "1.23us", 2_500_000 -> "2.50ms".
+public func formatNanoseconds(_ value: UInt64) -> String {
+    let v = Double(value)
+    func fixed(_ x: Double) -> String {
+        let scaled = (x * 100).rounded() / 100
+        var text = "\(scaled)"
+        if let dot = text.firstIndex(of: ".") {
+            let decimals = text.distance(from: dot, to: text.endIndex) - 1
+            if decimals < 2 { text += String(repeating: "0", count: 2 - decimals) }
+        }
+        return text
+    }
+    if v < 1_000 { return "\(value)ns" }
+    if v < 1_000_000 { return fixed(v / 1e3) + "us" }
+    if v < 1_000_000_000 { return fixed(v / 1e6) + "ms" }
+    return fixed(v / 1e9) + "s"
+}

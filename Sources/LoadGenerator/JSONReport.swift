@@ -78,16 +78,3 @@ public enum JSONReport {
             + "\"p99\": \(w.p99), \"max\": \(w.max), \"warmup\": \(w.warmup)}"
     }
 }
-
-/// A threshold evaluated against a run.
-public struct ThresholdOutcome: Sendable {
-    public var threshold: Threshold
-    public var actual: Double
-    public var passed: Bool
-
-    public init(threshold: Threshold, report: RunReport) {
-        self.threshold = threshold
-        actual = threshold.actual(in: report)
-        passed = threshold.holds(for: report)
-    }
-}

@@ -81,10 +81,7 @@ public final class LoadRunner: @unchecked Sendable {
             precondition(concurrency > 0, "concurrency must be positive")
             closedLoopBudget.store(settings.requestLimit ?? Int.max, ordering: .relaxed)
             workerCount = concurrency
-            for connection in clients.indices {
-                recorders.append(Recorder(connections: 1, measureFrom: measureFrom, template: template))
-                _ = connection
-            }
+            recorders = clients.map { _ in Recorder(connections: 1, measureFrom: measureFrom, template: template) }
             for slot in 0..<concurrency {
                 let connection = slot % clients.count
                 let recorder = recorders[connection]

@@ -1,52 +1,5 @@
 import TensorWireClient
 
-/// How long one load level runs.
-public struct RunPlan: Sendable {
-    /// Requests intended in this first stretch are excluded from the results.
-    public var warmup: Duration
-    /// Length of the measured part; nil runs until the request limit or stability ends it.
-    public var duration: Duration?
-    /// Length of a live-output and stability window.
-    public var window: Duration
-    /// When set, the run ends once the windows agree (or after `maxTrials` windows).
-    public var stability: StabilityCriteria?
-
-    public init(warmup: Duration = .seconds(1), duration: Duration? = .seconds(10), window: Duration = .seconds(1),
-                stability: StabilityCriteria? = nil) {
-        self.warmup = warmup
-        self.duration = duration
-        self.window = window
-        self.stability = stability
-    }
-}
-
-/// Everything known about one load level once it has run.
-public struct RunReport: @unchecked Sendable {
-    public var settings: RunSettings
-    public var plan: RunPlan
-    /// Number of connections the level ran on.
-    public var connectionCount: Int
-    public var measurements: RunMeasurements
-    /// Every window, warm-up included, in order.
-    public var windows: [WindowSummary]
-    /// CPU time the whole load-generator process used during the measured part (ns).
-    public var cpuNanoseconds: UInt64
-    /// Wall time over which `cpuNanoseconds` was measured (ns).
-    public var cpuWallNanoseconds: UInt64
-    /// Whether the stability criteria were met (nil when none were asked for).
-    public var stable: Bool?
-    /// Warnings about the validity of the numbers (client could not keep up, ...).
-    public var warnings: [String]
-
-    public var mode: LoadMode { settings.mode }
-    /// Cores' worth of CPU the load generator used (1.0 = one core busy).
-    public var cpuCores: Double { cpuWallNanoseconds > 0 ? Double(cpuNanoseconds) / Double(cpuWallNanoseconds) : 0 }
-    /// The load generator's CPU time per request sent, ns.
-    public var cpuPerRequest: Double {
-        measurements.counts.sent > 0 ? Double(cpuNanoseconds) / Double(measurements.counts.sent) : 0
-    }
-}
-
 /// Runs one load level with live windows: the glue between a ``LoadRunner``, the clock and the
 /// reporting. Used by the executable, the sweeps and the tests.
 public enum LoadSession {
@@ -152,27 +105,4 @@ public enum LoadSession {
         }
         return warnings
     }
-}
-
-func percent(_ share: Double) -> String {
-    let value = (share * 10000).rounded() / 100
-    return "\(value)%"
-}
-
-/// 1234 -> "1.23us", 2_500_000 -> "2.50ms".
-public func formatNanoseconds(_ value: UInt64) -> String {
-    let v = Double(value)
-    func fixed(_ x: Double) -> String {
-        let scaled = (x * 100).rounded() / 100
-        var text = "\(scaled)"
-        if let dot = text.firstIndex(of: ".") {
-            let decimals = text.distance(from: dot, to: text.endIndex) - 1
-            if decimals < 2 { text += String(repeating: "0", count: 2 - decimals) }
-        }
-        return text
-    }
-    if v < 1_000 { return "\(value)ns" }
-    if v < 1_000_000 { return fixed(v / 1e3) + "us" }
-    if v < 1_000_000_000 { return fixed(v / 1e6) + "ms" }
-    return fixed(v / 1e9) + "s"
 }

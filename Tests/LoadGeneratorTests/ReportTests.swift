@@ -84,6 +84,13 @@ import Testing
         #expect(text.contains("DEADLINE_EXCEEDED 2") && text.contains("UNAVAILABLE 1"))
     }
 
+    @Test func liveLineShowsTheLastWindow() {
+        let window = syntheticReport().windows[1]
+        let line = SummaryText.liveLine(window, totalSent: 2006, totalCompleted: 2000, totalErrors: 6)
+        #expect(line.hasPrefix("[   2.0s] sent 2006  done 2000  err 6  rate 1003/s  p50 "))
+        #expect(line.contains("p99 ") && line.hasSuffix("(last 1.0s)"))
+    }
+
     @Test func warnsWhenTheClientCouldNotKeepUp() {
         var report = syntheticReport()
         #expect(LoadSession.warnings(for: report).isEmpty)
