@@ -8,8 +8,9 @@ import TensorWireProtocol
 /// **Open loop.** Each pacing thread owns `connections / threads` connections and a schedule
 /// `start + n / ratePerThread` (thread `t` is offset by `t / rate` so that threads interleave
 /// instead of bursting together). At each intended instant the thread reserves a slot on one of
-/// its connections and hands the call to the client's async API, which writes the request and
-/// returns at once; the thread goes straight back to its schedule. A slow response therefore
+/// its connections and starts the call through the client's async API on an ``InlineExecutor``:
+/// the thread writes the request itself and goes straight back to its schedule, and the client's
+/// reader thread records the completion as it delivers the response. A slow response therefore
 /// never delays the next send: only a full connection (``RunSettings/maxInFlightPerConnection``)
 /// or a saturated client can, and then the send is late and counted as such. Latency is recorded
 /// twice: *corrected* from the intended instant (what a user arriving on schedule would see) and
