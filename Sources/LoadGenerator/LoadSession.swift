@@ -15,6 +15,8 @@ public enum LoadSession {
         clients: [TensorWireClient], inputs: InputSource, settings: RunSettings, plan: RunPlan,
         onWindow: (WindowSummary) -> Void = { _ in }
     ) -> RunReport {
+        precondition(plan.duration != nil || plan.stability != nil || settings.requestLimit != nil,
+                     "a run needs a duration, stability criteria or a request limit to end")
         let runner = LoadRunner(clients: clients, inputs: inputs, settings: settings)
         runner.start(warmup: plan.warmup)
         let windowLength = max(nanoseconds(plan.window), 10_000_000)

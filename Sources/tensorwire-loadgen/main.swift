@@ -44,7 +44,7 @@ do { configuration = try options.clientConfiguration() } catch { fail(error.desc
 var clients: [TensorWireClient] = []
 for _ in 0..<options.connections {
     do { clients.append(try TensorWireClient(configuration: configuration)) } catch {
-        fail("cannot connect to \(options.host):\(options.port): \(error)", status: 1)
+        fail("\(error)", status: 1)
     }
 }
 
