@@ -1,1 +1,0 @@
-// LoadGenerator module: see docs/ARCHITECTURE.md.
