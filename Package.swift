@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "TensorWireClient", dependencies: ["TensorWireProtocol", "TensorWireTransport"]),
         .target(name: "LoadGenerator", dependencies: ["TensorWireClient", "TensorWireProtocol"]),
         .executableTarget(name: "tensorwire-server", dependencies: ["TensorWireServer"]),
-        .executableTarget(name: "tensorwire-loadgen", dependencies: ["LoadGenerator"]),
+        .executableTarget(name: "tensorwire-loadgen", dependencies: ["LoadGenerator", "TensorWireClient"]),
         .executableTarget(name: "tensorwire", dependencies: ["TensorWireClient", "InferenceEngine"]),
         .executableTarget(
             name: "tensorwire-bench",
