@@ -44,7 +44,11 @@ final class LoopDispatcher: @unchecked Sendable {
         var perModel: [ObjectIdentifier: Int] = [:]
         for item in items { perModel[ObjectIdentifier(item.job.model), default: 0] += 1 }
         var toQueue: [ObjectIdentifier: [Item]] = [:]
-        for item in items where item.session.acceptsResponses {
+        for item in items {
+            guard item.session.acceptsResponses else {
+                item.job.settle(.failure(.cancelled))  // the connection is gone; free its sequence
+                continue
+            }
             let scheduler = item.job.model.scheduler
             let companions = scheduler.batchesRequests && perModel[ObjectIdentifier(item.job.model)]! > 1
             if !companions, let result = scheduler.runInline(

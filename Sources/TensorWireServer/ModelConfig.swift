@@ -17,6 +17,8 @@ struct ModelConfig: Sendable, Equatable {
     var instanceCount: Int?
     /// The `dynamic_batching` section; present means requests are queued and batched.
     var dynamicBatching: DynamicBatching?
+    /// The `sequence_batching` section: state the server keeps between a sequence's requests.
+    var sequenceBatching: SequenceStore.Settings?
 
     /// Triton's vocabulary, so that existing configs translate line by line.
     struct DynamicBatching: Sendable, Equatable {
@@ -35,6 +37,7 @@ struct ModelConfig: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "platform", "description", "inputs_doc", "outputs_doc", "max_batch_size", "instance_count", "dynamic_batching",
+        "sequence_batching",
     ]
     static let maxFileSize = 1 << 20
 
@@ -90,6 +93,27 @@ struct ModelConfig: Sendable, Equatable {
                 throw ModelRepositoryError("\(path): dynamic_batching needs max_batch_size >= 1")
             }
             dynamicBatching = batching
+        }
+        if let section = dictionary["sequence_batching"] {
+            let context = path + " sequence_batching"
+            guard let section = section as? [String: Any] else { throw ModelRepositoryError("\(context) must be an object") }
+            let unknown = Set(section.keys).subtracting(["state", "max_idle_us", "max_sequences"])
+            guard unknown.isEmpty else { throw ModelRepositoryError("\(context): unknown setting(s) \(unknown.sorted().joined(separator: ", "))") }
+            guard let pairs = section["state"] as? [[String: Any]], !pairs.isEmpty, pairs.count <= 64 else {
+                throw ModelRepositoryError("\(context): state must list {\"input\": ..., \"output\": ...} pairs")
+            }
+            var settings = SequenceStore.Settings(state: [])
+            for pair in pairs {
+                guard let input = pair["input"] as? String, let output = pair["output"] as? String, pair.count == 2 else {
+                    throw ModelRepositoryError("\(context): each state entry needs exactly \"input\" and \"output\" names")
+                }
+                settings.state.append(SequenceStore.StatePair(input: input, output: output))
+            }
+            if let idle = try Self.integer(section, "max_idle_us", context, range: 1000...86_400_000_000) {
+                settings.maxIdleNanoseconds = UInt64(idle) * 1000
+            }
+            if let count = try Self.integer(section, "max_sequences", context, range: 1...1_000_000) { settings.maxSequences = count }
+            sequenceBatching = settings
         }
     }
 

@@ -2,7 +2,7 @@ import InferenceEngine
 import TensorWireProtocol
 import TensorWireTransport
 
-/// An Infer that could not run inline: the session queues it and answers when it completes.
+/// A validated Infer, ready to run inline or to queue.
 struct InferJob: Sendable {
     let model: ServedModel
     let feeds: [String: Tensor]
@@ -10,6 +10,20 @@ struct InferJob: Sendable {
     let priority: Int?
     /// What is left of the request's deadline (0 = none).
     let timeoutNanoseconds: UInt64
+    /// The sequence step this request is, for models that keep state per sequence.
+    let sequenceStep: SequenceStore.Step?
+
+    /// Records the outcome where it matters beyond the response: a sequence stores its new
+    /// state (or keeps the old one) and is free for its next step. Called exactly once per job,
+    /// whether the answer is written or the connection is gone.
+    func settle(_ result: Result<[Tensor], SchedulingError>) {
+        guard let step = sequenceStep, let store = model.sequences else { return }
+        var named: [String: Tensor]?
+        if case .success(let outputs) = result {
+            named = Dictionary(uniqueKeysWithValues: zip(model.outputSpecs.map(\.name), outputs))
+        }
+        store.finish(step, outputs: named, now: MonotonicClock.nanoseconds())
+    }
 }
 
 /// What became of a request.
@@ -138,9 +152,18 @@ struct RequestRouter: Sendable {
                 guard elapsed < total else { throw Status(.deadlineExceeded, "deadline passed before the request could run") }
                 remaining = total - elapsed
             }
-            return InferJob(model: model, feeds: try Self.feeds(for: query, model: model),
-                            outputIndices: try Self.outputIndices(requested: query.requestedOutputs, model: model),
-                            priority: priority, timeoutNanoseconds: remaining)
+            guard let store = model.sequences else {
+                return InferJob(model: model, feeds: try Self.feeds(for: query, model: model, serverProvided: []),
+                                outputIndices: try Self.outputIndices(requested: query.requestedOutputs, model: model, hidden: []),
+                                priority: priority, timeoutNanoseconds: remaining, sequenceStep: nil)
+            }
+            let step = try SequenceStore.step(from: request.head.metadata)
+            var feeds = try Self.feeds(for: query, model: model, serverProvided: store.stateInputs)
+            let outputIndices = try Self.outputIndices(requested: query.requestedOutputs, model: model, hidden: store.stateOutputs)
+            // Last: from here on the sequence is claimed until the job settles.
+            for (name, tensor) in try store.begin(step, now: MonotonicClock.nanoseconds()) { feeds[name] = tensor }
+            return InferJob(model: model, feeds: feeds, outputIndices: outputIndices, priority: priority,
+                            timeoutNanoseconds: remaining, sequenceStep: step)
         } catch {
             model.recordOutcome(error.code)
             throw error
@@ -153,6 +176,7 @@ struct RequestRouter: Sendable {
         maxResponsePayload: Int, into writer: inout ByteWriter
     ) {
         let model = job.model
+        job.settle(result)
         let frameStart = writer.count
         switch result {
         case .success(let outputs):
@@ -201,7 +225,8 @@ struct RequestRouter: Sendable {
     static let engineTypes: Set<ElementType> = [.float32, .int64, .int32, .bool]
 
     /// Maps wire tensors onto the model's inputs: every input exactly once, right datatype.
-    private static func feeds(for query: InferRequestView, model: ServedModel) throws(Status) -> [String: Tensor] {
+    /// `serverProvided` inputs (sequence state) come from the server and must not be sent.
+    private static func feeds(for query: InferRequestView, model: ServedModel, serverProvided: Set<String>) throws(Status) -> [String: Tensor] {
         var feeds: [String: Tensor] = [:]
         feeds.reserveCapacity(query.inputs.count)
         for input in query.inputs {
@@ -210,6 +235,9 @@ struct RequestRouter: Sendable {
                 throw Status(.invalidArgument, "model '\(model.name)' has no input '\(input.name)' (inputs: \(names))")
             }
             guard feeds[input.name] == nil else { throw Status(.invalidArgument, "input '\(input.name)' given twice") }
+            guard !serverProvided.contains(input.name) else {
+                throw Status(.invalidArgument, "input '\(input.name)' is the sequence's state, which the server keeps; do not send it")
+            }
             guard input.dataType == spec.dataType else {
                 throw Status(.invalidArgument, "input '\(input.name)' is \(input.dataType); model '\(model.name)' expects \(spec.dataType)")
             }
@@ -223,14 +251,15 @@ struct RequestRouter: Sendable {
                 throw Status(.invalidArgument, "input '\(input.name)': \(error)")
             }
         }
-        for spec in model.inputSpecs where feeds[spec.name] == nil {
+        for spec in model.inputSpecs where feeds[spec.name] == nil && !serverProvided.contains(spec.name) {
             throw Status(.invalidArgument, "missing input '\(spec.name)' for model '\(model.name)'")
         }
         return feeds
     }
 
-    private static func outputIndices(requested: [String], model: ServedModel) throws(Status) -> [Int] {
-        guard !requested.isEmpty else { return Array(model.outputSpecs.indices) }
+    /// The outputs to return: those requested, or all but the `hidden` ones (sequence state).
+    private static func outputIndices(requested: [String], model: ServedModel, hidden: Set<String>) throws(Status) -> [Int] {
+        guard !requested.isEmpty else { return model.outputSpecs.indices.filter { !hidden.contains(model.outputSpecs[$0].name) } }
         var indices: [Int] = []
         for name in requested {
             guard let index = model.outputSpecs.firstIndex(where: { $0.name == name }) else {

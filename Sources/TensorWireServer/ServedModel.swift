@@ -10,6 +10,8 @@ final class ServedModel: Sendable {
     let config: ModelConfig
     let engine: Model
     let scheduler: BatchScheduler
+    /// Per-sequence state, for models with `sequence_batching`.
+    let sequences: SequenceStore?
     let inputSpecs: [TensorSpec]
     let outputSpecs: [TensorSpec]
     /// Infer responses by status code.
@@ -22,8 +24,23 @@ final class ServedModel: Sendable {
         self.engine = engine
         inputSpecs = try engine.inputs.map(Self.spec)
         outputSpecs = try engine.outputs.map(Self.spec)
+        var policy = config.batchingPolicy(computeThreads: pool.threadCount)
+        if let settings = config.sequenceBatching {
+            sequences = try SequenceStore(settings: settings, model: engine)
+            // A state output carries the batch where its input does (exporters name that
+            // dimension differently, e.g. 'Concath_dim_1').
+            for pair in settings.state {
+                if let input = engine.inputs.first(where: { $0.name == pair.input }),
+                   let axis = input.dimensions.firstIndex(where: { if case .symbolic = $0 { true } else { false } }) {
+                    policy.batchAxes[pair.input] = axis
+                    policy.batchAxes[pair.output] = axis
+                }
+            }
+        } else {
+            sequences = nil
+        }
         do {
-            scheduler = try BatchScheduler(model: engine, policy: config.batchingPolicy(computeThreads: pool.threadCount), pool: pool)
+            scheduler = try BatchScheduler(model: engine, policy: policy, pool: pool)
         } catch {
             throw ModelRepositoryError("scheduling: \(error)")
         }
@@ -62,6 +79,11 @@ final class ServedModel: Sendable {
             description.append("priority_levels", String(policy.priorityLevels))
             description.append("default_priority", String(policy.defaultPriority))
             description.append("default_timeout_us", String(policy.defaultTimeoutNanoseconds / 1000))
+        }
+        if let sequences {
+            description.append("sequence_batching", "on")
+            description.append("sequence_state", sequences.settings.state.map { "\($0.input)<-\($0.output)" }.joined(separator: ","))
+            description.append("sequence_max_idle_us", String(sequences.settings.maxIdleNanoseconds / 1000))
         }
         return description
     }

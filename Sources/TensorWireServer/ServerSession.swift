@@ -151,6 +151,7 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     func admit(streamID: UInt32, job: InferJob, connection: TLSConnection) -> Bool {
         guard inFlight.count < settings.maxConcurrentStreams else {
             let status = Status(.resourceExhausted, "\(inFlight.count) requests already in flight on this connection (MAX_CONCURRENT_STREAMS)")
+            job.settle(.failure(.queueFull(settings.maxConcurrentStreams)))
             job.model.recordOutcome(status.code)
             RequestRouter.writeError(status, streamID: streamID, into: &output)
             flush(connection)
@@ -169,7 +170,7 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     /// Writes an Infer's answer, inline or from the queue (loop thread).
     func answer(streamID: UInt32, job: InferJob, result: Result<[Tensor], SchedulingError>, connection: TLSConnection) {
         inFlight[streamID] = nil
-        guard phase == .open || phase == .draining else { return }
+        guard phase == .open || phase == .draining else { return job.settle(result) }
         RequestRouter.writeInferResult(result, of: job, streamID: streamID,
                                        maxResponsePayload: clientSettings.maxFrameSize, into: &output)
         flush(connection)

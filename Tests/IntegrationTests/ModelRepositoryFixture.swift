@@ -1,15 +1,16 @@
 import Foundation
 
-/// A throw-away model repository holding the credit model under a given config.json.
+/// A throw-away model repository holding one model (the credit model unless told otherwise)
+/// under a given config.json.
 struct ModelRepositoryFixture {
     let root: String
 
-    init(config: String, name: String = "credit_default") throws {
+    init(config: String, name: String = "credit_default",
+         modelFile: String = TestEnvironment.repositoryRoot + "/examples/models/credit_default/1/model.onnx") throws {
         root = NSTemporaryDirectory() + "tensorwire-repo-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let version = root + "/\(name)/1"
         try FileManager.default.createDirectory(atPath: version, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(
-            atPath: TestEnvironment.repositoryRoot + "/examples/models/credit_default/1/model.onnx", toPath: version + "/model.onnx")
+        try FileManager.default.copyItem(atPath: modelFile, toPath: version + "/model.onnx")
         try config.write(toFile: root + "/\(name)/config.json", atomically: true, encoding: .utf8)
     }
 }
