@@ -9,16 +9,20 @@ import TensorWireProtocol
 @Suite(.serialized) struct SequenceBatchingTests {
     static let modelFile = TestEnvironment.repositoryRoot + "/Tests/Fixtures/zoo/lstm_stacked_states_legacy.onnx"
     static let engine = try! Model(contentsOf: modelFile)
-    static let config = """
-        {"max_batch_size": 16, "dynamic_batching": {"max_queue_delay_us": 2000},
-         "sequence_batching": {"state": [{"input": "h0", "output": "h"}, {"input": "c0", "output": "c"}], "max_idle_us": 300000}}
+    /// `maxIdle` is generous by default: under a loaded test run a step can take long enough
+    /// that a tight idle limit would expire a sequence mid-stream.
+    static func config(maxIdleMicroseconds: Int = 60_000_000) -> String {
         """
+        {"max_batch_size": 16, "dynamic_batching": {"max_queue_delay_us": 2000},
+         "sequence_batching": {"state": [{"input": "h0", "output": "h"}, {"input": "c0", "output": "c"}], "max_idle_us": \(maxIdleMicroseconds)}}
+        """
+    }
 
     let server: ServerProcess
     let repository: ModelRepositoryFixture
 
     init() throws {
-        repository = try ModelRepositoryFixture(config: Self.config, name: "ticker_lstm", modelFile: Self.modelFile)
+        repository = try ModelRepositoryFixture(config: Self.config(), name: "ticker_lstm", modelFile: Self.modelFile)
         server = try ServerProcess(models: repository.root)
     }
 
@@ -89,9 +93,19 @@ import TensorWireProtocol
         #expect(code(["sequence-id": "5", "sequence-start": "true"]) == .ok)
         #expect(code(["sequence-id": "5", "sequence-end": "true"]) == .ok)
         #expect(code(["sequence-id": "5"]) == .failedPrecondition)                   // ended
-        #expect(code(["sequence-id": "6", "sequence-start": "true"]) == .ok)
-        usleep(500_000)                                                               // max_idle_us is 300 ms
-        #expect(code(["sequence-id": "6"]) == .failedPrecondition)                   // expired
+    }
+
+    @Test func idleSequencesExpire() throws {
+        let repository = try ModelRepositoryFixture(config: Self.config(maxIdleMicroseconds: 200_000), name: "ticker_lstm", modelFile: Self.modelFile)
+        let server = try ServerProcess(models: repository.root)
+        let client = try TensorWireClient(configuration: TestEnvironment.clientConfiguration(port: server.port))
+        let tick = try WireTensor(name: "x", shape: [1, 1, 6], floats: Array(repeating: 0.1, count: 6))
+        _ = try client.infer(model: "ticker_lstm", inputs: [tick], metadata: ["sequence-id": "6", "sequence-start": "true"])
+        usleep(600_000)  // three times max_idle_us
+        let error = #expect(throws: RPCError.self) {
+            _ = try client.infer(model: "ticker_lstm", inputs: [tick], metadata: ["sequence-id": "6"])
+        }
+        #expect(error?.code == .failedPrecondition)
     }
 
     @Test func metadataDescribesTheSequenceState() throws {
