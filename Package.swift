@@ -33,7 +33,7 @@ let package = Package(
             dependencies: ["TensorWireProtocol", "TensorWireTransport", "InferenceEngine"]
         ),
         .target(name: "TensorWireClient", dependencies: ["TensorWireProtocol", "TensorWireTransport"]),
-        .target(name: "LoadGenerator", dependencies: ["TensorWireClient", "TensorWireProtocol"]),
+        .target(name: "LoadGenerator", dependencies: ["TensorWireClient", "TensorWireProtocol", "TensorWireTransport"]),
         .executableTarget(name: "tensorwire-server", dependencies: ["TensorWireServer"]),
         .executableTarget(name: "tensorwire-loadgen", dependencies: ["LoadGenerator", "TensorWireClient"]),
         .executableTarget(name: "tensorwire", dependencies: ["TensorWireClient", "InferenceEngine"]),

@@ -1,3 +1,4 @@
+import TensorWireTransport
 import TensorWireProtocol
 
 /// The measurements of one group of connections, shared by the threads and tasks that send on
@@ -10,7 +11,7 @@ import TensorWireProtocol
 /// outside it, so senders never wait for a merge. Recording is a lock plus constant-time
 /// histogram increments and never allocates.
 final class Recorder: @unchecked Sendable {
-    private let lock = PThreadLock()
+    private let lock = ConditionLock()
     let measureFrom: UInt64
 
     // Guarded by `lock`.
@@ -59,7 +60,7 @@ final class Recorder: @unchecked Sendable {
     func waitForSlot(until deadline: UInt64) {
         lock.lock()
         waitingForSlot = true
-        lock.wait(until: deadline)
+        lock.wait(untilNanoseconds: deadline)
         waitingForSlot = false
         lock.unlock()
     }
@@ -115,7 +116,7 @@ final class Recorder: @unchecked Sendable {
         lock.withLock {
             while totalInFlight > 0 && Clock.now() < deadline {
                 waitingForSlot = true
-                lock.wait(until: min(deadline, Clock.now() + 50_000_000))
+                lock.wait(untilNanoseconds: min(deadline, Clock.now() + 50_000_000))
                 waitingForSlot = false
             }
             return totalInFlight == 0

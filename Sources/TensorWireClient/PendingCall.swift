@@ -1,4 +1,5 @@
 import TensorWireProtocol
+import TensorWireTransport
 
 /// One request waiting for its response. Every field is guarded by the owning
 /// ``ClientConnection``'s lock.

@@ -90,7 +90,7 @@ final class DelayCore: @unchecked Sendable {
     let delay: UInt64
     let stallAfterRequests: Int?
     let stallPause: UInt64
-    private let lock = PThreadLock()
+    private let lock = ConditionLock()
     // Guarded by `lock`.
     private var queue: [(due: UInt64, received: UInt64, connection: TLSConnection, stream: UInt32)] = []
     private var serviceTimes: [(received: UInt64, nanoseconds: UInt64)] = []
@@ -151,7 +151,7 @@ final class DelayCore: @unchecked Sendable {
         Clock.tightenTimerSlack()
         while true {
             lock.lock()
-            while !stopping && head == queue.count { lock.wait(until: Clock.now() + 100_000_000) }
+            while !stopping && head == queue.count { lock.wait(untilNanoseconds: Clock.now() + 100_000_000) }
             if stopping {
                 lock.unlock()
                 return

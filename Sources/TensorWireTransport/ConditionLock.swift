@@ -6,13 +6,14 @@ import Darwin
 
 /// A mutex with one condition variable whose timed waits use the monotonic clock.
 ///
-/// Deadlines are monotonic instants (`MonotonicClock`); a wall-clock condition wait would
-/// misbehave when NTP steps the clock, so this wraps pthreads directly.
-final class ConditionLock: @unchecked Sendable {
+/// Deadlines are monotonic instants (``MonotonicClock``); a wall-clock condition wait would
+/// misbehave when NTP steps the clock, so this wraps pthreads directly. pthreads rather than
+/// `Synchronization.Mutex` also keep ThreadSanitizer able to check the code that uses it.
+public final class ConditionLock: @unchecked Sendable {
     let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    public init() {
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -30,12 +31,13 @@ final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func lock() { pthread_mutex_lock(mutex) }
-    func unlock() { pthread_mutex_unlock(mutex) }
-    func broadcast() { pthread_cond_broadcast(condition) }
+    @inline(__always) public func lock() { pthread_mutex_lock(mutex) }
+    @inline(__always) public func unlock() { pthread_mutex_unlock(mutex) }
+    public func signal() { pthread_cond_signal(condition) }
+    public func broadcast() { pthread_cond_broadcast(condition) }
 
     /// Waits (lock held) until signalled or until `deadline` (monotonic nanoseconds) passes.
-    func wait(untilNanoseconds deadline: UInt64?) {
+    public func wait(untilNanoseconds deadline: UInt64?) {
         guard let deadline else {
             pthread_cond_wait(condition, mutex)
             return
@@ -44,7 +46,8 @@ final class ConditionLock: @unchecked Sendable {
         _ = pthread_cond_timedwait(condition, mutex, &time)
     }
 
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+    @inline(__always)
+    public func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lock()
         defer { unlock() }
         return try body()
@@ -56,10 +59,10 @@ final class ConditionLock: @unchecked Sendable {
 /// Giving each blocked caller its own condition lets the connection wake exactly the thread
 /// whose response arrived; a shared condition would wake every parked caller on every response
 /// (64 threads on 2 cores made the client, not the server, the bottleneck).
-final class WaiterCondition: @unchecked Sendable {
+public final class WaiterCondition: @unchecked Sendable {
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    public init() {
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         #if os(Linux)
@@ -74,10 +77,10 @@ final class WaiterCondition: @unchecked Sendable {
         condition.deallocate()
     }
 
-    func signal() { pthread_cond_signal(condition) }
+    public func signal() { pthread_cond_signal(condition) }
 
     /// Waits (holding `lock`) until signalled or until `deadline` (monotonic ns) passes.
-    func wait(on lock: ConditionLock, untilNanoseconds deadline: UInt64?) {
+    public func wait(on lock: ConditionLock, untilNanoseconds deadline: UInt64?) {
         guard let deadline else {
             pthread_cond_wait(condition, lock.mutex)
             return
