@@ -62,8 +62,7 @@ final class LoopDispatcher: @unchecked Sendable {
     }
 
     /// Queues one model's requests in one step (one lock, one wake-up) so they batch together.
-    private func enqueue(_ group: [Item]) {
-        let admitted = group.filter { $0.session.admit(streamID: $0.streamID, job: $0.job, connection: $0.connection) }
+    private func enqueue(_ admitted: [Item]) {
         guard let scheduler = admitted.first?.job.model.scheduler else { return }
         let loop = self.loop
         let submissions = admitted.map { item in

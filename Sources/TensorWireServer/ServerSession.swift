@@ -22,7 +22,7 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     }
 
     private struct InFlight {
-        /// Nil between admission and the scheduler's handle (same loop turn), or if refused.
+        /// Nil until the request is queued (it may be answered inline instead).
         let request: ScheduledRequest?
         let scheduler: BatchScheduler
     }
@@ -38,7 +38,8 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     private var output = ByteWriter(capacity: 64 << 10)
     private var clientSettings = ConnectionSettings()
     private var lastStreamID: UInt32 = 0
-    /// Queued Infers by stream id, for CANCEL, MAX_CONCURRENT_STREAMS and connection loss.
+    /// Infers decoded and not yet answered, by stream id: for CANCEL, MAX_CONCURRENT_STREAMS,
+    /// connection loss and graceful drain.
     private var inFlight: [UInt32: InFlight] = [:]
     private let dispatchers: LoopDispatchers
     /// This connection's loop's dispatcher (looked up on first use).
@@ -139,28 +140,21 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
         let disposition = router.respond(to: request, streamID: streamID, receivedAt: receivedAt,
                                          maxResponsePayload: clientSettings.maxFrameSize, into: &output)
         guard case .infer(let job) = disposition else { return }
+        // Counted from decoding on, not from queueing: a request waiting for this iteration's
+        // dispatch is outstanding too, and a graceful drain must wait for its answer.
+        guard inFlight.count < settings.maxConcurrentStreams else {
+            let status = Status(.resourceExhausted, "\(inFlight.count) requests already in flight on this connection (MAX_CONCURRENT_STREAMS)")
+            job.settle(.failure(.queueFull(settings.maxConcurrentStreams)))
+            job.model.recordOutcome(status.code)
+            return RequestRouter.writeError(status, streamID: streamID, into: &output)
+        }
+        inFlight[streamID] = InFlight(request: nil, scheduler: job.model.scheduler)
         if dispatcher == nil { dispatcher = dispatchers.dispatcher(for: connection.eventLoop) }
         dispatcher!.add(LoopDispatcher.Item(session: self, connection: connection, streamID: streamID, job: job))
     }
 
     /// Whether answers can still be written (loop thread).
     var acceptsResponses: Bool { phase == .open || phase == .draining }
-
-    /// Checks MAX_CONCURRENT_STREAMS before a request is queued; answers RESOURCE_EXHAUSTED and
-    /// returns false when the connection already has that many in flight (loop thread).
-    func admit(streamID: UInt32, job: InferJob, connection: TLSConnection) -> Bool {
-        guard inFlight.count < settings.maxConcurrentStreams else {
-            let status = Status(.resourceExhausted, "\(inFlight.count) requests already in flight on this connection (MAX_CONCURRENT_STREAMS)")
-            job.settle(.failure(.queueFull(settings.maxConcurrentStreams)))
-            job.model.recordOutcome(status.code)
-            RequestRouter.writeError(status, streamID: streamID, into: &output)
-            flush(connection)
-            return false
-        }
-        // Reserved now so that later admissions in the same group count it.
-        inFlight[streamID] = InFlight(request: nil, scheduler: job.model.scheduler)
-        return true
-    }
 
     /// Remembers a queued request's handle for CANCEL and connection loss (loop thread).
     func track(streamID: UInt32, request: ScheduledRequest, scheduler: BatchScheduler) {

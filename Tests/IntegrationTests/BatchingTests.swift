@@ -213,3 +213,55 @@ import TensorWireTransport
         #expect(error?.message.contains("max_queue_delay") == true)
     }
 }
+
+/// Stream limits and graceful drain with requests waiting in a batching queue, seen on the wire.
+@Suite(.serialized) struct QueuedRequestLifecycleTests {
+    private func inferFrame(_ writer: inout ByteWriter, streamID: UInt32) {
+        let input = try! WireTensor(name: "features", shape: [1, 10], floats: Array(repeating: 0.5, count: 10))
+        writer.writeRequest(streamID: streamID, head: RequestHead(method: MethodName.infer)) { w, start in
+            w.writeInferRequest(modelName: "credit_default", modelVersion: 0, inputs: [input], requestedOutputs: [], payloadStart: start)
+        }
+    }
+
+    private func code(_ frame: RawConnection.ReceivedFrame) throws -> StatusCode {
+        try frame.payload.withUnsafeBytes { try ResponseFrame(payload: $0, limits: .default).head.status.code }
+    }
+
+    @Test func serverEnforcesMaxConcurrentStreams() throws {
+        let repository = try ModelRepositoryFixture(config: """
+            {"max_batch_size": 64, "dynamic_batching": {"max_queue_delay_us": 300000}}
+            """)
+        let server = try ServerProcess(extraArguments: ["--max-concurrent-streams", "2"], models: repository.root)
+        let raw = try RawConnection(port: server.port)
+        try raw.handshake()
+        try raw.send { writer in
+            for stream: UInt32 in [1, 3, 5] { inferFrame(&writer, streamID: stream) }
+        }
+        let frames = try raw.readFrames(until: { $0.filter { $0.type == .response }.count == 3 })
+        let responses = Dictionary(uniqueKeysWithValues: try frames.filter { $0.type == .response }.map { ($0.streamID, try code($0)) })
+        #expect(responses == [1: .ok, 3: .ok, 5: .resourceExhausted])
+    }
+
+    /// SIGTERM while a request waits in the batching queue: GOAWAY(OK) names it as accepted, its
+    /// answer still comes, and only then does the server close.
+    @Test func gracefulDrainAnswersQueuedRequestsBeforeClosing() throws {
+        let repository = try ModelRepositoryFixture(config: """
+            {"max_batch_size": 64, "dynamic_batching": {"max_queue_delay_us": 500000}}
+            """)
+        let server = try ServerProcess(models: repository.root)
+        let raw = try RawConnection(port: server.port)
+        try raw.handshake()
+        try raw.send { inferFrame(&$0, streamID: 1) }
+        usleep(100_000)  // it is queued, waiting out the 500 ms batching delay
+        server.process.terminate()
+        let (frames, closed) = try raw.readUntilClosed()
+        let goAway = try #require(frames.first { $0.type == .goAway })
+        let decoded = try goAway.payload.withUnsafeBytes { try GoAway(payload: $0) }
+        #expect(decoded.code == .ok)
+        #expect(decoded.lastStreamID == 1)
+        let response = try #require(frames.first { $0.type == .response && $0.streamID == 1 })
+        #expect(try code(response) == .ok)
+        #expect(frames.firstIndex { $0.type == .goAway }! < frames.firstIndex { $0.type == .response }!)
+        #expect(closed)
+    }
+}
