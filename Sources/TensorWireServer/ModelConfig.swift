@@ -28,10 +28,12 @@ struct ModelConfig: Sendable, Equatable {
         var priorityLevels = 1
         var defaultPriority = 1
         var defaultTimeoutMicroseconds: UInt64 = 0
+        /// Lets variable-length requests share a batch (padded, with a mask).
+        var padding: BatchingPolicy.Padding?
 
         static let knownKeys: Set<String> = [
             "max_queue_delay_us", "preferred_batch_sizes", "max_queue_size", "priority_levels",
-            "default_priority", "default_timeout_us",
+            "default_priority", "default_timeout_us", "padding",
         ]
     }
 
@@ -89,6 +91,14 @@ struct ModelConfig: Sendable, Equatable {
             if let levels = try Self.integer(section, "priority_levels", context, range: 1...16) { batching.priorityLevels = levels }
             if let level = try Self.integer(section, "default_priority", context, range: 1...16) { batching.defaultPriority = level }
             if let timeout = try Self.integer(section, "default_timeout_us", context, range: 0...3_600_000_000) { batching.defaultTimeoutMicroseconds = UInt64(timeout) }
+            if let padding = section["padding"] {
+                guard let padding = padding as? [String: Any], let dimension = padding["dimension"] as? String,
+                      Set(padding.keys).isSubset(of: ["dimension", "mask_input"]),
+                      padding["mask_input"] == nil || padding["mask_input"] is String else {
+                    throw ModelRepositoryError("\(context): padding must be {\"dimension\": NAME, \"mask_input\": NAME (optional)}")
+                }
+                batching.padding = BatchingPolicy.Padding(dimension: dimension, maskInput: padding["mask_input"] as? String)
+            }
             guard maxBatchSize >= 1 else {
                 throw ModelRepositoryError("\(path): dynamic_batching needs max_batch_size >= 1")
             }
@@ -147,7 +157,8 @@ struct ModelConfig: Sendable, Equatable {
             priorityLevels: batching.priorityLevels,
             defaultPriority: batching.defaultPriority,
             defaultTimeoutNanoseconds: batching.defaultTimeoutMicroseconds * 1000,
-            instanceCount: instanceCount ?? 1)
+            instanceCount: instanceCount ?? 1,
+            padding: batching.padding)
     }
 }
 

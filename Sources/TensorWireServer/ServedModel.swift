@@ -79,6 +79,10 @@ final class ServedModel: Sendable {
             description.append("priority_levels", String(policy.priorityLevels))
             description.append("default_priority", String(policy.defaultPriority))
             description.append("default_timeout_us", String(policy.defaultTimeoutNanoseconds / 1000))
+            if let padding = policy.padding {
+                description.append("padding_dimension", padding.dimension)
+                if let mask = padding.maskInput { description.append("padding_mask_input", mask) }
+            }
         }
         if let sequences {
             description.append("sequence_batching", "on")

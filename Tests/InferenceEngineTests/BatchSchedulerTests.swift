@@ -306,3 +306,60 @@ final class Completions: @unchecked Sendable {
         }
     }
 }
+
+@Suite struct PaddedBatchingTests {
+    /// The dynamo export: the legacy exporter baked the example length (5) into this graph
+    /// despite declaring `seq` symbolic, so it fails other lengths (onnxruntime too).
+    static let encoder = try! Model(contentsOf: repoPath("Tests/Fixtures/zoo/encoder_padding_dynamo/model.onnx"))
+
+    static func request(length: Int, seed: Int, paddedTail: Int = 0) -> [String: Tensor] {
+        let x = Tensor(shape: [1, length, 16], scalars: (0..<length * 16).map { Float(($0 * 5 + seed * 11) % 17) * 0.1 - 0.8 })
+        let mask = Tensor(shape: [1, length], bools: (0..<length).map { $0 >= length - paddedTail })
+        return ["x": x, "padding_mask": mask]
+    }
+
+    /// Sequences of different lengths share a batch (padded, masked) and each answer equals the
+    /// unbatched one; the client's own padding (mask true) keeps working.
+    @Test func variableLengthRequestsShareABatchAndMatchTheirUnbatchedOutputs() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        var policy = BatchingPolicy(maxBatchSize: 8, maxQueueDelayNanoseconds: 100_000_000)
+        policy.padding = .init(dimension: "seq", maskInput: "padding_mask")
+        let scheduler = try BatchScheduler(model: Self.encoder, policy: policy, pool: pool)
+        let requests = [Self.request(length: 3, seed: 1), Self.request(length: 5, seed: 2), Self.request(length: 4, seed: 3, paddedTail: 1)]
+        let completions = Completions()
+        for (id, inputs) in requests.enumerated() { scheduler.enqueue(inputs) { completions.record(id, $0) } }
+        #expect(completions.wait(for: 3))
+        #expect(scheduler.currentStatistics().batchSizes == [3: 1], "one batch of all three")
+        for (id, inputs) in requests.enumerated() {
+            let alone = try Self.encoder.run(inputs)[0]
+            guard case .success(let outputs)? = completions.result(id) else {
+                Issue.record("request \(id) failed: \(String(describing: completions.result(id)))")
+                continue
+            }
+            #expect(outputs[0].shape == alone.shape)
+            let difference = zip(outputs[0].scalars, alone.scalars).map { abs($0 - $1) }.max() ?? 0
+            #expect(difference <= 1e-5, "request \(id) differs by \(difference)")
+        }
+    }
+
+    @Test func withoutPaddingDifferentLengthsNeverShareABatch() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: Self.encoder, policy: BatchingPolicy(maxBatchSize: 8, maxQueueDelayNanoseconds: 100_000_000), pool: pool)
+        let completions = Completions()
+        for (id, length) in [3, 5, 3].enumerated() { scheduler.enqueue(Self.request(length: length, seed: id)) { completions.record(id, $0) } }
+        #expect(completions.wait(for: 3))
+        #expect(scheduler.currentStatistics().batchSizes == [2: 1, 1: 1])
+    }
+
+    @Test func paddingOnAModelWithoutTheDimensionIsRefused() {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        var policy = BatchingPolicy(maxBatchSize: 8)
+        policy.padding = .init(dimension: "seq", maskInput: nil)
+        #expect(throws: SchedulingError.self) { try BatchScheduler(model: BatchSchedulerTests.model, policy: policy, pool: pool) }
+        policy.padding = .init(dimension: "seq", maskInput: "x")
+        #expect(throws: SchedulingError.self) { try BatchScheduler(model: Self.encoder, policy: policy, pool: pool) }
+    }
+}

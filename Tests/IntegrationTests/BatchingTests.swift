@@ -265,3 +265,38 @@ import TensorWireTransport
         #expect(closed)
     }
 }
+
+/// Variable-length requests batched through the server with padding and a mask.
+@Suite struct PaddedBatchingServerTests {
+    static let modelFile = TestEnvironment.repositoryRoot + "/Tests/Fixtures/zoo/encoder_padding_dynamo/model.onnx"
+
+    @Test func sequencesOfDifferentLengthsShareBatchesAndGetTheirOwnAnswers() async throws {
+        let repository = try ModelRepositoryFixture(config: """
+            {"max_batch_size": 16, "dynamic_batching": {"max_queue_delay_us": 20000,
+             "padding": {"dimension": "seq", "mask_input": "padding_mask"}}}
+            """, name: "encoder", modelFile: Self.modelFile)
+        let server = try ServerProcess(models: repository.root)
+        let client = try TensorWireClient(configuration: TestEnvironment.clientConfiguration(port: server.port))
+        #expect(try client.modelMetadata(model: "encoder").config["padding_dimension"] == "seq")
+        let engine = try Model(contentsOf: Self.modelFile)
+        let mismatches = try await withThrowingTaskGroup(of: Float.self) { group in
+            for id in 0..<12 {
+                group.addTask {
+                    let length = 2 + id % 5
+                    let values: [Float] = (0..<length * 16).map { (index: Int) -> Float in Float((index * 3 + id * 7) % 13) * 0.1 - 0.6 }
+                    let x = try WireTensor(name: "x", shape: [1, length, 16], floats: values)
+                    let mask = try WireTensor(name: "padding_mask", dataType: .bool, shape: [1, length], data: Array(repeating: 0, count: length))
+                    let served = try #require(try await client.infer(model: "encoder", inputs: [x, mask])["y"]?.floats)
+                    let alone = try engine.run(["x": Tensor(shape: [1, length, 16], scalars: values),
+                                                "padding_mask": Tensor(shape: [1, length], bools: Array(repeating: false, count: length))])[0].scalars
+                    #expect(served.count == alone.count)
+                    return zip(served, alone).map { abs($0 - $1) }.max() ?? .infinity
+                }
+            }
+            return try await group.reduce(Float(0)) { max($0, $1) }
+        }
+        #expect(mismatches <= 1e-5)
+        let stats = try #require(try client.stats(model: "encoder").first)
+        #expect(stats.batchSizes.keys.contains { $0 > 1 }, "no padded batch formed: \(stats.batchSizes)")
+    }
+}

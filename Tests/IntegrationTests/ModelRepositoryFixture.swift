@@ -11,6 +11,10 @@ struct ModelRepositoryFixture {
         let version = root + "/\(name)/1"
         try FileManager.default.createDirectory(atPath: version, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: modelFile, toPath: version + "/model.onnx")
+        // External weights (the dynamo exporter writes model.onnx.data next to the model).
+        if FileManager.default.fileExists(atPath: modelFile + ".data") {
+            try FileManager.default.copyItem(atPath: modelFile + ".data", toPath: version + "/model.onnx.data")
+        }
         try config.write(toFile: root + "/\(name)/config.json", atomically: true, encoding: .utf8)
     }
 }

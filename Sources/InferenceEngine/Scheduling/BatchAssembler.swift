@@ -70,4 +70,51 @@ enum BatchAssembler {
         }
         return result
     }
+
+    /// `tensor` extended along `axis` to `length` with `fill` (a number, or a bool for masks).
+    static func pad(_ tensor: Tensor, axis: Int, to length: Int, fill: Bool) -> Tensor {
+        let current = tensor.shape[axis]
+        guard length > current else { return tensor }
+        var shape = tensor.shape
+        shape[axis] = length
+        let outer = tensor.shape[..<axis].reduce(1, *)
+        let inner = tensor.shape[(axis + 1)...].reduce(1, *)
+        func padded<Element>(_ values: [Element], _ filler: Element) -> [Element] {
+            var result: [Element] = []
+            result.reserveCapacity(outer * length * inner)
+            for o in 0..<outer {
+                result.append(contentsOf: values[o * current * inner..<(o + 1) * current * inner])
+                result.append(contentsOf: repeatElement(filler, count: (length - current) * inner))
+            }
+            return result
+        }
+        switch tensor.elementType {
+        case .int64: return Tensor(shape: shape, int64s: padded(tensor.int64s!, 0))
+        case .int32: return Tensor(shape: shape, int32s: padded(tensor.int32s!, 0))
+        case .bool: return Tensor(shape: shape, bools: padded(tensor.bools!, fill))
+        default: return Tensor(shape: shape, scalars: padded(tensor.scalars, 0))
+        }
+    }
+
+    /// The first `length` positions of `tensor` along `axis` (undoes ``pad(_:axis:to:fill:)``).
+    static func trim(_ tensor: Tensor, axis: Int, to length: Int) -> Tensor {
+        let current = tensor.shape[axis]
+        guard length < current else { return tensor }
+        var shape = tensor.shape
+        shape[axis] = length
+        let outer = tensor.shape[..<axis].reduce(1, *)
+        let inner = tensor.shape[(axis + 1)...].reduce(1, *)
+        func trimmed<Element>(_ values: [Element]) -> [Element] {
+            var result: [Element] = []
+            result.reserveCapacity(outer * length * inner)
+            for o in 0..<outer { result.append(contentsOf: values[o * current * inner..<(o * current + length) * inner]) }
+            return result
+        }
+        switch tensor.elementType {
+        case .int64: return Tensor(shape: shape, int64s: trimmed(tensor.int64s!))
+        case .int32: return Tensor(shape: shape, int32s: trimmed(tensor.int32s!))
+        case .bool: return Tensor(shape: shape, bools: trimmed(tensor.bools!))
+        default: return Tensor(shape: shape, scalars: trimmed(tensor.scalars))
+        }
+    }
 }

@@ -19,6 +19,9 @@ public final class BatchScheduler: @unchecked Sendable {
     /// Where each input and output carries the batch (model order); all 0 when not batching.
     let inputAxes: [Int]
     let outputAxes: [Int]
+    /// Where each input and output carries the padded (variable) dimension, if padding is on.
+    private let inputPadAxes: [Int?]
+    private let outputPadAxes: [Int?]
 
     // Guarded by pool.lock.
     private var queues: [[ScheduledRequest]]
@@ -53,6 +56,24 @@ public final class BatchScheduler: @unchecked Sendable {
             inputAxes = Array(repeating: 0, count: model.inputs.count)
             outputAxes = Array(repeating: 0, count: model.outputs.count)
             batchesRequests = false
+        }
+        if let padding = policy.padding {
+            guard batchesRequests else { throw .invalidRequest("padding needs max_batch_size above 1") }
+            let symbol = Dimension.symbolic(padding.dimension)
+            inputPadAxes = model.inputs.map { $0.dimensions.firstIndex(of: symbol) }
+            outputPadAxes = model.outputs.map { $0.dimensions.firstIndex(of: symbol) }
+            guard inputPadAxes.contains(where: { $0 != nil }) else {
+                throw .invalidRequest("padding: no input has a '\(padding.dimension)' dimension")
+            }
+            if let mask = padding.maskInput {
+                guard let index = model.inputs.firstIndex(where: { $0.name == mask }), model.inputs[index].elementType == .bool,
+                      inputPadAxes[index] != nil else {
+                    throw .invalidRequest("padding: mask input '\(mask)' must be a bool input with a '\(padding.dimension)' dimension")
+                }
+            }
+        } else {
+            inputPadAxes = Array(repeating: nil, count: model.inputs.count)
+            outputPadAxes = Array(repeating: nil, count: model.outputs.count)
         }
         pool.register(self)
     }
@@ -185,7 +206,7 @@ public final class BatchScheduler: @unchecked Sendable {
                 let prepared = try prepare(submission.inputs)
                 let deadline = effectiveTimeout(submission.timeoutNanoseconds).map { now &+ $0 } ?? 0
                 let request = ScheduledRequest(
-                    inputs: prepared.0, rows: prepared.1, signature: prepared.2, priority: level - 1,
+                    inputs: prepared.0, rows: prepared.1, signature: prepared.2, length: prepared.3, priority: level - 1,
                     deadline: deadline, enqueuedAt: now, completion: submission.completion)
                 accepted.append(request)
                 handles.append(request)
@@ -253,11 +274,12 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     /// Orders the inputs and checks everything that would otherwise fail a whole batch.
-    private func prepare(_ inputs: [String: Tensor]) throws(SchedulingError) -> ([Tensor], Int, [[Int]]) {
+    private func prepare(_ inputs: [String: Tensor]) throws(SchedulingError) -> ([Tensor], Int, [[Int]], Int) {
         var ordered: [Tensor] = []
         ordered.reserveCapacity(model.inputs.count)
         var signature: [[Int]] = []
         var rows: Int?
+        var length: Int?
         for info in model.inputs {
             guard let tensor = inputs[info.name] else { throw .invalidRequest("missing input '\(info.name)'") }
             guard tensor.shape.count == info.dimensions.count, tensor.elementType == info.elementType else {
@@ -275,7 +297,17 @@ public final class BatchScheduler: @unchecked Sendable {
                     throw .invalidRequest("inputs disagree on the batch dimension (\(rows) and \(batch))")
                 }
                 rows = batch
+                // The signature leaves out what may differ within a batch: the batch itself and,
+                // with padding, the variable dimension.
                 var rest = tensor.shape
+                if let padAxis = inputPadAxes[ordered.count] {
+                    let size = tensor.shape[padAxis]
+                    if let length, length != size {
+                        throw .invalidRequest("inputs disagree on the '\(policy.padding!.dimension)' dimension (\(length) and \(size))")
+                    }
+                    length = size
+                    rest[padAxis] = -1
+                }
                 rest.remove(at: axis)
                 signature.append(rest)
             }
@@ -290,7 +322,7 @@ public final class BatchScheduler: @unchecked Sendable {
             throw .invalidRequest("batch of \(batchRows) exceeds the model's max_batch_size of \(policy.maxBatchSize)")
         }
         if batchesRequests && batchRows == 0 { throw .invalidRequest("empty batch") }
-        return (ordered, batchRows, signature)
+        return (ordered, batchRows, signature, length ?? 0)
     }
 
     // MARK: Forming batches (pool.lock held)
@@ -408,16 +440,30 @@ public final class BatchScheduler: @unchecked Sendable {
     }
 
     private func run(_ batch: Batch) throws(SchedulingError) -> [[Tensor]] {
+        let longest = batch.requests.map(\.length).max() ?? 0
         var feeds: [String: Tensor] = [:]
         feeds.reserveCapacity(model.inputs.count)
         for (index, info) in model.inputs.enumerated() {
-            feeds[info.name] = batch.requests.count == 1
-                ? batch.requests[0].inputs[index]
-                : BatchAssembler.concatenate(batch.requests.map { $0.inputs[index] }, axis: inputAxes[index])
+            guard batch.requests.count > 1 else {
+                feeds[info.name] = batch.requests[0].inputs[index]
+                continue
+            }
+            var parts = batch.requests.map { $0.inputs[index] }
+            if let padAxis = inputPadAxes[index] {
+                let isMask = info.name == policy.padding?.maskInput
+                parts = parts.map { BatchAssembler.pad($0, axis: padAxis, to: longest, fill: isMask) }
+            }
+            feeds[info.name] = BatchAssembler.concatenate(parts, axis: inputAxes[index])
         }
         let outputs: [Tensor]
         do { outputs = try model.run(feeds) } catch { throw .inference(error) }
         guard batch.requests.count > 1 else { return [outputs] }
-        return try BatchAssembler.split(outputs, axes: outputAxes, rows: batch.requests.map(\.rows))
+        var perRequest = try BatchAssembler.split(outputs, axes: outputAxes, rows: batch.requests.map(\.rows))
+        for (request, index) in zip(batch.requests, perRequest.indices) where request.length < longest {
+            for (output, padAxis) in outputPadAxes.enumerated() {
+                if let padAxis { perRequest[index][output] = BatchAssembler.trim(perRequest[index][output], axis: padAxis, to: request.length) }
+            }
+        }
+        return perRequest
     }
 }

@@ -23,11 +23,29 @@ public struct BatchingPolicy: Sendable, Hashable {
     /// not name like the inputs' (recurrent state outputs are typical). Others are found by
     /// the symbol all inputs share.
     public var batchAxes: [String: Int] = [:]
+    /// Lets requests that differ in one variable dimension (a sequence length) share a batch:
+    /// inputs are padded to the longest, a mask input marks the padding, and outputs are cut
+    /// back. Nil batches only requests of identical shapes.
+    public var padding: Padding?
+
+    /// How variable-length requests are padded into one batch.
+    public struct Padding: Sendable, Hashable {
+        /// The symbolic dimension that may differ (for example `seq`).
+        public var dimension: String
+        /// A bool input with that dimension, true where a position is padding (PyTorch's
+        /// `key_padding_mask` convention); padded positions are set to true.
+        public var maskInput: String?
+
+        public init(dimension: String, maskInput: String?) {
+            self.dimension = dimension
+            self.maskInput = maskInput
+        }
+    }
 
     public init(
         maxBatchSize: Int = 64, maxQueueDelayNanoseconds: UInt64 = 0, preferredBatchSizes: [Int] = [],
         maxQueueSize: Int = 1024, priorityLevels: Int = 1, defaultPriority: Int = 1,
-        defaultTimeoutNanoseconds: UInt64 = 0, instanceCount: Int = 1
+        defaultTimeoutNanoseconds: UInt64 = 0, instanceCount: Int = 1, padding: Padding? = nil
     ) {
         self.maxBatchSize = maxBatchSize
         self.maxQueueDelayNanoseconds = maxQueueDelayNanoseconds
@@ -37,6 +55,7 @@ public struct BatchingPolicy: Sendable, Hashable {
         self.defaultPriority = defaultPriority
         self.defaultTimeoutNanoseconds = defaultTimeoutNanoseconds
         self.instanceCount = instanceCount
+        self.padding = padding
     }
 
     /// Why the policy cannot be used, or nil when it is valid.

@@ -11,6 +11,8 @@ public final class ScheduledRequest: @unchecked Sendable {
     let rows: Int
     /// Every input's dimensions except the batch axis: only requests that agree are batched together.
     let signature: [[Int]]
+    /// Size of the padded (variable) dimension, when the policy pads; 0 otherwise.
+    let length: Int
     /// 0-based priority level (0 = highest).
     let priority: Int
     /// Monotonic ns after which it must not start; 0 = none.
@@ -19,11 +21,12 @@ public final class ScheduledRequest: @unchecked Sendable {
     let completion: @Sendable (Result<[Tensor], SchedulingError>) -> Void
     var state = State.queued
 
-    init(inputs: [Tensor], rows: Int, signature: [[Int]], priority: Int, deadline: UInt64, enqueuedAt: UInt64,
+    init(inputs: [Tensor], rows: Int, signature: [[Int]], length: Int = 0, priority: Int, deadline: UInt64, enqueuedAt: UInt64,
          completion: @escaping @Sendable (Result<[Tensor], SchedulingError>) -> Void) {
         self.inputs = inputs
         self.rows = rows
         self.signature = signature
+        self.length = length
         self.priority = priority
         self.deadline = deadline
         self.enqueuedAt = enqueuedAt
