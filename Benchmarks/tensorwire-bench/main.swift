@@ -48,6 +48,8 @@ while let flag = arguments.popFirst() {
     }
 }
 signal(SIGPIPE, SIG_IGN)
+// As tensorwire-server does at start, so that in-process numbers match a served model's.
+AllocatorTuning.keepFreedMemoryForReuse()
 
 if scenario == "batching" {
     let batching = #"{"max_batch_size": 64, "dynamic_batching": {"max_queue_delay_us": 0, "max_queue_size": 1024}}"#

@@ -124,6 +124,7 @@ sigaddset(&signals, SIGINT)
 sigaddset(&signals, SIGTERM)
 pthread_sigmask(SIG_BLOCK, &signals, nil)
 signal(SIGPIPE, SIG_IGN)
+AllocatorTuning.keepFreedMemoryForReuse()
 
 let server: TensorWireServer
 let port: Int
