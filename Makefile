@@ -35,7 +35,7 @@ test-tsan: deps
 
 bench: build certs
 	$(BIN)/tensorwire-bench --models $(MODELS) --certs $(CERTS)
-	$(BIN)/tensorwire-bench batching --models $(MODELS) --certs $(CERTS)
+	Benchmarks/batching.sh
 
 # Regenerates the example model and the engine fixtures (needs Python with numpy, onnx, onnxruntime).
 fixtures:

@@ -52,6 +52,13 @@ struct BatchingBenchmark {
         return (0..<count).map { Float($0 % 97) * 0.01 }
     }
 
+    /// Prints the engine's per-inference compute at batch 1 and 64 as one JSON line.
+    func printEngineCosts() throws {
+        let c1 = try engineMicroseconds(batch: 1)
+        let c64 = try engineMicroseconds(batch: 64) / 64
+        print("{\"model\": \"\(modelName)\", \"c1_us\": \(c1), \"c64_us_per_inference\": \(c64)}")
+    }
+
     private func engineMicroseconds(batch: Int) throws -> Double {
         let model = try Model(contentsOf: modelFile)
         let tensor = Tensor(shape: [batch] + rowShape, scalars: input(rows: batch))

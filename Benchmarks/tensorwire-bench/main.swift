@@ -15,6 +15,7 @@ import TensorWireTransport
 let usage = """
 usage: tensorwire-bench --models DIR --certs DIR [--iterations N] [--warmup N] [--mode blocking|busy-poll|both] [--json]
        tensorwire-bench batching --models DIR --certs DIR [--seconds S]
+       tensorwire-bench engine --models DIR     (engine compute per inference at batch 1 and 64, JSON)
 """
 
 struct Options {
@@ -30,7 +31,7 @@ var options = Options()
 var arguments = CommandLine.arguments.dropFirst()
 var scenario = "latency"
 var seconds = 3.0
-if arguments.first == "batching" { scenario = arguments.removeFirst() }
+if arguments.first == "batching" || arguments.first == "engine" { scenario = arguments.removeFirst() }
 while let flag = arguments.popFirst() {
     switch flag {
     case "--models": options.models = arguments.popFirst() ?? options.models
@@ -51,6 +52,20 @@ signal(SIGPIPE, SIG_IGN)
 // As tensorwire-server does at start, so that in-process numbers match a served model's.
 AllocatorTuning.keepFreedMemoryForReuse()
 
+if scenario == "engine" {
+    do {
+        for (model, input, rowShape) in [("credit_default", "features", [10]), ("tick_transformer", "ticks", [32, 8])] {
+            try BatchingBenchmark(
+                modelFile: options.models + "/\(model)/1/model.onnx", modelName: model, inputName: input,
+                rowShape: rowShape, certificates: options.certificates, seconds: 0, batchingConfig: ""
+            ).printEngineCosts()
+        }
+    } catch {
+        print("tensorwire-bench: \(error)")
+        exit(1)
+    }
+    exit(0)
+}
 if scenario == "batching" {
     let batching = #"{"max_batch_size": 64, "dynamic_batching": {"max_queue_delay_us": 0, "max_queue_size": 1024}}"#
     do {
