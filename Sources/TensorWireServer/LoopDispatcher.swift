@@ -18,6 +18,15 @@ final class LoopDispatcher: @unchecked Sendable {
         let connection: TLSConnection
         let streamID: UInt32
         let job: InferJob
+
+        /// The request for the scheduler; a queued completion goes back to the connection's
+        /// own thread, the only one that may touch the session and its TLS state.
+        var submission: BatchScheduler.Submission {
+            let (session, connection, streamID, job) = (session, connection, streamID, job)
+            return BatchScheduler.Submission(inputs: job.feeds, priority: job.priority, timeoutNanoseconds: job.timeoutNanoseconds) { result in
+                connection.eventLoop.execute { session.answer(streamID: streamID, job: job, result: result, connection: connection) }
+            }
+        }
     }
 
     private let loop: EventLoop
@@ -58,21 +67,22 @@ final class LoopDispatcher: @unchecked Sendable {
                 toQueue[ObjectIdentifier(item.job.model), default: []].append(item)
             }
         }
-        for group in toQueue.values { enqueue(group) }
+        for group in toQueue.values {
+            // Cheap enough to batch right here: no hand-off, and the compute saving is kept.
+            if let results = group[0].job.model.scheduler.runInlineBatch(group.map(\.submission)) {
+                for (item, result) in zip(group, results) {
+                    item.session.answer(streamID: item.streamID, job: item.job, result: result, connection: item.connection)
+                }
+            } else {
+                enqueue(group)
+            }
+        }
     }
 
     /// Queues one model's requests in one step (one lock, one wake-up) so they batch together.
     private func enqueue(_ admitted: [Item]) {
         guard let scheduler = admitted.first?.job.model.scheduler else { return }
-        let loop = self.loop
-        let submissions = admitted.map { item in
-            BatchScheduler.Submission(inputs: item.job.feeds, priority: item.job.priority,
-                                      timeoutNanoseconds: item.job.timeoutNanoseconds) { result in
-                // Back to the connection's own thread: only it may touch the session and TLS.
-                loop.execute { item.session.answer(streamID: item.streamID, job: item.job, result: result, connection: item.connection) }
-            }
-        }
-        for (item, handle) in zip(admitted, scheduler.enqueue(submissions)) {
+        for (item, handle) in zip(admitted, scheduler.enqueue(admitted.map(\.submission))) {
             if let handle { item.session.track(streamID: item.streamID, request: handle, scheduler: scheduler) }
         }
     }

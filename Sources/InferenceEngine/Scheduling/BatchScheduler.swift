@@ -29,6 +29,8 @@ public final class BatchScheduler: @unchecked Sendable {
     private var running = 0
     private var earliestDeadline: UInt64 = .max
     private var statistics = SchedulerStatistics()
+    /// Moving average (1/8) of execution time per row, in ns: the inline-batch estimate.
+    private var rowCost: UInt64 = 0
 
     enum Next {
         case ready(Batch)
@@ -150,7 +152,9 @@ public final class BatchScheduler: @unchecked Sendable {
         statistics.inlineRequests += 1
         statistics.executedRequests += 1
         if case .success(let outputs) = result {
-            statistics.recordBatch(rows: outputs.first?.shape.first ?? 1, computeNanoseconds: elapsed)
+            let rows = outputs.first?.shape.first ?? 1
+            statistics.recordBatch(rows: rows, computeNanoseconds: elapsed)
+            noteRowCost(elapsed, rows: rows)
         }
         if queued > 0 { pool.wakeWorker() }
         pool.lock.unlock()
@@ -254,6 +258,59 @@ public final class BatchScheduler: @unchecked Sendable {
         pool.lock.unlock()
         request.completion(.failure(.cancelled))
         return true
+    }
+
+    /// Updates the per-row cost estimate (lock held).
+    private func noteRowCost(_ nanoseconds: UInt64, rows: Int) {
+        let perRow = nanoseconds / UInt64(max(1, rows))
+        rowCost = rowCost == 0 ? perRow : (rowCost * 7 + perRow) / 8
+    }
+
+    /// Runs requests that arrived together as one batch on the calling thread, when the model
+    /// is idle, they can share a batch, and the batch is cheap enough
+    /// (``BatchingPolicy/inlineBatchBudgetNanoseconds``) that a hand-off to the compute pool
+    /// would cost more than it saves. Returns one result per request, or nil to queue them.
+    public func runInlineBatch(_ submissions: [Submission]) -> [Result<[Tensor], SchedulingError>]? {
+        guard batchesRequests, submissions.count > 1, policy.maxQueueDelayNanoseconds == 0 else { return nil }
+        var requests: [ScheduledRequest] = []
+        let now = SchedulerLock.now()
+        for submission in submissions {
+            // Anything unusual (refusals, priorities, deadlines) takes the regular queued path.
+            guard submission.priority == nil, submission.timeoutNanoseconds == 0, policy.defaultTimeoutNanoseconds == 0,
+                  let prepared = try? prepare(submission.inputs) else { return nil }
+            requests.append(ScheduledRequest(inputs: prepared.0, rows: prepared.1, signature: prepared.2, length: prepared.3,
+                                             priority: 0, deadline: 0, enqueuedAt: now, completion: submission.completion))
+        }
+        let rows = requests.reduce(0) { $0 + $1.rows }
+        guard rows <= policy.maxBatchSize,
+              requests.allSatisfy({ $0.signature == requests[0].signature }) || policy.padding != nil else { return nil }
+        pool.lock.lock()
+        guard queued == 0, running < policy.instanceCount,
+              rowCost.multipliedReportingOverflow(by: UInt64(rows)).partialValue <= policy.inlineBatchBudgetNanoseconds else {
+            pool.lock.unlock()
+            return nil
+        }
+        running += 1
+        for request in requests { request.state = .running }
+        pool.lock.unlock()
+        let batch = Batch(scheduler: self, requests: requests, rows: rows)
+        let start = SchedulerLock.now()
+        let result: Result<[[Tensor]], SchedulingError>
+        do { result = .success(try run(batch)) } catch { result = .failure(error) }
+        let elapsed = SchedulerLock.now() &- start
+        pool.lock.lock()
+        running -= 1
+        statistics.inlineRequests += UInt64(requests.count)
+        statistics.executedRequests += UInt64(requests.count)
+        statistics.recordBatch(rows: rows, computeNanoseconds: elapsed)
+        noteRowCost(elapsed, rows: rows)
+        for request in requests { request.state = .finished }
+        if queued > 0 { pool.wakeWorker() }
+        pool.lock.unlock()
+        switch result {
+        case .success(let outputs): return outputs.map { .success($0) }
+        case .failure(let error): return Array(repeating: .failure(error), count: requests.count)
+        }
     }
 
     private func validatePriority(_ level: Int?) throws(SchedulingError) {
@@ -428,6 +485,7 @@ public final class BatchScheduler: @unchecked Sendable {
         running -= 1
         statistics.executedRequests += UInt64(batch.requests.count)
         statistics.recordBatch(rows: batch.rows, computeNanoseconds: elapsed)
+        noteRowCost(elapsed, rows: batch.rows)
         for request in batch.requests { request.state = .finished }
         if queued > 0 { pool.wakeWorker() }
         pool.lock.unlock()

@@ -23,6 +23,11 @@ public struct BatchingPolicy: Sendable, Hashable {
     /// not name like the inputs' (recurrent state outputs are typical). Others are found by
     /// the symbol all inputs share.
     public var batchAxes: [String: Int] = [:]
+    /// Requests that arrive together for an idle model run as one batch on the caller's (I/O)
+    /// thread while that batch is expected to compute in less than this (from the model's
+    /// recent per-row cost); a costlier batch goes to the compute pool, where it overlaps with
+    /// the I/O thread's work. About two thread wake-ups on these machines.
+    public var inlineBatchBudgetNanoseconds: UInt64 = 50_000
     /// Lets requests that differ in one variable dimension (a sequence length) share a batch:
     /// inputs are padded to the longest, a mask input marks the padding, and outputs are cut
     /// back. Nil batches only requests of identical shapes.
