@@ -35,4 +35,18 @@ struct BenchmarkTests {
             print("credit_default batch \(batch): \(String(format: "%.2f", micros)) µs/run")
         }
     }
+
+    /// Per-model latency of the PyTorch zoo (compare with `python3 Benchmarks/engine/ort_zoo.py`).
+    @Test func zooLatency() throws {
+        for zoo in zooCases where zoo.fixture.name.hasSuffix("batch3") {
+            let model = try Model(contentsOf: repoPath(zoo.fixture.model))
+            let feeds = zoo.fixture.inputs.mapValues(\.tensor)
+            _ = try model.run(feeds)
+            let iterations = 300
+            let start = ContinuousClock.now
+            for _ in 0..<iterations { _ = try model.run(feeds) }
+            let micros = (ContinuousClock.now - start) / .microseconds(1) / Double(iterations)
+            print("zoo \(zoo.fixture.name): \(String(format: "%.1f", micros)) µs/run")
+        }
+    }
 }

@@ -147,7 +147,7 @@ struct PadKernel: NodeKernel {
         guard given.count == 2 * axes.count else { throw node.invalid("pads has \(given.count) values for \(axes.count) axes") }
         var begin = [Int](repeating: 0, count: r), end = [Int](repeating: 0, count: r)
         for (i, a) in axes.enumerated() {
-            guard abs(given[i]) <= Int64(ONNXLimits.maxTensorElements), abs(given[i + axes.count]) <= Int64(ONNXLimits.maxTensorElements) else {
+            guard given[i].magnitude <= UInt64(ONNXLimits.maxComputedElements), given[i + axes.count].magnitude <= UInt64(ONNXLimits.maxComputedElements) else {
                 throw node.invalid("pads \(given) are too large")
             }
             begin[a] = Int(given[i]); end[a] = Int(given[i + axes.count])

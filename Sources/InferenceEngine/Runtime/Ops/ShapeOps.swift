@@ -293,8 +293,8 @@ extension NodeExecutor {
     }
 
     func checkedCount(_ shape: [Int]) throws(InferenceError) -> Int {
-        guard let n = ShapeMath.elementCount(shape, limit: ONNXLimits.maxTensorElements) else {
-            throw invalid("output shape \(shape.shapeDescription) is invalid or exceeds \(ONNXLimits.maxTensorElements) elements")
+        guard let n = ShapeMath.elementCount(shape, limit: ONNXLimits.maxComputedElements) else {
+            throw invalid("output shape \(shape.shapeDescription) is invalid or exceeds \(ONNXLimits.maxComputedElements) elements")
         }
         return n
     }
@@ -542,14 +542,14 @@ struct RangeKernel: NodeKernel {
             let start = s.scalars[0], limit = l.scalars[0], delta = d.scalars[0]
             guard delta != 0, delta.isFinite else { throw node.invalid("delta must be non-zero") }
             let n = Swift.max(Double((limit - start) / delta).rounded(.up), 0)
-            guard n <= Double(ONNXLimits.maxTensorElements) else { throw node.invalid("range of \(n) elements is too large") }
+            guard n <= Double(ONNXLimits.maxComputedElements) else { throw node.invalid("range of \(n) elements is too large") }
             return [Tensor(shape: [Int(n)], storage: .float32((0..<Int(n)).map { start + Float($0) * delta }))]
         }
         let start = s.storage.int64Values[0], limit = l.storage.int64Values[0], delta = d.storage.int64Values[0]
         guard delta != 0 else { throw node.invalid("delta must be non-zero") }
         let span = Double(limit) - Double(start)
         let n = Swift.max((span / Double(delta)).rounded(.up), 0)
-        guard n <= Double(ONNXLimits.maxTensorElements) else { throw node.invalid("range of \(n) elements is too large") }
+        guard n <= Double(ONNXLimits.maxComputedElements) else { throw node.invalid("range of \(n) elements is too large") }
         let values = (0..<Int64(n)).map { start &+ $0 &* delta }
         return [Tensor(shape: [values.count], storage: TensorStorage.int64(values).cast(to: s.elementType))]
     }
