@@ -553,6 +553,10 @@ case("cumsum_int64", [N("CumSum", ["x", "a"])], {"x": ints(1, 1, 0, 1)}, ["y"], 
      out_types={"y": I64_T})
 case("prelu_channel", [N("PRelu", ["x", "s"])], {"x": rnd(2, 3, 4)}, ["y"], inits=[("s", rnd(3, 1))])
 case("prelu_scalar", [N("PRelu", ["x", "s"])], {"x": rnd(2, 3)}, ["y"], inits=[("s", np.array([0.25], np.float32))])
+case("sum_three_bcast", [N("Sum", ["a", "b", "c"])], {"a": rnd(2, 3), "b": rnd(3), "c": rnd(2, 1)}, ["y"])
+case("mean_two", [N("Mean", ["a", "b"])], {"a": rnd(2, 3), "b": rnd(2, 3)}, ["y"])
+case("max_three_int64", [N("Max", ["a", "b", "c"])], {"a": ints(1, 5), "b": ints(3, 2), "c": ints(0)}, ["y"], out_types={"y": I64_T})
+case("min_one_input", [N("Min", ["a"])], {"a": rnd(4)}, ["y"])
 case("hardswish", [N("HardSwish", ["x"])], {"x": rnd(3, 4) * 4}, ["y"])
 case("selu", [N("Selu", ["x"])], {"x": rnd(3, 4)}, ["y"])
 

@@ -41,8 +41,19 @@ extension OperatorCompiler {
         case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor: outType = .bool
         default: outType = a.type
         }
-        if op == .pow, a.type != .float32, b.type == .float32 { throw fail("integer base with FLOAT exponent is not supported") }
         return (BinaryKernel(op: op, fmod: fmod), [shape], [outType])
+    }
+
+    /// Max, Min, Sum, Mean over 1...N inputs with multidirectional broadcasting.
+    func compileVariadic() throws(ModelLoadError) -> Compiled {
+        guard !node.inputs.isEmpty, node.outputs.count == 1, !node.inputs.contains("") else { throw fail("expects ≥ 1 inputs and 1 output") }
+        let numeric = node.opType == "Max" || node.opType == "Min" ? Self.numericTypes : [ElementType.float32]
+        let first = try input(0, numeric)
+        var shapes = [first.shape]
+        for i in 1..<node.inputs.count { shapes.append(try input(i, [first.type]).shape) }
+        _ = try attributes([])
+        let op: BinaryKernel.Op = node.opType == "Max" ? .max : (node.opType == "Min" ? .min : .add)
+        return (VariadicKernel(op: op, mean: node.opType == "Mean"), [try broadcastShape(shapes)], [first.type])
     }
 
     func compileUnary() throws(ModelLoadError) -> Compiled {
@@ -186,6 +197,10 @@ struct BinaryKernel: NodeKernel {
             out = floatOp(x, a.shape, y, b.shape, shape)
         case (.float32(let x), _):   // Pow with an integer exponent
             out = .float32(Generic.map2(x, a.shape, b.storage.floatValues, b.shape, shape) { powf($0, $1) })
+        case (_, .float32(let y)) where op == .pow:   // integer base, float exponent: computed in double, truncated
+            let base = a.storage.int64Values.map(Double.init)
+            let r = Generic.map2(base, a.shape, y, b.shape, shape) { p, e in TensorStorage.floatToInt64(Float(Foundation_pow(p, Double(e)))) }
+            out = TensorStorage.int64(r).cast(to: a.elementType)
         case (.int64(let x), .int64(let y)):
             out = try intOp(x, a.shape, y, b.shape, shape, node, wrap: TensorStorage.int64)
         case (.int32(let x), .int32(let y)):
@@ -258,6 +273,23 @@ struct BinaryKernel: NodeKernel {
         case .greaterOrEqual: return .bool(Generic.map2(x, xs, y, ys, s) { $0 >= $1 })
         case .and, .or, .xor: throw node.invalid("\(op.rawValue) needs BOOL inputs")
         }
+    }
+}
+
+@inline(__always) func Foundation_pow(_ a: Double, _ b: Double) -> Double { pow(a, b) }
+
+struct VariadicKernel: NodeKernel {
+    let op: BinaryKernel.Op
+    let mean: Bool
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        var acc = try node.required(inputs, 0)
+        let binary = BinaryKernel(op: op, fmod: false)
+        for i in 1..<inputs.count { acc = try binary.run([acc, try node.required(inputs, i)], node)[0] }
+        if mean, let v = acc.floats {
+            let s = 1 / Float(inputs.count)
+            acc = Tensor(shape: acc.shape, storage: .float32(v.map { $0 * s }))
+        }
+        return [acc]
     }
 }
 

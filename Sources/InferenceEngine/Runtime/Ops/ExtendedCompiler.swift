@@ -21,8 +21,10 @@ extension OperatorCompiler {
         switch node.opType {
         case "Add", "Sub", "Mul", "Div":
             return anyNonFloat ? try compileBinary() : nil
-        case "Pow", "Mod", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Max", "Min":
+        case "Pow", "Mod", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor":
             return try compileBinary()
+        case "Max", "Min", "Sum", "Mean":
+            return try compileVariadic()
         case "Identity":
             return anyNonFloat ? try compileIdentity() : nil
         case "Flatten":

@@ -98,10 +98,10 @@ extension OperatorCompiler {
         let attrs = try attributes(opset >= 18 ? ["axis", "num_outputs"] : (opset >= 13 ? ["axis"] : ["axis", "split"]))
         let axis = try normalizeAxis(try attrs.int("axis", default: 0), rank: x.shape.rank)
         var split: [Int64]? = try ints(attrs, "split")
+        var runtimeSplit = false
         if node.inputs.count > 1, !node.inputs[1].isEmpty {
             _ = try input(1, [.int64])
-            guard let s = constantInts(1) else { throw fail("the split input must be a constant") }
-            split = s
+            if let s = constantInts(1) { split = s } else { runtimeSplit = true }
         }
         let n = node.outputs.count
         if let s = split {
@@ -116,14 +116,14 @@ extension OperatorCompiler {
         var shapes: [InferredShape] = []
         for i in 0..<n {
             var dims = x.shape.dims
-            if let s = split { dims[axis] = .fixed(Int(s[i])) } else if let d = dims[axis].fixedValue {
+            if runtimeSplit { dims[axis] = .unknown } else if let s = split { dims[axis] = .fixed(Int(s[i])) } else if let d = dims[axis].fixedValue {
                 let sizes = SplitKernel.equalSizes(d, parts: n, uneven: numOutputs != 0)
                 guard let sizes else { throw fail("dimension \(d) cannot be split into \(n) equal parts") }
                 dims[axis] = .fixed(sizes[i])
             } else { dims[axis] = .unknown }
             shapes.append(InferredShape(dims))
         }
-        return (SplitKernel(axis: axis, split: split?.map { Int($0) }, uneven: numOutputs != 0, count: n), shapes, [ElementType](repeating: x.type, count: n))
+        return (SplitKernel(axis: axis, split: split?.map { Int($0) }, runtimeSplit: runtimeSplit, uneven: numOutputs != 0, count: n), shapes, [ElementType](repeating: x.type, count: n))
     }
 
     /// Axes from the input (opset ≥ 13, or ≥ 18 for reductions) or the attribute; constant.
@@ -425,6 +425,8 @@ struct SliceKernel: NodeKernel {
 struct SplitKernel: NodeKernel {
     let axis: Int
     let split: [Int]?
+    /// The sizes come from the second input per request.
+    let runtimeSplit: Bool
     let uneven: Bool
     let count: Int
 
@@ -440,6 +442,12 @@ struct SplitKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
         let d = x.shape[axis]
+        var split = self.split
+        if runtimeSplit {
+            let v = try node.ints(try node.required(inputs, 1))
+            guard v.count == count, v.allSatisfy({ $0 >= 0 && $0 <= Int64(d) }) else { throw node.invalid("split \(v) does not fit \(count) outputs of dimension \(d)") }
+            split = v.map { Int($0) }
+        }
         guard let sizes = split ?? Self.equalSizes(d, parts: count, uneven: uneven), sizes.reduce(0, +) == d else {
             throw node.invalid("dimension \(d) cannot be split into \(split.map { "\($0)" } ?? "\(count) equal parts")")
         }

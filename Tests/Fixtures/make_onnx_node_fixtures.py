@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""Select the official ONNX backend node tests (onnx.backend.test, built in memory by onnx >= 1.23)
+whose operators the engine implements and store them as fixtures.
+
+Writes Tests/Fixtures/onnx_node/<test>.onnx and Tests/Fixtures/onnx_node/cases.json
+  [{"name", "model", "inputs": {name: tensor}, "outputs": {name: tensor}, "rtol", "atol"}]
+with the reference outputs computed by ONNX itself (not by onnxruntime). Only tests whose
+default-domain opset is 11...21, whose inputs and outputs are FLOAT/INT64/INT32/BOOL tensors and
+whose nodes all use supported operators are kept. Known differences are listed in
+Tests/Fixtures/onnx_node/known_failures.json (maintained by hand, with reasons).
+
+Run: python3 Tests/Fixtures/make_onnx_node_fixtures.py
+"""
+import json
+import os
+import re
+import warnings
+
+import numpy as np
+import onnx
+from onnx.backend.test.loader import load_model_tests
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+OUT = os.path.join(HERE, "onnx_node")
+ENGINE = os.path.join(ROOT, "Sources", "InferenceEngine", "Runtime", "OperatorCompiler.swift")
+
+src = open(ENGINE).read()
+block = src[src.index("static let supportedOperators"):]
+block = block[: block.index("]")]
+SUPPORTED = set(re.findall(r'"([A-Za-z]+)"', block))
+TYPES = {np.dtype(np.float32): None, np.dtype(np.int64): "int64", np.dtype(np.int32): "int32", np.dtype(np.bool_): "bool"}
+
+
+def enc(a):
+    a = np.asarray(a)
+    kind = TYPES[a.dtype]
+    if kind is None:
+        return {"shape": list(a.shape), "data": [float(v) if np.isfinite(v) else str(float(v)) for v in a.ravel()]}
+    if kind == "bool":
+        return {"shape": list(a.shape), "data": [bool(v) for v in a.ravel()], "dtype": kind}
+    return {"shape": list(a.shape), "data": [int(v) for v in a.ravel()], "dtype": kind}
+
+
+def main():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tests = load_model_tests(kind="node")
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        if f.endswith(".onnx"):
+            os.remove(os.path.join(OUT, f))
+    cases = []
+    for t in sorted(tests, key=lambda t: t.name):
+        m = t.model
+        opset = [o.version for o in m.opset_import if o.domain in ("", "ai.onnx")]
+        if not opset or not 11 <= opset[0] <= 21 or any(o.domain not in ("", "ai.onnx") for o in m.opset_import):
+            continue
+        if any(n.op_type not in SUPPORTED or n.domain not in ("", "ai.onnx") for n in m.graph.node):
+            continue
+        if len(t.data_sets) == 0:
+            continue
+        inputs, outputs = t.data_sets[0]
+        arrays = list(inputs) + list(outputs)
+        if not all(isinstance(a, np.ndarray) and a.dtype in TYPES for a in arrays):
+            continue
+        names_in = [i.name for i in m.graph.input if i.name not in {x.name for x in m.graph.initializer}]
+        names_out = [o.name for o in m.graph.output]
+        if len(names_in) != len(inputs) or len(names_out) != len(outputs):
+            continue
+        path = os.path.join(OUT, t.name + ".onnx")
+        onnx.save(m, path)
+        cases.append({"name": t.name, "model": os.path.relpath(path, ROOT),
+                      "inputs": {n: enc(a) for n, a in zip(names_in, inputs)},
+                      "outputs": {n: enc(a) for n, a in zip(names_out, outputs)},
+                      "rtol": float(t.rtol), "atol": float(t.atol)})
+    with open(os.path.join(OUT, "cases.json"), "w") as f:
+        json.dump(cases, f)
+        f.write("\n")
+    print(f"{len(cases)} ONNX node tests selected")
+
+
+if __name__ == "__main__":
+    main()
