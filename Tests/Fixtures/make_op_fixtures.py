@@ -560,6 +560,38 @@ case("min_one_input", [N("Min", ["a"])], {"a": rnd(4)}, ["y"])
 case("hardswish", [N("HardSwish", ["x"])], {"x": rnd(3, 4) * 4}, ["y"])
 case("selu", [N("Selu", ["x"])], {"x": rnd(3, 4)}, ["y"])
 
+# --- more unary math, CastLike, IsNaN/IsInf, GatherElements, Scatter*, TopK, OneHot, Hardmax, EyeLike, Depth/Space
+for op in ("Atan", "Asinh", "Sinh", "Cosh", "Tan", "Round", "Softsign", "Celu", "ThresholdedRelu", "Shrink"):
+    case(op.lower(), [N(op, ["x"])], {"x": rnd(3, 4) * 1.5}, ["y"])
+case("round_halves", [N("Round", ["x"])], {"x": np.array([0.5, 1.5, 2.5, -0.5, -1.5, 2.4], np.float32)}, ["y"])
+case("mish", [N("Mish", ["x"])], {"x": rnd(3, 4) * 3}, ["y"], opset=18)
+for op in ("Acos", "Asin", "Atanh"):
+    case(op.lower(), [N(op, ["x"])], {"x": np.tanh(rnd(3, 4)).astype(np.float32) * 0.9}, ["y"])
+case("acosh", [N("Acosh", ["x"])], {"x": rnd(3, 4, positive=True) + 1}, ["y"])
+case("castlike_float_to_int64", [N("CastLike", ["x", "like"])], {"x": np.array([1.9, -2.5], np.float32)}, ["y"],
+     inits=[("like", ints(0))], out_types={"y": I64_T}, opset=15)
+case("isnan", [N("IsNaN", ["x"])], {"x": np.array([1, np.nan, np.inf], np.float32)}, ["y"], out_types={"y": BOOL_T})
+case("isinf_positive_only", [N("IsInf", ["x"], detect_negative=0)], {"x": np.array([1, -np.inf, np.inf, np.nan], np.float32)},
+     ["y"], out_types={"y": BOOL_T})
+case("gatherelements_axis1", [N("GatherElements", ["x", "i"], axis=1)], {"x": rnd(3, 4), "i": ints(0, 3, -1, 2, 1, 1).reshape(3, 2)}, ["y"])
+case("scatterelements_add", [N("ScatterElements", ["x", "i", "u"], axis=0, reduction="add")],
+     {"x": rnd(3, 2), "i": ints(0, 2, 0, 0).reshape(2, 2), "u": rnd(2, 2)}, ["y"], opset=18)
+case("scatternd", [N("ScatterND", ["x", "i", "u"])], {"x": rnd(4, 3), "i": ints(3, 1).reshape(2, 1), "u": rnd(2, 3)}, ["y"])
+case("topk_largest", [N("TopK", ["x", "k"], ["v", "i"], axis=1)], {"x": rnd(2, 6)}, ["v", "i"], inits=[("k", ints(3))],
+     out_types={"i": I64_T})
+case("topk_smallest_axis0", [N("TopK", ["x", "k"], ["v", "i"], axis=0, largest=0)], {"x": rnd(5, 2)}, ["v", "i"],
+     inits=[("k", ints(2))], out_types={"i": I64_T})
+case("onehot", [N("OneHot", ["i", "d", "v"])], {"i": ints(0, 2, -1, 5)}, ["y"],
+     inits=[("d", np.array(4, np.int64)), ("v", np.array([0.0, 1.0], np.float32))])
+case("hardmax", [N("Hardmax", ["x"])], {"x": rnd(3, 5)}, ["y"])
+case("eyelike_k1", [N("EyeLike", ["x"], k=1)], {"x": rnd(3, 4)}, ["y"])
+case("depthtospace_dcr", [N("DepthToSpace", ["x"], blocksize=2)], {"x": rnd(1, 8, 2, 3)}, ["y"])
+case("depthtospace_crd", [N("DepthToSpace", ["x"], blocksize=2, mode="CRD")], {"x": rnd(1, 8, 2, 3)}, ["y"])
+case("spacetodepth", [N("SpaceToDepth", ["x"], blocksize=2)], {"x": rnd(1, 2, 4, 6)}, ["y"])
+case("reducel1", [N("ReduceL1", ["x"], axes=[1])], {"x": rnd(2, 3)}, ["y"])
+case("reducelogsum", [N("ReduceLogSum", ["x"], axes=[1])], {"x": rnd(2, 3, positive=True)}, ["y"])
+case("reducelogsumexp", [N("ReduceLogSumExp", ["x"], axes=[-1], keepdims=0)], {"x": rnd(2, 3) * 30}, ["y"])
+
 os.makedirs(OPS, exist_ok=True)
 with open(os.path.join(OPS, "cases.json"), "w") as f:
     json.dump(cases, f)

@@ -74,6 +74,16 @@ extension OperatorCompiler {
         case .elu:
             let attrs = try attributes(["alpha"])
             alpha = try attrs.float("alpha", default: 1)
+        case .celu:
+            let attrs = try attributes(["alpha"])
+            alpha = try attrs.float("alpha", default: 1)
+        case .thresholdedRelu:
+            let attrs = try attributes(["alpha"])
+            alpha = try attrs.float("alpha", default: 1)
+        case .shrink:
+            let attrs = try attributes(["bias", "lambd"])
+            alpha = try attrs.float("lambd", default: 0.5)
+            beta = try attrs.float("bias", default: 0)
         case .selu:
             let attrs = try attributes(["alpha", "gamma"])
             alpha = try attrs.float("alpha", default: 1.67326319217681884765625)
@@ -299,6 +309,9 @@ struct UnaryKernel: NodeKernel {
         case floor = "Floor", ceil = "Ceil", not = "Not", leakyRelu = "LeakyRelu", gelu = "Gelu", sign = "Sign"
         case softplus = "Softplus", hardSigmoid = "HardSigmoid", elu = "Elu", sin = "Sin", cos = "Cos"
         case hardSwish = "HardSwish", selu = "Selu"
+        case acos = "Acos", asin = "Asin", atan = "Atan", acosh = "Acosh", asinh = "Asinh", atanh = "Atanh"
+        case sinh = "Sinh", cosh = "Cosh", tan = "Tan", round = "Round", softsign = "Softsign", mish = "Mish"
+        case celu = "Celu", thresholdedRelu = "ThresholdedRelu", shrink = "Shrink"
     }
     let op: Op
     let alpha: Float
@@ -345,6 +358,21 @@ struct UnaryKernel: NodeKernel {
             case .softplus: return x > 20 ? x : log1pf(expf(x))
             case .sin: return sinf(x)
             case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
+            case .acos: return acosf(x)
+            case .asin: return asinf(x)
+            case .atan: return atanf(x)
+            case .acosh: return acoshf(x)
+            case .asinh: return asinhf(x)
+            case .atanh: return atanhf(x)
+            case .sinh: return sinhf(x)
+            case .cosh: return coshf(x)
+            case .tan: return tanf(x)
+            case .round: return rintf(x)   // half to even
+            case .softsign: return x / (1 + Swift.abs(x))
+            case .mish: return x * tanhf(x > 20 ? x : log1pf(expf(x)))
+            case .celu: return Swift.max(0, x) + Swift.min(0, a * (expf(x / a) - 1))
+            case .thresholdedRelu: return x > a ? x : 0
+            case .shrink: return x < -a ? x + b : (x > a ? x - b : 0)
             case .selu: return x > 0 ? b * x : b * (a * expf(x) - a)
             case .cos: return cosf(x)
             case .gelu:

@@ -33,7 +33,9 @@ extension OperatorCompiler {
             if !anyNonFloat, node.inputs.count > 1, let f = inputs[1], f.constant != nil { return nil }
             return try compileDynamicReshape()
         case "Sqrt", "Erf", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Not", "LeakyRelu", "Gelu",
-             "Sign", "Softplus", "HardSigmoid", "Elu", "Sin", "Cos", "HardSwish", "Selu":
+             "Sign", "Softplus", "HardSigmoid", "Elu", "Sin", "Cos", "HardSwish", "Selu",
+             "Acos", "Asin", "Atan", "Acosh", "Asinh", "Atanh", "Sinh", "Cosh", "Tan", "Round", "Softsign", "Mish",
+             "Celu", "ThresholdedRelu", "Shrink":
             return try compileUnary()
         case "Clip": return try compileClip()
         case "Cast": return try compileCast()
@@ -52,7 +54,8 @@ extension OperatorCompiler {
         case "Range": return try compileRange()
         case "Trilu": return try compileTrilu()
         case "Tile": return try compileTile()
-        case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ReduceL2":
+        case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ReduceL2",
+             "ReduceL1", "ReduceLogSum", "ReduceLogSumExp":
             return try compileReduce()
         case "LayerNormalization": return try compileLayerNorm()
         case "BatchNormalization": return try compileBatchNorm()
@@ -66,6 +69,15 @@ extension OperatorCompiler {
         case "Pad": return try compilePad()
         case "CumSum": return try compileCumSum()
         case "PRelu": return try compilePRelu()
+        case "CastLike": return try compileCastLike()
+        case "IsNaN", "IsInf": return try compileIsSpecial()
+        case "GatherElements": return try compileGatherElements()
+        case "ScatterElements", "ScatterND": return try compileScatter()
+        case "TopK": return try compileTopK()
+        case "OneHot": return try compileOneHot()
+        case "Hardmax": return try compileHardmax()
+        case "EyeLike": return try compileEyeLike()
+        case "DepthToSpace", "SpaceToDepth": return try compileDepthSpace()
         default: return nil
         }
     }

@@ -10,7 +10,7 @@ extension OperatorCompiler {
         let axesFromInput = node.opType == "ReduceSum" ? opset >= 13 : opset >= 18
         try checkArity(1, axesFromInput ? 2 : 1)
         let op = ReduceKernel.Op(rawValue: node.opType)!
-        let x = try input(0, op == .max || op == .min ? Self.allTypes : (op == .sum ? [.float32, .int64, .int32] : [.float32]))
+        let x = try input(0, op == .max || op == .min ? Self.allTypes : (op == .sum || op == .prod ? [.float32, .int64, .int32] : [.float32]))
         let attrs = try attributes(axesFromInput ? ["keepdims", "noop_with_empty_axes"] : ["keepdims", "axes"])
         let keep = try attrs.flag("keepdims") || attrs.byName["keepdims"] == nil
         let noop = try attrs.flag("noop_with_empty_axes")
@@ -79,7 +79,8 @@ extension OperatorCompiler {
 struct ReduceKernel: NodeKernel {
     enum Op: String, Sendable {
         case mean = "ReduceMean", sum = "ReduceSum", max = "ReduceMax", min = "ReduceMin", prod = "ReduceProd"
-        case sumSquare = "ReduceSumSquare", l2 = "ReduceL2"
+        case sumSquare = "ReduceSumSquare", l2 = "ReduceL2", l1 = "ReduceL1", logSum = "ReduceLogSum"
+        case logSumExp = "ReduceLogSumExp"
     }
     let op: Op
     /// Normalized axes, or nil when they come from the second input per request.
@@ -135,11 +136,19 @@ struct ReduceKernel: NodeKernel {
                 case .min: for (i, t) in target.enumerated() { a[t] = Swift.min(a[t], v[i]) }
                 case .prod: for (i, t) in target.enumerated() { a[t] *= v[i] }
                 case .sumSquare, .l2: for (i, t) in target.enumerated() { a[t] += v[i] * v[i] }
+                case .l1: for (i, t) in target.enumerated() { a[t] += Swift.abs(v[i]) }
+                case .logSumExp:
+                    // Stable: subtract each output's maximum first.
+                    var m = [Float](repeating: -.infinity, count: outCount)
+                    for (i, t) in target.enumerated() { m[t] = Swift.max(m[t], v[i]) }
+                    for (i, t) in target.enumerated() { a[t] += expf(v[i] - m[t]) }
+                    for t in 0..<outCount { a[t] = m[t].isFinite ? logf(a[t]) + m[t] : (m[t] == -.infinity && reducedCount == 0 ? -.infinity : m[t]) }
                 default: for (i, t) in target.enumerated() { a[t] += v[i] }
                 }
             }
             if op == .mean { let s = 1 / Float(reducedCount); for i in 0..<outCount { acc[i] *= s } }
             if op == .l2 { for i in 0..<outCount { acc[i] = sqrtf(acc[i]) } }
+            if op == .logSum { for i in 0..<outCount { acc[i] = logf(acc[i]) } }
             return [Tensor(shape: outShape, storage: .float32(acc))]
         default:
             let v = x.storage.int64Values
