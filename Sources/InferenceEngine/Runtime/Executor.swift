@@ -41,6 +41,16 @@ extension CompiledGraph {
                     throw .internalFailure("node '\(node.name)' (\(node.opType)) produced \(results.count) outputs, expected \(node.outputs.count)")
                 }
                 slots[s] = results[i]
+                #if DEBUG
+                // Load-time shape inference must agree with what ran: rank and every fixed dimension.
+                if i < node.inferred.count, let inferred = node.inferred[i] {
+                    let got = results[i].shape
+                    let agrees = inferred.rank == got.count && zip(inferred.dims, got).allSatisfy { d, g in d.fixedValue.map { $0 == g } ?? true }
+                    if !agrees {
+                        throw .internalFailure("node '\(node.name)' (\(node.opType)) output #\(i): inferred \(inferred.description) at load but computed \(got.shapeDescription)")
+                    }
+                }
+                #endif
                 if hasShapeOnlyNodes && shapeOnly[index] { recorded.append((s, results[i])) }
             }
             for s in releaseAfter[index] { slots[s] = nil }

@@ -89,6 +89,25 @@ struct GraphCompiler {
             let (operation, shapes, types) = try compiler.compileAny()
             let compiledNode = CompiledNode(name: label, opType: node.opType, operation: operation, inputs: inputSlotsOfNode, outputs: [])
 
+            // Shape/Size of a value whose dimensions are all fixed at load is itself a constant.
+            if case .kernel(let kernel) = operation, node.outputs.count == 1, !node.outputs[0].isEmpty,
+               let x = inputFacts.first ?? nil, x.constant == nil,
+               x.shape.dims.allSatisfy({ $0.fixedValue != nil }) {
+                let dims = x.shape.dims.map { Int64($0.fixedValue!) }
+                var folded: Tensor?
+                if let shapeKernel = kernel as? ShapeKernel {
+                    let part = Array(dims[shapeKernel.start..<Swift.min(shapeKernel.end, dims.count)])
+                    folded = Tensor(shape: [part.count], storage: .int64(part))
+                } else if kernel is SizeKernel {
+                    folded = Tensor(shape: [], storage: .int64([dims.reduce(1, *)]))
+                }
+                if let folded {
+                    let slot = newSlot(node.outputs[0], ValueFacts(shape: InferredShape(fixed: folded.shape), type: .int64, constant: folded))
+                    constants.append((slot, folded))
+                    continue
+                }
+            }
+
             // Constant folding: a node whose inputs are all constants runs once, here.
             let foldable = inputFacts.contains { $0 != nil } && inputFacts.allSatisfy { $0 == nil || $0?.constant != nil }
             if foldable {
@@ -118,6 +137,7 @@ struct GraphCompiler {
             }
             var finished = compiledNode
             finished.outputs = outputSlots
+            finished.inferred = outputSlots.map { $0 >= 0 ? facts[$0].shape : nil }
             nodes.append(finished)
             shapeOnlyNodes.append(isShapeOnly)
         }
