@@ -16,7 +16,7 @@ extension OperatorCompiler {
     var isDefaultDomain: Bool { node.domain.isEmpty || node.domain == "ai.onnx" }
 
     func compileExtended() throws(ModelLoadError) -> Compiled? {
-        guard isDefaultDomain else { return nil }
+        guard isDefaultDomain else { return node.domain == "ai.onnx.ml" ? try compileML() : nil }
         let anyNonFloat = inputs.contains { $0 != nil && $0!.type != .float32 }
         switch node.opType {
         case "Add", "Sub", "Mul", "Div":
