@@ -19,7 +19,8 @@ public final class Model: Sendable {
     public let outputs: [ValueInfo]
     /// `ModelProto.producer_name` (e.g. `pytorch`).
     public let producerName: String
-    /// Version of the default (`ai.onnx`) operator set the model imports.
+    /// Version of the default (`ai.onnx`) operator set the model imports; 0 for a model that
+    /// imports only `ai.onnx.ml`.
     public let opsetVersion: Int
     /// `ModelProto.ir_version`.
     public let irVersion: Int
@@ -66,11 +67,16 @@ public final class Model: Sendable {
         let proto = try ONNXModelParser.parseModel(bytes)
         guard let graphProto = proto.graph else { throw ModelLoadError("model has no graph") }
 
-        var opset: Int64?
+        var imported: Int64?
         for entry in proto.opsetImports where entry.domain.isEmpty || entry.domain == "ai.onnx" {
-            opset = entry.version
+            imported = entry.version
         }
-        guard let opset else { throw ModelLoadError("model does not import the default ONNX opset (opset_import for domain '')") }
+        let usesDefaultDomain = graphProto.nodes.contains { $0.domain.isEmpty || $0.domain == "ai.onnx" }
+        if imported == nil && usesDefaultDomain {
+            throw ModelLoadError("model does not import the default ONNX opset (opset_import for domain '')")
+        }
+        let importsDefault = imported != nil
+        let opset = imported ?? Int64(Self.supportedOpsets.upperBound)   // only ai.onnx.ml nodes: any opset will do
         guard opset >= Int64(Self.supportedOpsets.lowerBound), opset <= Int64(Self.supportedOpsets.upperBound) else {
             throw ModelLoadError("default-domain opset \(opset) is not supported (v0 supports opsets \(Self.supportedOpsets.lowerBound)...\(Self.supportedOpsets.upperBound))")
         }
@@ -97,7 +103,7 @@ public final class Model: Sendable {
         self.inputs = result.inputs
         self.outputs = result.outputs
         self.producerName = proto.producerName
-        self.opsetVersion = Int(opset)
+        self.opsetVersion = importsDefault ? Int(opset) : 0
         self.irVersion = Int(clamping: proto.irVersion)
         self.histogram = histogram
         self.parameters = result.parameterCount

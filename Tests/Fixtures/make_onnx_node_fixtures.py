@@ -29,6 +29,9 @@ src = open(ENGINE).read()
 block = src[src.index("static let supportedOperators"):]
 block = block[: block.index("]")]
 SUPPORTED = set(re.findall(r'"([A-Za-z]+)"', block))
+ml_src = open(os.path.join(ROOT, "Sources", "InferenceEngine", "Runtime", "Ops", "MLOps.swift")).read()
+ml_block = ml_src[ml_src.index("static let supportedMLOperators"):]
+ML_SUPPORTED = set(re.findall(r'"([A-Za-z]+)"', ml_block[: ml_block.index("]")]))
 TYPES = {np.dtype(np.float32): None, np.dtype(np.int64): "int64", np.dtype(np.int32): "int32", np.dtype(np.bool_): "bool"}
 
 
@@ -54,9 +57,16 @@ def main():
     for t in sorted(tests, key=lambda t: t.name):
         m = t.model
         opset = [o.version for o in m.opset_import if o.domain in ("", "ai.onnx")]
-        if not opset or not 11 <= opset[0] <= 21 or any(o.domain not in ("", "ai.onnx") for o in m.opset_import):
+        if any(o.domain not in ("", "ai.onnx", "ai.onnx.ml") for o in m.opset_import):
             continue
-        if any(n.op_type not in SUPPORTED or n.domain not in ("", "ai.onnx") for n in m.graph.node):
+        if opset and not 11 <= opset[0] <= 21:
+            continue
+
+        def supported(n):
+            if n.domain in ("", "ai.onnx"):
+                return n.op_type in SUPPORTED
+            return n.domain == "ai.onnx.ml" and n.op_type in ML_SUPPORTED
+        if not all(supported(n) for n in m.graph.node):
             continue
         if len(t.data_sets) == 0:
             continue
