@@ -557,6 +557,13 @@ case("sum_three_bcast", [N("Sum", ["a", "b", "c"])], {"a": rnd(2, 3), "b": rnd(3
 case("mean_two", [N("Mean", ["a", "b"])], {"a": rnd(2, 3), "b": rnd(2, 3)}, ["y"])
 case("max_three_int64", [N("Max", ["a", "b", "c"])], {"a": ints(1, 5), "b": ints(3, 2), "c": ints(0)}, ["y"], out_types={"y": I64_T})
 case("min_one_input", [N("Min", ["a"])], {"a": rnd(4)}, ["y"])
+# --- extreme attribute values must neither trap nor overflow
+slice_case("slice_extreme_steps_negative", rnd(5), [2 ** 63 - 1], [-(2 ** 63)], steps=[-(2 ** 63)])
+slice_case("slice_extreme_steps_positive", rnd(5), [-(2 ** 63)], [2 ** 63 - 1], steps=[2 ** 63 - 1])
+case("cumsum_int64_wraps", [N("CumSum", ["x", "a"])], {"x": ints(2 ** 63 - 1, 1, 1)}, ["y"], inits=[("a", np.array(0, np.int64))],
+     out_types={"y": I64_T})
+case("add_symbolic_outer", [N("Add", ["a", "b"])], {"a": rnd(3, 1), "b": rnd(1, 4)}, ["y"],
+     input_shapes={"a": ["n", 1], "b": [1, "m"]})
 case("hardswish", [N("HardSwish", ["x"])], {"x": rnd(3, 4) * 4}, ["y"])
 case("selu", [N("Selu", ["x"])], {"x": rnd(3, 4)}, ["y"])
 
@@ -719,6 +726,21 @@ save_broken("two_unsupported_ops",
                       helper.make_node("FusedGemm", ["r"], ["y"], name="fg1", domain="com.microsoft")],
                      [vi("x", [2, 2])], [vi("y", None)]),
             "unsupported operator 'NonZero' (node 'nonzero1'), unsupported operator 'com.microsoft.FusedGemm' (node 'fg1')")
+def tree_model(true_ids):
+    node = helper.make_node("TreeEnsembleRegressor", ["x"], ["y"], name="trees", domain="ai.onnx.ml",
+                            nodes_treeids=[0, 0, 0], nodes_nodeids=[0, 1, 2], nodes_featureids=[0, 0, 0],
+                            nodes_values=[0.0, 0.0, 0.0], nodes_modes=["BRANCH_LEQ", "BRANCH_LEQ", "LEAF"],
+                            nodes_truenodeids=true_ids, nodes_falsenodeids=[2, 2, 0],
+                            target_treeids=[0], target_nodeids=[2], target_ids=[0], target_weights=[1.0])
+    g = helper.make_graph([node], "g", [vi("x", [1, 1])], [vi("y", None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)])
+    m.ir_version = 8
+    return m
+save_broken("tree_cycle", tree_model([1, 0, 0]), "cycle")
+save_broken("tree_shared_subtree", tree_model([2, 2, 0]), "is not a tree")
+save_broken("pad_huge",
+            model_of([N("Pad", ["x", "p"])], [vi("x", [2])], [vi("y", None)], [numpy_helper.from_array(np.array([2 ** 62, 0], np.int64), "p")]),
+            "too large")
 save_broken("output_type_mismatch",
             model_of([N("Shape", ["x"])], [vi("x", [2])], [vi("y", None, TensorProto.FLOAT)]),
             "declared as FLOAT but computes INT64")

@@ -131,3 +131,15 @@ struct DynamicShapeTests {
         #expect(model.graphForTesting.shapeCache.count == shapes.count)
     }
 }
+
+@Suite("Hostile request sizes")
+struct HostileSizeTests {
+    @Test func broadcastExplosionIsInvalidInput() throws {
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/add_symbolic_outer.onnx"))
+        let a = Tensor(shape: [20_000, 1], scalars: [Float](repeating: 1, count: 20_000))
+        let b = Tensor(shape: [1, 20_000], scalars: [Float](repeating: 1, count: 20_000))
+        #expect(throws: InferenceError.self) { try model.run(["a": a, "b": b]) }
+        let ok = try model.run(["a": Tensor(shape: [2, 1], scalars: [1, 2]), "b": Tensor(shape: [1, 3], scalars: [1, 2, 3])])
+        #expect(ok[0].shape == [2, 3])
+    }
+}

@@ -139,6 +139,7 @@ struct NodeExecutor {
             guard let outShape = Broadcast.shape(aShape, bShape) else {
                 throw invalid("shapes \(aShape.shapeDescription) and \(bShape.shapeDescription) cannot be broadcast together")
             }
+            _ = try checkedCount(outShape)
             return Tensor(shape: outShape, storage: .float32(Broadcast.binary(op, a, aShape, b, bShape, outShape: outShape)))
         case .softmax(let axis, let coerce):
             let (x, shape) = try floats(args[0])

@@ -152,6 +152,7 @@ struct ConvKernel: NodeKernel {
         let outShape = window.spatialRank == 1 ? [n, m, ow] : [n, m, oh, ow]
         let total = try node.checkedCount(outShape)
         let mg = m / group, kDim = cg * kh * kw, spatial = oh * ow
+        _ = try node.checkedCount([kDim, spatial])   // the im2col buffer
         let (sh, sw) = window.stride, (dh, dw) = window.dilation
         var col = [Float](repeating: 0, count: kDim * spatial)
         let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in

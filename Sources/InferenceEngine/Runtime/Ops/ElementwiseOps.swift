@@ -185,6 +185,7 @@ extension NodeExecutor {
             }
             out = b
         }
+        _ = try checkedCount(out)
         return out
     }
 }

@@ -83,7 +83,9 @@ extension OperatorCompiler {
             }
             type = t
         }
-        return (EyeLikeKernel(k: Int(try attrs.int("k", default: 0)), type: type), [x.shape], [type])
+        let k = try attrs.int("k", default: 0)
+        guard k.magnitude <= UInt64(ONNXLimits.maxTensorElements) else { throw fail("k \(k) is out of range") }
+        return (EyeLikeKernel(k: Int(k), type: type), [x.shape], [type])
     }
 
     func compileDepthSpace() throws(ModelLoadError) -> Compiled {

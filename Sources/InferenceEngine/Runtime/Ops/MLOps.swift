@@ -141,6 +141,16 @@ extension OperatorCompiler {
         var isChild = [Bool](repeating: false, count: n)
         for node in nodes where node.mode != .leaf { isChild[node.trueChild] = true; isChild[node.falseChild] = true }
         let roots = (0..<n).filter { !isChild[$0] }
+        // Every node must be reached exactly once from a root: no cycles, no shared subtrees, so
+        // evaluation always terminates.
+        var visited = [Bool](repeating: false, count: n)
+        var stack = roots
+        while let i = stack.popLast() {
+            guard !visited[i] else { throw fail("tree \(treeIDs[i]) is not a tree (node \(nodeIDs[i]) is reached twice)") }
+            visited[i] = true
+            if nodes[i].mode != .leaf { stack.append(nodes[i].trueChild); stack.append(nodes[i].falseChild) }
+        }
+        guard visited.allSatisfy({ $0 }) else { throw fail("the trees contain a cycle (some nodes are unreachable from any root)") }
         let base = floats("base_values")
         guard base.isEmpty || base.count == outputs || (isClassifier && base.count == 1) else { throw fail("base_values has \(base.count) values for \(outputs) outputs") }
         let post = try MLPostTransform(string(attrs, "post_transform", default: "NONE"), self)

@@ -41,6 +41,7 @@ extension OperatorCompiler {
         if let pads = constantInts(1), node.inputs.count < 4 || node.inputs[3].isEmpty {
             let r = x.shape.rank
             guard pads.count == 2 * r else { throw fail("pads has \(pads.count) values for rank \(r)") }
+            guard pads.allSatisfy({ $0.magnitude <= UInt64(ONNXLimits.maxComputedElements) }) else { throw fail("pads \(pads) are too large") }
             for i in 0..<r {
                 if let d = x.shape.dims[i].fixedValue { dims[i] = .fixed(d + Int(pads[i]) + Int(pads[i + r])) } else if pads[i] == 0 && pads[i + r] == 0 { dims[i] = x.shape.dims[i] }
             }
@@ -206,7 +207,7 @@ struct CumSumKernel: NodeKernel {
         guard a >= -Int64(r), a < Int64(r) else { throw node.invalid("axis \(a) is out of range") }
         let axis = Int(a < 0 ? a + Int64(r) : a)
         let n = x.shape[axis], outer = ShapeMath.product(x.shape, 0..<axis), inner = ShapeMath.product(x.shape, (axis + 1)..<r)
-        func scan<T: AdditiveArithmetic>(_ v: [T]) -> [T] {
+        func scan<T: AdditiveArithmetic>(_ v: [T], _ plus: (T, T) -> T = { $0 + $1 }) -> [T] {
             var out = v
             for o in 0..<outer {
                 for s in 0..<inner {
@@ -214,7 +215,7 @@ struct CumSumKernel: NodeKernel {
                     for k in 0..<n {
                         let i = reverse ? n - 1 - k : k
                         let idx = (o * n + i) * inner + s
-                        if exclusive { out[idx] = acc; acc += v[idx] } else { acc += v[idx]; out[idx] = acc }
+                        if exclusive { out[idx] = acc; acc = plus(acc, v[idx]) } else { acc = plus(acc, v[idx]); out[idx] = acc }
                     }
                 }
             }
@@ -222,8 +223,8 @@ struct CumSumKernel: NodeKernel {
         }
         switch x.storage {
         case .float32(let v): return [Tensor(shape: x.shape, storage: .float32(scan(v)))]
-        case .int64(let v): return [Tensor(shape: x.shape, storage: .int64(scan(v)))]
-        case .int32(let v): return [Tensor(shape: x.shape, storage: .int32(scan(v)))]
+        case .int64(let v): return [Tensor(shape: x.shape, storage: .int64(scan(v, &+)))]
+        case .int32(let v): return [Tensor(shape: x.shape, storage: .int32(scan(v, &+)))]
         case .bool: throw node.invalid("CumSum needs numeric data")
         }
     }

@@ -328,6 +328,7 @@ struct GatherKernel: NodeKernel {
             guard v >= -Int64(n), v < Int64(n) else { throw node.invalid("index \(v) is out of range for axis \(axis) of size \(n)") }
             normalized[i] = Int(v < 0 ? v + Int64(n) : v)
         }
+        _ = try node.checkedCount([outer, idx.count, inner])
         var indices: [Int] = []
         indices.reserveCapacity(outer * idx.count * inner)
         for o in 0..<outer {
@@ -381,16 +382,18 @@ struct SliceKernel: NodeKernel {
     /// numpy-style clamping of one axis: the first index and the element count.
     static func range(start: Int64, end: Int64, step: Int64, size n: Int) -> (first: Int, count: Int) {
         let dim = Int64(n)
-        var s = start < 0 ? start + dim : start
-        var e = end < 0 ? end + dim : end
+        var s = start < 0 ? start &+ dim : start
+        var e = end < 0 ? end &+ dim : end
+        // Written so that no intermediate can overflow, whatever start/end/step the file holds.
         if step > 0 {
             s = Swift.min(Swift.max(s, 0), dim)
             e = Swift.min(Swift.max(e, 0), dim)
-            return (Int(s), e > s ? Int((e - s + step - 1) / step) : 0)
+            return (Int(s), e > s ? Int((e - s - 1) / step + 1) : 0)
         } else {
             s = Swift.min(Swift.max(s, -1), dim - 1)
             e = Swift.min(Swift.max(e, -1), dim - 1)
-            return (Int(s), s > e ? Int((s - e + (-step) - 1) / (-step)) : 0)
+            let magnitude = step == Int64.min ? Int64.max : -step
+            return (Int(s), s > e ? Int((s - e - 1) / magnitude + 1) : 0)
         }
     }
 
@@ -411,7 +414,8 @@ struct SliceKernel: NodeKernel {
             guard seen.insert(a).inserted else { throw node.invalid("axis \(a) repeats") }
             guard steps[i] != 0 else { throw node.invalid("steps must not be 0") }
             let (f, c) = Self.range(start: starts[i], end: ends[i], step: steps[i], size: x.shape[a])
-            first[a] = f; step[a] = Int(steps[i]); outShape[a] = c
+            // A step larger than the axis selects at most one element: clamp it so strides cannot overflow.
+            first[a] = f; step[a] = Int(Swift.max(Swift.min(steps[i], Int64(x.shape[a]) + 1), -Int64(x.shape[a]) - 1)); outShape[a] = c
         }
         if outShape == x.shape && step.allSatisfy({ $0 == 1 }) { return [x] }
         let inStrides = ShapeMath.strides(x.shape)
