@@ -151,7 +151,7 @@ public final class Model: Sendable {
             }
             ordered.append(tensor)
         }
-        return try graph.execute(ordered)
+        return try graph.execute(ordered, symbols: symbols.mapValues(\.size))
     }
 
     /// The compiled graph, for white-box tests.

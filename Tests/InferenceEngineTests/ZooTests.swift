@@ -68,4 +68,23 @@ struct ZooTests {
             }
         }
     }
+
+    /// Shape inference at load follows the input dimension names through Shape → Gather →
+    /// Concat → Reshape chains, recurrent ops and attention, so outputs are described in terms of
+    /// the inputs rather than the exporter's labels.
+    @Test func outputDimensionsFollowTheInputs() throws {
+        typealias D = InferenceEngine.Dimension
+        let batch = D.symbolic("batch"), seq = D.symbolic("seq")
+        var expected: [(String, [[D]])] = []
+        expected.append(("Tests/Fixtures/zoo/lstm_stacked_states_legacy.onnx",
+                         [[batch, seq, .fixed(3)], [.fixed(2), batch, .fixed(10)], [.fixed(2), batch, .fixed(10)]]))
+        expected.append(("Tests/Fixtures/zoo/gru_bidirectional_legacy.onnx", [[batch, .fixed(3)], [.fixed(4), batch, .fixed(8)]]))
+        expected.append(("Tests/Fixtures/zoo/token_classifier_legacy.onnx", [[batch, .fixed(2)]]))
+        expected.append(("Tests/Fixtures/zoo/encoder_causal_dynamo/model.onnx", [[batch, seq, .fixed(16)]]))
+        expected.append(("Tests/Fixtures/zoo_tf/keras_mlp.onnx", [[.symbolic("unk__11"), .fixed(3)]]))
+        for (path, outputs) in expected {
+            let model = try Model(contentsOf: repoPath(path))
+            #expect(model.outputs.map(\.dimensions) == outputs, "\(path)")
+        }
+    }
 }

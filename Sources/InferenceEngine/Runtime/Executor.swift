@@ -11,7 +11,9 @@ import Darwin
 /// ``ShapeValueCache``: values that depend on nothing but the input shapes (Shape → Gather →
 /// Concat → Reshape chains) are computed once per distinct set of input shapes.
 extension CompiledGraph {
-    func execute(_ inputs: [Tensor]) throws(InferenceError) -> [Tensor] {
+    /// - Parameter symbols: the request's sizes of the named input dimensions; debug builds
+    ///   check every symbolic dimension inferred at load against them.
+    func execute(_ inputs: [Tensor], symbols: [String: Int] = [:]) throws(InferenceError) -> [Tensor] {
         var slots = [Tensor?](repeating: nil, count: valueCount)
         for (slot, tensor) in constants { slots[slot] = tensor }
         for (slot, tensor) in zip(inputSlots, inputs) { slots[slot] = tensor }
@@ -45,7 +47,13 @@ extension CompiledGraph {
                 // Load-time shape inference must agree with what ran: rank and every fixed dimension.
                 if i < node.inferred.count, let inferred = node.inferred[i] {
                     let got = results[i].shape
-                    let agrees = inferred.rank == got.count && zip(inferred.dims, got).allSatisfy { d, g in d.fixedValue.map { $0 == g } ?? true }
+                    let agrees = inferred.rank == got.count && zip(inferred.dims, got).allSatisfy { d, g in
+                        switch d {
+                        case .fixed(let n): n == g
+                        case .symbolic(let s): symbols[s].map { $0 == g } ?? true
+                        case .unknown: true
+                        }
+                    }
                     if !agrees {
                         throw .internalFailure("node '\(node.name)' (\(node.opType)) output #\(i): inferred \(inferred.description) at load but computed \(got.shapeDescription)")
                     }

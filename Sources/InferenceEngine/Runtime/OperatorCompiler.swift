@@ -4,6 +4,21 @@ struct ValueFacts {
     var type: ElementType
     /// The value itself when it is an initializer or Constant output.
     var constant: Tensor?
+    /// For a rank-0/1 integer value computed from shapes (Shape → Gather → Concat ...): its
+    /// elements as dimensions, symbolic where they follow a named input dimension.
+    var symbolicValue: [InferredShape.Dim]? = nil
+
+    /// ``symbolicValue``, or the elements of a small integer constant.
+    var knownValue: [InferredShape.Dim]? {
+        if let symbolicValue { return symbolicValue }
+        guard let c = constant, c.elementType == .int64 || c.elementType == .int32, c.shape.count <= 1, c.elementCount <= ONNXLimits.maxRank * 4 else { return nil }
+        return c.storage.int64Values.map { $0 >= 0 ? .fixed(Int($0)) : .unknown }
+    }
+    /// Raw integer constant values (keeps -1 and 0 for Reshape).
+    var constantInts: [Int64]? {
+        guard let c = constant, c.elementType == .int64 || c.elementType == .int32 else { return nil }
+        return c.storage.int64Values
+    }
 }
 
 /// Validates one ONNX node (operator, arity, attributes, input types and static shapes) and

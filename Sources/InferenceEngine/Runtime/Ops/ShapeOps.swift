@@ -206,7 +206,30 @@ extension OperatorCompiler {
             return (ReshapeKernel(mode: .reshape(target, allowZero: zero)), shapes, [x.type])
         }
         let n = try vectorLength(s)
-        return (ReshapeKernel(mode: .dynamic(allowZero: allowZero)), [Self.unknown(rank: n)], [x.type])
+        return (ReshapeKernel(mode: .dynamic(allowZero: allowZero)), [symbolicReshape(x.shape, s.symbolicValue, allowZero: allowZero) ?? Self.unknown(rank: n)], [x.type])
+    }
+
+    /// The Reshape output for a target known symbolically (from a Shape subgraph).
+    func symbolicReshape(_ input: InferredShape, _ target: [InferredShape.Dim]?, allowZero: Bool) -> InferredShape? {
+        guard let target, target.count <= ONNXLimits.maxRank else { return nil }
+        // A -1 arrives as .unknown from constants: it is inferred below only when it is the only unknown.
+        var out: [InferredShape.Dim] = []
+        for (i, d) in target.enumerated() {
+            if case .fixed(0) = d, !allowZero { out.append(i < input.rank ? input.dims[i] : .unknown) } else { out.append(d) }
+        }
+        let unknowns = out.indices.filter { out[$0] == .unknown }
+        if unknowns.count == 1, let whole = InferredShape.factor(input.dims[...]) {
+            var rest = out
+            rest.remove(at: unknowns[0])
+            if let part = InferredShape.factor(rest[...]), part.fixed != 0, whole.fixed % part.fixed == 0 {
+                var remaining = whole.symbols
+                var subset = true
+                for s in part.symbols { if let j = remaining.firstIndex(of: s) { remaining.remove(at: j) } else { subset = false } }
+                let ratio = whole.fixed / part.fixed
+                if subset && remaining.isEmpty { out[unknowns[0]] = .fixed(ratio) } else if subset && remaining.count == 1 && ratio == 1 { out[unknowns[0]] = .symbolic(remaining[0]) }
+            }
+        }
+        return InferredShape(out)
     }
 
     func compileTranspose() throws(ModelLoadError) -> Compiled {
@@ -232,6 +255,9 @@ extension OperatorCompiler {
             return (ExpandKernel(), [InferredShape(dims)], [x.type])
         }
         let n = try vectorLength(s)
+        if let target = s.symbolicValue, let dims = InferredShape.broadcast(x.shape.dims, target) {
+            return (ExpandKernel(), [InferredShape(dims)], [x.type])
+        }
         return (ExpandKernel(), [Self.unknown(rank: Swift.max(n, x.shape.rank))], [x.type])
     }
 
@@ -246,7 +272,8 @@ extension OperatorCompiler {
             guard value.elementCount == 1 else { throw fail("value must have exactly one element") }
         }
         let n = try vectorLength(s)
-        let shape = constantInts(0).map { InferredShape(fixed: $0.map { Int(Swift.max($0, 0)) }) } ?? Self.unknown(rank: n)
+        let shape = constantInts(0).map { InferredShape(fixed: $0.map { Int(Swift.max($0, 0)) }) }
+            ?? s.symbolicValue.map(InferredShape.init) ?? Self.unknown(rank: n)
         return (ConstantOfShapeKernel(value: value), [shape], [value.elementType])
     }
 
