@@ -8,7 +8,7 @@ import Darwin
 ///
 /// Loading parses the file with a bounded protobuf reader, checks every node (operator,
 /// attributes, topological order, static shapes) and pre-transposes constant Gemm weights. A
-/// model that loads is one v0 can run exactly; anything else is refused with a
+/// model that loads is one the engine can run exactly; anything else is refused with a
 /// ``ModelLoadError`` naming the problem.
 ///
 /// `Model` is immutable after `init`, so ``run(_:)`` may be called from many threads at once.
@@ -35,7 +35,7 @@ public final class Model: Sendable {
     private let parameters: Int
     private let graph: CompiledGraph
 
-    /// Default-domain opsets whose semantics v0 implements for all supported operators.
+    /// Default-domain opsets whose semantics the engine implements for all supported operators.
     public static let supportedOpsets: ClosedRange<Int> = 11...21
 
     /// Number of nodes per operator type (`["Gemm": 3, "Relu": 2, ...]`), as in the file.
@@ -78,7 +78,7 @@ public final class Model: Sendable {
         let importsDefault = imported != nil
         let opset = imported ?? Int64(Self.supportedOpsets.upperBound)   // only ai.onnx.ml nodes: any opset will do
         guard opset >= Int64(Self.supportedOpsets.lowerBound), opset <= Int64(Self.supportedOpsets.upperBound) else {
-            throw ModelLoadError("default-domain opset \(opset) is not supported (v0 supports opsets \(Self.supportedOpsets.lowerBound)...\(Self.supportedOpsets.upperBound))")
+            throw ModelLoadError("default-domain opset \(opset) is not supported (supported: opsets \(Self.supportedOpsets.lowerBound)...\(Self.supportedOpsets.upperBound))")
         }
 
         // Every unsupported operator is reported at once, each with the node using it.

@@ -1,5 +1,7 @@
 /// Builds a ``CompiledGraph`` and the public input/output descriptions from a parsed ONNX
-/// graph, refusing anything v0 cannot run exactly.
+/// graph, refusing anything the engine cannot run exactly. Folds constant subgraphs, infers
+/// shapes (fixed and symbolic) and element types for every value, and marks the nodes whose
+/// values depend only on the input shapes.
 struct GraphCompiler {
     let graph: GraphProtoIR
     let opset: Int
@@ -243,7 +245,7 @@ struct GraphCompiler {
             throw ModelLoadError("input '\(info.name)' has element type \(type.onnxName) (\(type)); supported input types are FLOAT, INT64, INT32 and BOOL")
         }
         guard let dims = info.dims else {
-            throw ModelLoadError("input '\(info.name)' declares no shape; v0 needs at least the rank")
+            throw ModelLoadError("input '\(info.name)' declares no shape; the engine needs at least the rank")
         }
         var dimensions: [Dimension] = []
         for (i, d) in dims.enumerated() {

@@ -32,7 +32,8 @@ struct OperatorCompiler {
     let inputs: [ValueFacts?]
     let opset: Int
 
-    /// Operators v0 implements, for error messages.
+    /// Default-domain operators the engine implements (error messages, inspection, fixture
+    /// coverage); `supportedMLOperators` lists the `ai.onnx.ml` ones.
     static let supportedOperators = [
         "Abs", "Add", "And", "Mean", "Sum", "Acos", "Asin", "Atan", "Acosh", "Asinh", "Atanh", "Sinh", "Cosh", "Tan",
         "Round", "Softsign", "Mish", "Celu", "ThresholdedRelu", "Shrink", "ReduceL1", "ReduceLogSum", "ReduceLogSumExp",

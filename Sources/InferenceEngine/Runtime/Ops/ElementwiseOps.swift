@@ -210,7 +210,7 @@ struct BinaryKernel: NodeKernel {
             out = .float32(Generic.map2(x, a.shape, b.storage.floatValues, b.shape, shape) { powf($0, $1) })
         case (_, .float32(let y)) where op == .pow:   // integer base, float exponent: computed in double, truncated
             let base = a.storage.int64Values.map(Double.init)
-            let r = Generic.map2(base, a.shape, y, b.shape, shape) { p, e in TensorStorage.floatToInt64(Float(Foundation_pow(p, Double(e)))) }
+            let r = Generic.map2(base, a.shape, y, b.shape, shape) { p, e in TensorStorage.floatToInt64(Float(doublePow(p, Double(e)))) }
             out = TensorStorage.int64(r).cast(to: a.elementType)
         case (.int64(let x), .int64(let y)):
             out = try intOp(x, a.shape, y, b.shape, shape, node, wrap: TensorStorage.int64)
@@ -287,7 +287,7 @@ struct BinaryKernel: NodeKernel {
     }
 }
 
-@inline(__always) func Foundation_pow(_ a: Double, _ b: Double) -> Double { pow(a, b) }
+@inline(__always) func doublePow(_ a: Double, _ b: Double) -> Double { pow(a, b) }
 
 struct VariadicKernel: NodeKernel {
     let op: BinaryKernel.Op

@@ -1,4 +1,5 @@
-/// Load-time validation and shape/type inference for the operators beyond v0's core set.
+/// Load-time validation and shape/type inference for the operators beyond the original core set (v0: Gemm, MatMul, Add/Sub/Mul/Div, Relu, Sigmoid, Tanh, Softmax,
+/// Flatten, constant Reshape, Identity, Constant, compiled in `OperatorCompiler.compile`).
 /// Each returns a kernel value plus the inferred shape and element type of every output.
 extension OperatorCompiler {
     typealias Compiled = (any NodeKernel, [InferredShape], [ElementType])
