@@ -154,6 +154,9 @@ struct ConvKernel: NodeKernel {
         let mg = m / group, kDim = cg * kh * kw, spatial = oh * ow
         _ = try node.checkedCount([kDim, spatial])   // the im2col buffer
         let (sh, sw) = window.stride, (dh, dw) = window.dilation
+        if cg == 1 && mg == 1 {
+            return [Tensor(shape: outShape, storage: .float32(depthwise(x, w, bias, n: n, c: c, h: h, wd: wd, g: g)))]
+        }
         var col = [Float](repeating: 0, count: kDim * spatial)
         let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
             initialized = total
@@ -205,6 +208,41 @@ struct ConvKernel: NodeKernel {
             }
         }
         return [Tensor(shape: outShape, storage: .float32(y))]
+    }
+}
+
+extension ConvKernel {
+    /// Depthwise convolution (one input and one output channel per group) as a direct loop:
+    /// im2col + a one-row GEMM would spend most of its time packing.
+    func depthwise(_ x: [Float], _ w: [Float], _ bias: [Float]?, n: Int, c: Int, h: Int, wd: Int,
+                   g: (oh: Int, ow: Int, pt: Int, pl: Int, pb: Int, pr: Int)) -> [Float] {
+        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        let oh = g.oh, ow = g.ow
+        var y = [Float](repeating: 0, count: n * c * oh * ow)
+        x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in y.withUnsafeMutableBufferPointer { py in
+            for plane in 0..<(n * c) {
+                let ch = plane % c
+                let src = px.baseAddress! + plane * h * wd, dst = py.baseAddress! + plane * oh * ow
+                let kernel = pw.baseAddress! + ch * kh * kw
+                let b = bias?[ch] ?? 0
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var acc = b
+                        for ky in 0..<kh {
+                            let iy = oy * sh - g.pt + ky * dh
+                            if iy < 0 || iy >= h { continue }
+                            let row = src + iy * wd
+                            for kx in 0..<kw {
+                                let ix = ox * sw - g.pl + kx * dw
+                                if ix >= 0 && ix < wd { acc += row[ix] * kernel[ky * kw + kx] }
+                            }
+                        }
+                        dst[oy * ow + ox] = acc
+                    }
+                }
+            }
+        } } }
+        return y
     }
 }
 
