@@ -11,7 +11,8 @@ import Darwin
 /// model that loads is one the engine can run exactly; anything else is refused with a
 /// ``ModelLoadError`` naming the problem.
 ///
-/// `Model` is immutable after `init`, so ``run(_:)`` may be called from many threads at once.
+/// `Model` is immutable after `init` (apart from an internal, mutex-guarded cache of the values
+/// that depend only on input shapes), so ``run(_:)`` may be called from many threads at once.
 public final class Model: Sendable {
     /// The model inputs (graph inputs that are not initializers), in graph order.
     public let inputs: [ValueInfo]

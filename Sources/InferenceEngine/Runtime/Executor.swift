@@ -63,7 +63,12 @@ extension CompiledGraph {
             }
             for s in releaseAfter[index] { slots[s] = nil }
         }
-        if hasShapeOnlyNodes && !cachedShapeValues { shapeCache.store(key, recorded) }
+        if hasShapeOnlyNodes && !cachedShapeValues {
+            // Large request-shaped values (e.g. attention masks) are recomputed rather than kept
+            // for every shape a client might send.
+            let elements = recorded.reduce(0) { $0 + $1.1.elementCount }
+            if elements <= ShapeValueCache.maxElementsPerEntry { shapeCache.store(key, recorded) }
+        }
 
         var outputs: [Tensor] = []
         for s in outputSlots {
@@ -79,7 +84,8 @@ extension CompiledGraph {
 final class ShapeValueCache: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var entries: [[[Int]]: [(Int, Tensor)]] = [:]
-    static let capacity = 256
+    static let capacity = 64
+    static let maxElementsPerEntry = 1 << 16
 
     init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }

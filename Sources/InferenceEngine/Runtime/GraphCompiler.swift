@@ -176,6 +176,9 @@ struct GraphCompiler {
 
         // Shape-only nodes whose values are model outputs or constants are cheap either way; the
         // cache pays off when some exist.
+        // Constants nothing reads any more (inputs of folded subgraphs) are dropped.
+        let used = Set(nodes.flatMap(\.inputs)).union(outputSlots)
+        constants = constants.filter { used.contains($0.slot) }
         let compiled = CompiledGraph(valueCount: facts.count, constants: constants, inputSlots: inputSlots,
                                      outputSlots: outputSlots, nodes: nodes, releaseAfter: releaseAfter,
                                      shapeOnly: shapeOnlyNodes, hasShapeOnlyNodes: shapeOnlyNodes.contains(true))
