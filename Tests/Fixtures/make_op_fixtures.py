@@ -460,7 +460,7 @@ pool_case("globalmaxpool", "GlobalMaxPool", rnd(2, 3, 4, 5))
 # --- LSTM / GRU (ONNX semantics: gate order i,o,f,c and z,r,h; layouts; sequence_lens; states)
 def rnn_case(name, op, seq=4, batch=2, inp=3, hidden=5, dirs=1, bias=True, lens=None, init=False, peep=False,
              outs=("Y", "Y_h", "Y_c"), layout=0, opset=17, **attrs):
-    gates = 4 if op == "LSTM" else 3
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
     inits = [("W", rnd(dirs, gates * hidden, inp) * 0.5), ("R", rnd(dirs, gates * hidden, hidden) * 0.5)]
     ins = ["X", "W", "R"]
     feeds = {"X": rnd(*((seq, batch, inp) if layout == 0 else (batch, seq, inp)))}
@@ -598,6 +598,23 @@ case("spacetodepth", [N("SpaceToDepth", ["x"], blocksize=2)], {"x": rnd(1, 2, 4,
 case("reducel1", [N("ReduceL1", ["x"], axes=[1])], {"x": rnd(2, 3)}, ["y"])
 case("reducelogsum", [N("ReduceLogSum", ["x"], axes=[1])], {"x": rnd(2, 3, positive=True)}, ["y"])
 case("reducelogsumexp", [N("ReduceLogSumExp", ["x"], axes=[-1], keepdims=0)], {"x": rnd(2, 3) * 30}, ["y"])
+
+# --- RNN, InstanceNormalization, GroupNormalization, ConvTranspose, Pad wrap, runtime Squeeze/Unsqueeze axes
+rnn_case("rnn_forward", "RNN")
+rnn_case("rnn_bidirectional_seqlens_states", "RNN", dirs=2, init=True, lens=[3, 1], direction="bidirectional")
+case("instancenorm", [N("InstanceNormalization", ["x", "s", "b"], epsilon=1e-3)], {"x": rnd(2, 3, 4, 5)}, ["y"],
+     inits=[("s", rnd(3)), ("b", rnd(3))])
+case("groupnorm_opset21", [N("GroupNormalization", ["x", "s", "b"], num_groups=2)], {"x": rnd(2, 4, 3, 3)}, ["y"],
+     inits=[("s", rnd(4)), ("b", rnd(4))], opset=21)
+case("convtranspose2d", [N("ConvTranspose", ["x", "w", "b"], strides=[2, 2], pads=[1, 0, 0, 1], output_padding=[1, 1])],
+     {"x": rnd(1, 3, 4, 4)}, ["y"], inits=[("w", rnd(3, 2, 3, 3)), ("b", rnd(2))])
+case("convtranspose1d_group_dilation", [N("ConvTranspose", ["x", "w"], group=2, dilations=[2], strides=[3])],
+     {"x": rnd(2, 4, 5)}, ["y"], inits=[("w", rnd(4, 1, 3))])
+case("convtranspose2d_output_shape", [N("ConvTranspose", ["x", "w"], strides=[3, 2], output_shape=[10, 8])],
+     {"x": rnd(1, 1, 3, 3)}, ["y"], inits=[("w", rnd(1, 2, 3, 3))])
+case("pad_wrap", [N("Pad", ["x", "p"], mode="wrap")], {"x": rnd(3, 4)}, ["y"], inits=[("p", ints(1, 2, 2, 1))], opset=19)
+case("squeeze_runtime_axes", [N("Squeeze", ["x", "a"])], {"x": rnd(1, 3, 1), "a": ints(0, -1)}, ["y"])
+case("unsqueeze_runtime_axes", [N("Unsqueeze", ["x", "a"])], {"x": rnd(3, 2), "a": ints(2, 0)}, ["y"])
 
 os.makedirs(OPS, exist_ok=True)
 with open(os.path.join(OPS, "cases.json"), "w") as f:

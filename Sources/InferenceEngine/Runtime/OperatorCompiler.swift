@@ -38,7 +38,7 @@ struct OperatorCompiler {
         "Abs", "Add", "And", "Mean", "Sum", "Acos", "Asin", "Atan", "Acosh", "Asinh", "Atanh", "Sinh", "Cosh", "Tan",
         "Round", "Softsign", "Mish", "Celu", "ThresholdedRelu", "Shrink", "ReduceL1", "ReduceLogSum", "ReduceLogSumExp",
         "CastLike", "IsNaN", "IsInf", "GatherElements", "ScatterElements", "ScatterND", "TopK", "OneHot", "Hardmax",
-        "EyeLike", "DepthToSpace", "SpaceToDepth", "ArgMax", "ArgMin", "AveragePool", "CumSum", "HardSwish", "LogSoftmax", "Pad", "PRelu", "Selu", "GRU", "LSTM", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
+        "EyeLike", "DepthToSpace", "SpaceToDepth", "ArgMax", "ArgMin", "AveragePool", "CumSum", "HardSwish", "LogSoftmax", "Pad", "PRelu", "Selu", "GRU", "LSTM", "RNN", "InstanceNormalization", "GroupNormalization", "ConvTranspose", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
         "Cos", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm",
         "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "Identity", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual",
         "Log", "MatMul", "Max", "MaxPool", "Min", "Mod", "Mul", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceL2",

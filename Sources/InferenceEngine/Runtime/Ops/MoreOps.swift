@@ -35,7 +35,7 @@ extension OperatorCompiler {
         _ = try optionalInput(3, Self.indexTypes)
         let attrs = try attributes(["mode"])
         let mode = try string(attrs, "mode", default: "constant")
-        guard let m = PadKernel.Mode(rawValue: mode) else { throw fail("unsupported mode '\(mode)' (constant, reflect, edge)") }
+        guard let m = PadKernel.Mode(rawValue: mode) else { throw fail("unsupported mode '\(mode)' (constant, reflect, edge, wrap)") }
         if m != .constant, x.type == .bool { throw fail("mode '\(mode)' needs numeric data") }
         var dims = Self.unknown(rank: x.shape.rank).dims
         if let pads = constantInts(1), node.inputs.count < 4 || node.inputs[3].isEmpty {
@@ -132,7 +132,7 @@ struct ArgReduceKernel: NodeKernel {
 }
 
 struct PadKernel: NodeKernel {
-    enum Mode: String, Sendable { case constant, reflect, edge }
+    enum Mode: String, Sendable { case constant, reflect, edge, wrap }
     let mode: Mode
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
@@ -160,7 +160,7 @@ struct PadKernel: NodeKernel {
             if mode == .reflect, (begin[d] > 0 || end[d] > 0), x.shape[d] < 2 || begin[d] >= x.shape[d] || end[d] >= x.shape[d] {
                 throw node.invalid("reflect padding \(given) is too large for \(x.shape.shapeDescription)")
             }
-            if mode == .edge, x.shape[d] == 0, o > 0 { throw node.invalid("edge padding of an empty axis") }
+            if mode == .edge || mode == .wrap, x.shape[d] == 0, o > 0 { throw node.invalid("\(mode) padding of an empty axis") }
             outShape.append(o)
         }
         let count = try node.checkedCount(outShape)
@@ -179,6 +179,7 @@ struct PadKernel: NodeKernel {
                     case .constant: outside = true
                     case .edge: j = j < 0 ? 0 : n - 1
                     case .reflect: j = j < 0 ? -j : 2 * (n - 1) - j
+                    case .wrap: j = ((j % n) + n) % n
                     }
                 }
                 src += j * inStrides[d]

@@ -142,6 +142,11 @@ extension OperatorCompiler {
         let x = try input(0, Self.allTypes)
         let attrs = try attributes(opset >= 13 ? [] : ["axes"])
         let rank = x.shape.rank
+        if opset >= 13, node.inputs.count > 1, !node.inputs[1].isEmpty, inputs[1]?.constant == nil {
+            let a = try input(1, [.int64])
+            guard a.shape.rank == 1, let n = a.shape.dims[0].fixedValue, n <= rank else { throw fail("the axes input must be 1-D with a length known at load") }
+            return (ReshapeKernel(mode: .squeezeInput), [Self.unknown(rank: rank - n)], [x.type])
+        }
         let axes = try axesArgument(attrs, inputIndex: 1, fromInput: opset >= 13)
         var remove = Set<Int>()
         if let axes {
@@ -167,6 +172,13 @@ extension OperatorCompiler {
         try checkArity(opset >= 13 ? 2 : 1, opset >= 13 ? 2 : 1)
         let x = try input(0, Self.allTypes)
         let attrs = try attributes(opset >= 13 ? [] : ["axes"])
+        if opset >= 13, inputs.count > 1, inputs[1]?.constant == nil {
+            let a = try input(1, [.int64])
+            guard a.shape.rank == 1, let n = a.shape.dims[0].fixedValue, x.shape.rank + n <= ONNXLimits.maxRank else {
+                throw fail("the axes input must be 1-D with a length known at load")
+            }
+            return (ReshapeKernel(mode: .unsqueezeInput), [Self.unknown(rank: x.shape.rank + n)], [x.type])
+        }
         guard let axes = try axesArgument(attrs, inputIndex: 1, fromInput: opset >= 13) else { throw fail("axes are required") }
         let outRank = x.shape.rank + axes.count
         guard outRank <= ONNXLimits.maxRank else { throw fail("output rank \(outRank) exceeds \(ONNXLimits.maxRank)") }
@@ -501,6 +513,8 @@ struct ReshapeKernel: NodeKernel {
         case squeeze([Int]), unsqueeze([Int]), flatten(Int)
         case reshape([Int64], allowZero: Bool)
         case dynamic(allowZero: Bool)
+        /// Squeeze/Unsqueeze with the axes given per request.
+        case squeezeInput, unsqueezeInput
     }
     let mode: Mode
 
@@ -517,6 +531,23 @@ struct ReshapeKernel: NodeKernel {
             x.shape = out
         case .flatten(let a):
             x.shape = [ShapeMath.product(shape, 0..<a), ShapeMath.product(shape, a..<shape.count)]
+        case .squeezeInput, .unsqueezeInput:
+            let given = try node.ints(try node.required(inputs, 1))
+            let squeeze: Bool = if case .squeezeInput = mode { true } else { false }
+            let rank = squeeze ? shape.count : shape.count + given.count
+            var axes = Set<Int>()
+            for a in given {
+                guard a >= -Int64(rank), a < Int64(rank) else { throw node.invalid("axis \(a) is out of range for rank \(rank)") }
+                guard axes.insert(Int(a < 0 ? a + Int64(rank) : a)).inserted else { throw node.invalid("axes \(given) repeat an axis") }
+            }
+            if squeeze {
+                for a in axes where shape[a] != 1 { throw node.invalid("cannot squeeze axis \(a) of \(shape.shapeDescription)") }
+                x.shape = shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+            } else {
+                var out = shape
+                for a in axes.sorted() { out.insert(1, at: a) }
+                x.shape = out
+            }
         case .reshape(let target, let allowZero):
             x.shape = try node.reshapeTarget(input: shape, target: target, allowZero: allowZero)
         case .dynamic(let allowZero):
