@@ -45,15 +45,36 @@ public final class Model: Sendable {
     /// Total number of elements in all initializers.
     public var parameterCount: Int { parameters }
 
-    /// Reads and loads the model at `path`.
+    /// Every element type a model output can have: pass it as `outputTypes` when the caller can
+    /// return int64, int32 and bool tensors (labels, indices, masks) as well as float32.
+    public static let allOutputTypes: Set<ElementType> = [.float32, .int64, .int32, .bool]
+
+    /// Reads and loads the model at `path`, accepting float32 outputs only.
+    ///
+    /// Float32-only is the safe default for callers written when every output was float32 (they
+    /// label outputs FP32 and size them at 4 bytes per element); use
+    /// ``init(contentsOf:outputTypes:)`` with ``allOutputTypes`` to load models whose outputs
+    /// are int64/int32/bool. Inputs of all four types are accepted either way.
+    public convenience init(contentsOf path: String) throws(ModelLoadError) {
+        try self.init(contentsOf: path, outputTypes: [.float32])
+    }
+
+    /// Reads and loads the model at `path`; outputs of an element type outside `outputTypes`
+    /// are refused at load, naming the output.
     ///
     /// Files larger than 2 GiB are refused before reading. External data files are resolved
     /// strictly inside the file's directory.
-    public convenience init(contentsOf path: String) throws(ModelLoadError) {
+    public convenience init(contentsOf path: String, outputTypes: Set<ElementType>) throws(ModelLoadError) {
         let bytes = try Self.readFile(path)
         var directory: String? = nil
         if let slash = path.lastIndex(of: "/") { directory = String(path[..<slash]) }
-        try self.init(bytes: bytes, modelDirectory: directory ?? ".")
+        try self.init(bytes: bytes, modelDirectory: directory ?? ".", outputTypes: outputTypes)
+    }
+
+    /// Loads a model from its serialized `ModelProto` bytes, accepting float32 outputs only
+    /// (see ``init(contentsOf:)``).
+    public convenience init(bytes: [UInt8], modelDirectory: String?) throws(ModelLoadError) {
+        try self.init(bytes: bytes, modelDirectory: modelDirectory, outputTypes: [.float32])
     }
 
     /// Loads a model from its serialized `ModelProto` bytes.
@@ -61,7 +82,9 @@ public final class Model: Sendable {
     /// - Parameter modelDirectory: the directory external data `location`s are resolved in
     ///   (strictly inside it: absolute paths, `..` and symlinks leaving it are refused); `nil`
     ///   refuses models with external data.
-    public init(bytes: [UInt8], modelDirectory: String?) throws(ModelLoadError) {
+    /// - Parameter outputTypes: the output element types the caller can handle; any other
+    ///   output type is a load error naming the output.
+    public init(bytes: [UInt8], modelDirectory: String?, outputTypes: Set<ElementType>) throws(ModelLoadError) {
         guard bytes.count <= ONNXLimits.maxFileBytes else {
             throw ModelLoadError("model is \(bytes.count) bytes; the limit is \(ONNXLimits.maxFileBytes)")
         }
@@ -101,6 +124,10 @@ public final class Model: Sendable {
         var histogram: [String: Int] = [:]
         for node in graphProto.nodes { histogram[node.opType, default: 0] += 1 }
 
+        for output in result.outputs where !outputTypes.contains(output.elementType) {
+            throw ModelLoadError("graph output '\(output.name)' has element type \(output.elementType.onnxName); "
+                                 + "this caller accepts \(outputTypes.map(\.onnxName).sorted().joined(separator: ", ")) outputs")
+        }
         self.inputs = result.inputs
         self.outputs = result.outputs
         self.producerName = proto.producerName

@@ -95,7 +95,7 @@ extension Model {
             operatorHistogram: histogram, nodeCount: graph.nodes.count, parameterCount: parameters,
             externalDataLocations: locations, unsupportedNodes: unsupportedNodes(graph), loadError: nil)
         do {
-            let model = try Model(bytes: bytes, modelDirectory: modelDirectory)
+            let model = try Model(bytes: bytes, modelDirectory: modelDirectory, outputTypes: Model.allOutputTypes)
             inspection.inputs = model.inputs
             inspection.outputs = model.outputs
         } catch {

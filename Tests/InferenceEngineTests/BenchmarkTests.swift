@@ -25,7 +25,7 @@ struct BenchmarkTests {
     }
 
     @Test func creditModelLatency() throws {
-        let model = try Model(contentsOf: repoPath("examples/models/credit_default/1/model.onnx"))
+        let model = try Model(contentsOf: repoPath("examples/models/credit_default/1/model.onnx"), outputTypes: Model.allOutputTypes)
         for batch in [1, 64] {
             let input = Tensor(shape: [batch, 10], scalars: [Float](repeating: 1, count: batch * 10))
             let iterations = 20_000
@@ -39,7 +39,7 @@ struct BenchmarkTests {
     /// Per-model latency of the PyTorch zoo (compare with `python3 Benchmarks/engine/ort_zoo.py`).
     @Test func zooLatency() throws {
         for zoo in zooCases where zoo.fixture.name.hasSuffix("batch3") {
-            let model = try Model(contentsOf: repoPath(zoo.fixture.model))
+            let model = try Model(contentsOf: repoPath(zoo.fixture.model), outputTypes: Model.allOutputTypes)
             let feeds = zoo.fixture.inputs.mapValues(\.tensor)
             _ = try model.run(feeds)
             let iterations = 300

@@ -40,7 +40,7 @@ struct OperatorFuzzTests {
     func randomRequests() throws {
         var rng = SplitMix64(seed: 7 &+ UInt64(Self.rounds))
         for fixture in opCases {
-            let model = try Model(contentsOf: repoPath(fixture.model))
+            let model = try Model(contentsOf: repoPath(fixture.model), outputTypes: Model.allOutputTypes)
             for _ in 0..<(4 * Self.rounds) { _ = try? model.run(Self.randomInputs(model, &rng)) }
         }
     }
@@ -57,7 +57,7 @@ struct OperatorFuzzTests {
                     let i = Int(rng.next() % UInt64(bytes.count))
                     bytes[i] = rng.next() % 2 == 0 ? bytes[i] ^ (UInt8(1) << UInt8(rng.next() % 8)) : UInt8(truncatingIfNeeded: rng.next())
                 }
-                guard let model = try? Model(bytes: bytes, modelDirectory: nil) else { continue }
+                guard let model = try? Model(bytes: bytes, modelDirectory: nil, outputTypes: Model.allOutputTypes) else { continue }
                 survivors += 1
                 _ = try? model.run(Self.randomInputs(model, &rng))
             }

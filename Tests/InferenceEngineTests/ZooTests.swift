@@ -24,7 +24,7 @@ let zooCases: [ZooCase] = (["Tests/Fixtures/zoo/cases.json", "Tests/Fixtures/zoo
 struct ZooTests {
     @Test("zoo model matches onnxruntime", arguments: zooCases)
     func zooModel(_ zoo: ZooCase) throws {
-        let model = try Model(contentsOf: repoPath(zoo.fixture.model))
+        let model = try Model(contentsOf: repoPath(zoo.fixture.model), outputTypes: Model.allOutputTypes)
         let results = try model.run(zoo.fixture.inputs.mapValues(\.tensor))
         for (name, expected) in zoo.fixture.outputs {
             let index = try #require(model.outputs.firstIndex { $0.name == name }, "no output \(name)")
@@ -61,7 +61,7 @@ struct ZooTests {
             #expect(Set(info.unsupportedNodes.map(\.opType)) == Set(operators))
             #expect(!info.isServable)
             do {
-                _ = try Model(contentsOf: path)
+                _ = try Model(contentsOf: path, outputTypes: Model.allOutputTypes)
                 Issue.record("\(path) loaded")
             } catch {
                 for op in operators { #expect(error.message.contains("unsupported operator '\(op)'"), "\(error.message)") }
@@ -83,7 +83,7 @@ struct ZooTests {
         expected.append(("Tests/Fixtures/zoo/encoder_causal_dynamo/model.onnx", [[batch, seq, .fixed(16)]]))
         expected.append(("Tests/Fixtures/zoo_tf/keras_mlp.onnx", [[.symbolic("unk__11"), .fixed(3)]]))
         for (path, outputs) in expected {
-            let model = try Model(contentsOf: repoPath(path))
+            let model = try Model(contentsOf: repoPath(path), outputTypes: Model.allOutputTypes)
             #expect(model.outputs.map(\.dimensions) == outputs, "\(path)")
         }
     }
