@@ -38,11 +38,12 @@ struct BenchmarkTests {
 
     /// Per-model latency of the PyTorch zoo (compare with `python3 Benchmarks/engine/ort_zoo.py`).
     @Test func zooLatency() throws {
-        for zoo in zooCases where zoo.fixture.name.hasSuffix("batch3") {
+        let only = ProcessInfo.processInfo.environment["TENSORWIRE_BENCH_FILTER"]
+        for zoo in zooCases where zoo.fixture.name.hasSuffix("batch3") && (only == nil || zoo.fixture.name.contains(only!)) {
             let model = try Model(contentsOf: repoPath(zoo.fixture.model), outputTypes: Model.allOutputTypes)
             let feeds = zoo.fixture.inputs.mapValues(\.tensor)
             _ = try model.run(feeds)
-            let iterations = 300
+            let iterations = only == nil ? 300 : 20_000
             let start = ContinuousClock.now
             for _ in 0..<iterations { _ = try model.run(feeds) }
             let micros = (ContinuousClock.now - start) / .microseconds(1) / Double(iterations)

@@ -173,18 +173,24 @@ struct ConvKernel: NodeKernel {
                                 for ky in 0..<kh {
                                     for kx in 0..<kw {
                                         let dst = pc.baseAddress! + row * spatial
+                                        let (lo, hi) = Self.validRange(offset: kx &* dw &- g.pl, stride: sw, count: ow, size: wd)
+                                        let off = kx &* dw &- g.pl
                                         for oy in 0..<oh {
-                                            let iy = oy * sh - g.pt + ky * dh
-                                            let line = dst + oy * ow
+                                            let iy = oy &* sh &- g.pt &+ ky &* dh
+                                            let line = dst + oy &* ow
                                             if iy < 0 || iy >= h {
-                                                for ox in 0..<ow { line[ox] = 0 }
+                                                line.update(repeating: 0, count: ow)
                                                 continue
                                             }
-                                            let src = plane + iy * wd
-                                            for ox in 0..<ow {
-                                                let ix = ox * sw - g.pl + kx * dw
-                                                line[ox] = ix >= 0 && ix < wd ? src[ix] : 0
+                                            let src = plane + iy &* wd
+                                            if lo > 0 { line.update(repeating: 0, count: lo) }
+                                            if sw == 1 {
+                                                if hi > lo { (line + lo).update(from: src + (lo &+ off), count: hi &- lo) }
+                                            } else {
+                                                var ox = lo
+                                                while ox < hi { line[ox] = src[ox &* sw &+ off]; ox &+= 1 }
                                             }
+                                            if hi < ow { (line + Swift.max(hi, lo)).update(repeating: 0, count: ow &- Swift.max(hi, lo)) }
                                         }
                                         row += 1
                                     }
@@ -212,6 +218,14 @@ struct ConvKernel: NodeKernel {
 }
 
 extension ConvKernel {
+    /// The output columns `lo..<hi` whose input column `ox·stride + offset` lies in `0..<size`.
+    @inline(__always)
+    static func validRange(offset: Int, stride: Int, count: Int, size: Int) -> (Int, Int) {
+        let lo = offset >= 0 ? 0 : Swift.min(count, (-offset + stride - 1) / stride)
+        let hi = size - offset <= 0 ? 0 : Swift.min(count, (size - offset + stride - 1) / stride)
+        return (lo, Swift.max(hi, lo))
+    }
+
     /// Depthwise convolution (one input and one output channel per group) as a direct loop:
     /// im2col + a one-row GEMM would spend most of its time packing.
     func depthwise(_ x: [Float], _ w: [Float], _ bias: [Float]?, n: Int, c: Int, h: Int, wd: Int,
@@ -226,18 +240,23 @@ extension ConvKernel {
                 let kernel = pw.baseAddress! + ch * kh * kw
                 let b = bias?[ch] ?? 0
                 for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        var acc = b
-                        for ky in 0..<kh {
-                            let iy = oy * sh - g.pt + ky * dh
-                            if iy < 0 || iy >= h { continue }
-                            let row = src + iy * wd
-                            for kx in 0..<kw {
-                                let ix = ox * sw - g.pl + kx * dw
-                                if ix >= 0 && ix < wd { acc += row[ix] * kernel[ky * kw + kx] }
+                    let line = dst + oy &* ow
+                    line.update(repeating: b, count: ow)
+                    for ky in 0..<kh {
+                        let iy = oy &* sh &- g.pt &+ ky &* dh
+                        if iy < 0 || iy >= h { continue }
+                        let row = src + iy &* wd
+                        for kx in 0..<kw {
+                            let weight = kernel[ky &* kw &+ kx]
+                            let off = kx &* dw &- g.pl
+                            let (lo, hi) = Self.validRange(offset: off, stride: sw, count: ow, size: wd)
+                            var ox = lo
+                            if sw == 1 {
+                                while ox < hi { line[ox] += weight * row[ox &+ off]; ox &+= 1 }
+                            } else {
+                                while ox < hi { line[ox] += weight * row[ox &* sw &+ off]; ox &+= 1 }
                             }
                         }
-                        dst[oy * ow + ox] = acc
                     }
                 }
             }
@@ -267,35 +286,36 @@ struct PoolKernel: NodeKernel {
                     let src = px.baseAddress! + plane * h * wd
                     let dst = out.baseAddress! + plane * oh * ow
                     for oy in 0..<oh {
-                        let y0 = oy * sh - g.pt
+                        let y0 = oy &* sh &- g.pt
+                        // Taps inside the data: ky in kyLo..<kyHi (no per-tap bounds checks below).
+                        let (kyLo, kyHi) = ConvKernel.validRange(offset: y0, stride: dh, count: kh, size: h)
                         for ox in 0..<ow {
-                            let x0 = ox * sw - g.pl
+                            let x0 = ox &* sw &- g.pl
+                            let (kxLo, kxHi) = ConvKernel.validRange(offset: x0, stride: dw, count: kw, size: wd)
                             if isMax {
                                 var best = -Float.infinity
-                                for ky in 0..<kh {
-                                    let iy = y0 + ky * dh
-                                    if iy < 0 || iy >= h { continue }
-                                    for kx in 0..<kw {
-                                        let ix = x0 + kx * dw
-                                        if ix < 0 || ix >= wd { continue }
-                                        let v = src[iy * wd + ix]
+                                var ky = kyLo
+                                while ky < kyHi {
+                                    let row = src + ((y0 &+ ky &* dh) &* wd &+ x0)
+                                    var kx = kxLo
+                                    while kx < kxHi {
+                                        let v = row[kx &* dw]
                                         if v > best || v.isNaN { best = v }
+                                        kx &+= 1
                                     }
+                                    ky &+= 1
                                 }
-                                dst[oy * ow + ox] = best
+                                dst[oy &* ow &+ ox] = best
                             } else {
                                 var sum: Float = 0
-                                var count = 0
-                                for ky in 0..<kh {
-                                    let iy = y0 + ky * dh
-                                    if iy < 0 || iy >= h { continue }
-                                    for kx in 0..<kw {
-                                        let ix = x0 + kx * dw
-                                        if ix < 0 || ix >= wd { continue }
-                                        sum += src[iy * wd + ix]
-                                        count += 1
-                                    }
+                                var ky = kyLo
+                                while ky < kyHi {
+                                    let row = src + ((y0 &+ ky &* dh) &* wd &+ x0)
+                                    var kx = kxLo
+                                    while kx < kxHi { sum += row[kx &* dw]; kx &+= 1 }
+                                    ky &+= 1
                                 }
+                                var count = (kyHi &- kyLo) &* (kxHi &- kxLo)
                                 if countIncludePad {
                                     // onnxruntime: the window clipped to the padded extent (not to the data).
                                     let yEnd = Swift.min(y0 + (kh - 1) * dh + 1, h + g.pb), xEnd = Swift.min(x0 + (kw - 1) * dw + 1, wd + g.pr)
@@ -303,7 +323,7 @@ struct PoolKernel: NodeKernel {
                                     let cols = dw == 1 ? xEnd - x0 : (xEnd - x0 + dw - 1) / dw
                                     count = Swift.max(rows * cols, 1)
                                 }
-                                dst[oy * ow + ox] = count > 0 ? sum / Float(count) : 0
+                                dst[oy &* ow &+ ox] = count > 0 ? sum / Float(count) : 0
                             }
                         }
                     }
