@@ -89,6 +89,14 @@ struct GraphCompiler {
 
             let compiler = OperatorCompiler(node: node, label: label, inputs: inputFacts, opset: opset)
             let (operation, shapes, types) = try compiler.compileAny()
+            // Inferred sizes stay in 0...2^31 so that later inference arithmetic cannot overflow.
+            for shape in shapes {
+                for d in shape.dims {
+                    if let v = d.fixedValue, v < 0 || v > ONNXLimits.maxTensorElements {
+                        throw ModelLoadError("\(node.opType) (node '\(label)'): inferred output shape \(shape.description) has an invalid dimension \(v)")
+                    }
+                }
+            }
             let compiledNode = CompiledNode(name: label, opType: node.opType, operation: operation, inputs: inputSlotsOfNode, outputs: [])
 
             // Shape/Size of a value whose dimensions are all fixed at load is itself a constant.

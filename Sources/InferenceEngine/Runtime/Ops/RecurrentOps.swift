@@ -85,7 +85,7 @@ struct RecurrentKernel: NodeKernel {
         func opt(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
         var (x, xs) = try node.floats(inputs[0])
         let (w, ws) = try node.floats(inputs[1])
-        let (r, _) = try node.floats(inputs[2])
+        let (r, rs) = try node.floats(inputs[2])
         let h = hidden, gates = isLSTM ? 4 : (isRNN ? 1 : 3), gh = gates * h
         guard xs.count == 3 else { throw node.invalid("X must be 3-D") }
         if layout == 1 {   // [batch, seq, in] → [seq, batch, in]
@@ -95,7 +95,9 @@ struct RecurrentKernel: NodeKernel {
         }
         let seq = xs[0], batch = xs[1], inputSize = xs[2]
         guard ws == [directions, gh, inputSize] else { throw node.invalid("W \(ws.shapeDescription) does not match X \(xs.shapeDescription)") }
+        guard rs == [directions, gh, h] else { throw node.invalid("R \(rs.shapeDescription) must be \([directions, gh, h].shapeDescription)") }
         let bias = try opt(3).map { t throws(InferenceError) in try node.floats(t).values }
+        if let bias, bias.count != directions * 2 * gh { throw node.invalid("B has \(bias.count) values, expected \(directions * 2 * gh)") }
         var lengths = [Int](repeating: seq, count: batch)
         if let l = opt(4) {
             let v = l.storage.int64Values
@@ -115,6 +117,7 @@ struct RecurrentKernel: NodeKernel {
         let h0 = try state(opt(5))
         let c0 = isLSTM ? try state(opt(6)) : nil
         let peep = isLSTM ? try opt(7).map { t throws(InferenceError) in try node.floats(t).values } : nil
+        if let peep, peep.count != directions * 3 * h { throw node.invalid("P has \(peep.count) values, expected \(directions * 3 * h)") }
 
         var y = [Float](repeating: 0, count: seq * directions * batch * h)
         var yh = [Float](repeating: 0, count: directions * batch * h)

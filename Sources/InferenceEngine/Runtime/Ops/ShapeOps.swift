@@ -316,7 +316,10 @@ extension OperatorCompiler {
             guard r.count == x.shape.rank else { throw fail("repeats has \(r.count) entries for rank \(x.shape.rank)") }
             for i in 0..<r.count {
                 guard r[i] >= 0 else { throw fail("repeats must be ≥ 0") }
-                if let d = x.shape.dims[i].fixedValue { dims[i] = .fixed(d * Int(r[i])) } else if r[i] == 1 { dims[i] = x.shape.dims[i] }
+                if let d = x.shape.dims[i].fixedValue {
+                    let (p, overflow) = d.multipliedReportingOverflow(by: Int(r[i]))
+                    dims[i] = overflow ? .unknown : .fixed(p)
+                } else if r[i] == 1 { dims[i] = x.shape.dims[i] }
             }
         }
         return (TileKernel(), [InferredShape(dims)], [x.type])
