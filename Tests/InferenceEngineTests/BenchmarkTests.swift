@@ -3,7 +3,9 @@ import Testing
 @testable import InferenceEngine
 
 /// Opt-in throughput check (`TENSORWIRE_BENCH=1 swift test -c release -Xswiftc -enable-testing
-/// --filter Benchmark`); prints GFLOP/s of the baseline GEMM and the credit model latency.
+/// --filter Benchmark`); prints GFLOP/s of the baseline GEMM, the credit model latency and the
+/// PyTorch zoo latencies (`TENSORWIRE_BENCH_FILTER=cnn2d` limits those to matching cases and
+/// runs them longer, e.g. under `perf record`).
 @Suite("Benchmark", .serialized, .enabled(if: ProcessInfo.processInfo.environment["TENSORWIRE_BENCH"] != nil))
 struct BenchmarkTests {
     @Test(arguments: [(1, 512, 512), (64, 512, 512), (256, 256, 256), (512, 512, 512), (1024, 1024, 1024)])
