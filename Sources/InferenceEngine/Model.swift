@@ -140,7 +140,8 @@ public final class Model: Sendable {
 
     /// Runs the graph.
     ///
-    /// - Parameter inputs: maps every model input name to a float32 tensor whose shape matches
+    /// - Parameter inputs: maps every model input name to a tensor of the input's element type
+    ///   (``ValueInfo/elementType``: float32, int64, int32 or bool) whose shape matches
     ///   the declared one (rank, fixed dims; a symbolic dim such as `batch` must have the same
     ///   size everywhere it appears).
     /// - Returns: the model outputs, in ``outputs`` order.
