@@ -612,6 +612,10 @@ case("convtranspose1d_group_dilation", [N("ConvTranspose", ["x", "w"], group=2, 
      {"x": rnd(2, 4, 5)}, ["y"], inits=[("w", rnd(4, 1, 3))])
 case("convtranspose2d_output_shape", [N("ConvTranspose", ["x", "w"], strides=[3, 2], output_shape=[10, 8])],
      {"x": rnd(1, 1, 3, 3)}, ["y"], inits=[("w", rnd(1, 2, 3, 3))])
+case("maxpool_indices", [N("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 0, 0])],
+     {"x": rnd(2, 2, 5, 5)}, ["y", "i"], out_types={"i": I64_T})
+case("maxpool_indices_storage_order1", [N("MaxPool", ["x"], ["y", "i"], kernel_shape=[3, 3], strides=[2, 2], storage_order=1)],
+     {"x": rnd(1, 2, 6, 5)}, ["y", "i"], out_types={"i": I64_T})
 case("pad_wrap", [N("Pad", ["x", "p"], mode="wrap")], {"x": rnd(3, 4)}, ["y"], inits=[("p", ints(1, 2, 2, 1))], opset=19)
 case("squeeze_runtime_axes", [N("Squeeze", ["x", "a"])], {"x": rnd(1, 3, 1), "a": ints(0, -1)}, ["y"])
 case("unsqueeze_runtime_axes", [N("Unsqueeze", ["x", "a"])], {"x": rnd(3, 2), "a": ints(2, 0)}, ["y"])
@@ -723,9 +727,9 @@ save_broken("conv_channel_mismatch",
 save_broken("conv3d",
             model_of([N("Conv", ["x", "w"])], [vi("x", [1, 1, 3, 3, 3])], [vi("y", None)], [numpy_helper.from_array(rnd(1, 1, 2, 2, 2), "w")]),
             "only 1-D and 2-D inputs are supported")
-save_broken("maxpool_indices",
-            model_of([N("MaxPool", ["x"], ["y", "idx"], kernel_shape=[2, 2])], [vi("x", [1, 1, 4, 4])], [vi("y", None)]),
-            "the Indices output is not supported")
+save_broken("averagepool_indices",
+            model_of([N("AveragePool", ["x"], ["y", "idx"], kernel_shape=[2, 2])], [vi("x", [1, 1, 4, 4])], [vi("y", None)]),
+            "only MaxPool has an Indices output")
 save_broken("lstm_custom_activation",
             model_of([helper.make_node("LSTM", ["x", "w", "r"], ["y"], name="lstm1", hidden_size=2,
                                        activations=["Relu", "Tanh", "Tanh"])],

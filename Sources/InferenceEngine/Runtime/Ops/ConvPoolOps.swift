@@ -107,19 +107,23 @@ extension OperatorCompiler {
 
     func compilePool() throws(ModelLoadError) -> Compiled {
         try checkArity(1, 1, outputs: 1...2)
-        guard node.outputs.count == 1 || node.outputs[1].isEmpty else { throw fail("the Indices output is not supported") }
+        let wantsIndices = node.outputs.count == 2 && !node.outputs[1].isEmpty
+        if wantsIndices && node.opType != "MaxPool" { throw fail("only MaxPool has an Indices output") }
         let x = try input(0, [.float32])
         let isMax = node.opType == "MaxPool"
         var allowed: Set<String> = ["auto_pad", "ceil_mode", "kernel_shape", "pads", "strides", "dilations"]
         if isMax { allowed.insert("storage_order") } else { allowed.insert("count_include_pad") }
         let attrs = try attributes(allowed)
         guard x.shape.rank >= 3 else { throw fail("X must have rank ≥ 3, got \(x.shape.description)") }
-        if isMax, try attrs.int("storage_order", default: 0) != 0 { throw fail("storage_order=1 is not supported") }
+        let storageOrder = isMax ? try attrs.int("storage_order", default: 0) : 0
+        guard storageOrder == 0 || storageOrder == 1 else { throw fail("invalid storage_order \(storageOrder)") }
         if !isMax, opset < 19, attrs.byName["dilations"] != nil { throw fail("AveragePool dilations need opset 19") }
         var window = try self.window(attrs, spatial: x.shape.rank - 2, kernel: nil)
         window.ceilMode = try attrs.flag("ceil_mode")
         let include = isMax ? false : try attrs.flag("count_include_pad")
-        return (PoolKernel(window: window, isMax: isMax, countIncludePad: include), [spatialOutput(x.shape, channels: x.shape.dims[1], window)], [.float32])
+        let out = spatialOutput(x.shape, channels: x.shape.dims[1], window)
+        return (PoolKernel(window: window, isMax: isMax, countIncludePad: include, indices: wantsIndices, columnMajor: storageOrder == 1),
+                [out, out], [.float32, .int64])
     }
 
     func compileGlobalPool() throws(ModelLoadError) -> Compiled {
@@ -269,6 +273,10 @@ struct PoolKernel: NodeKernel {
     let window: Window2D
     let isMax: Bool
     let countIncludePad: Bool
+    /// MaxPool's second output: the flat index of each maximum in X (row-major, or column-major
+    /// within each image plane for storage_order=1), padding not counted.
+    var indices = false
+    var columnMajor = false
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, xs) = try node.floats(inputs[0])
@@ -279,6 +287,7 @@ struct PoolKernel: NodeKernel {
         let outShape = window.spatialRank == 1 ? [n, c, ow] : [n, c, oh, ow]
         let total = try node.checkedCount(outShape)
         let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        if indices { return maxWithIndices(x, n: n, c: c, h: h, wd: wd, g: g, outShape: outShape, total: total) }
         let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
             initialized = total
             x.withUnsafeBufferPointer { px in
@@ -331,6 +340,38 @@ struct PoolKernel: NodeKernel {
             }
         }
         return [Tensor(shape: outShape, storage: .float32(y))]
+    }
+}
+
+extension PoolKernel {
+    func maxWithIndices(_ x: [Float], n: Int, c: Int, h: Int, wd: Int, g: (oh: Int, ow: Int, pt: Int, pl: Int, pb: Int, pr: Int),
+                        outShape: [Int], total: Int) -> [Tensor] {
+        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        var y = [Float](repeating: 0, count: total), where_ = [Int64](repeating: 0, count: total)
+        for plane in 0..<(n * c) {
+            for oy in 0..<g.oh {
+                let y0 = oy * sh - g.pt
+                for ox in 0..<g.ow {
+                    let x0 = ox * sw - g.pl
+                    var best = -Float.infinity, bestY = -1, bestX = -1
+                    for ky in 0..<kh {
+                        let iy = y0 + ky * dh
+                        if iy < 0 || iy >= h { continue }
+                        for kx in 0..<kw {
+                            let ix = x0 + kx * dw
+                            if ix < 0 || ix >= wd { continue }
+                            let v = x[(plane * h + iy) * wd + ix]
+                            if bestY < 0 || v > best { best = v; bestY = iy; bestX = ix }
+                        }
+                    }
+                    let o = (plane * g.oh + oy) * g.ow + ox
+                    y[o] = best
+                    let inPlane = columnMajor ? bestX * h + bestY : bestY * wd + bestX
+                    where_[o] = bestY < 0 ? 0 : Int64(plane * h * wd + inPlane)
+                }
+            }
+        }
+        return [Tensor(shape: outShape, storage: .float32(y)), Tensor(shape: outShape, storage: .int64(where_))]
     }
 }
 
