@@ -1,9 +1,8 @@
 /// The element type of a tensor, mirroring ONNX `TensorProto.DataType`.
 ///
-/// v0 computes in ``float32`` only; `int64`/`int32` appear as constant initializers
-/// (for example Reshape shapes). The other cases exist so that models can be described and
-/// refused with a precise message, and so that later versions can add kernels without an
-/// API change.
+/// The engine computes in ``float32`` and holds ``int64``, ``int32`` and ``bool`` tensors for
+/// shapes, indices, token ids and masks (model inputs and outputs may be any of these four). The
+/// other cases exist so that models can be described and refused with a precise message.
 public enum ElementType: Sendable, Hashable, CustomStringConvertible {
     case float32, uint8, int8, uint16, int16, int32, int64, string, bool
     case float16, float64, uint32, uint64, bfloat16

@@ -8,10 +8,11 @@ import Darwin
 ///
 /// Loading parses the file with a bounded protobuf reader, checks every node (operator,
 /// attributes, topological order, static shapes) and pre-transposes constant Gemm weights. A
-/// model that loads is one v0 can run exactly; anything else is refused with a
+/// model that loads is one the engine can run exactly; anything else is refused with a
 /// ``ModelLoadError`` naming the problem.
 ///
-/// `Model` is immutable after `init`, so ``run(_:)`` may be called from many threads at once.
+/// `Model` is immutable after `init` (apart from an internal, mutex-guarded cache of the values
+/// that depend only on input shapes), so ``run(_:)`` may be called from many threads at once.
 public final class Model: Sendable {
     /// The model inputs (graph inputs that are not initializers), in graph order.
     public let inputs: [ValueInfo]
@@ -19,7 +20,8 @@ public final class Model: Sendable {
     public let outputs: [ValueInfo]
     /// `ModelProto.producer_name` (e.g. `pytorch`).
     public let producerName: String
-    /// Version of the default (`ai.onnx`) operator set the model imports.
+    /// Version of the default (`ai.onnx`) operator set the model imports; 0 for a model that
+    /// imports only `ai.onnx.ml`.
     public let opsetVersion: Int
     /// `ModelProto.ir_version`.
     public let irVersion: Int
@@ -34,7 +36,7 @@ public final class Model: Sendable {
     private let parameters: Int
     private let graph: CompiledGraph
 
-    /// Default-domain opsets whose semantics v0 implements for all supported operators.
+    /// Default-domain opsets whose semantics the engine implements for all supported operators.
     public static let supportedOpsets: ClosedRange<Int> = 11...21
 
     /// Number of nodes per operator type (`["Gemm": 3, "Relu": 2, ...]`), as in the file.
@@ -43,15 +45,36 @@ public final class Model: Sendable {
     /// Total number of elements in all initializers.
     public var parameterCount: Int { parameters }
 
-    /// Reads and loads the model at `path`.
+    /// Every element type a model output can have: pass it as `outputTypes` when the caller can
+    /// return int64, int32 and bool tensors (labels, indices, masks) as well as float32.
+    public static let allOutputTypes: Set<ElementType> = [.float32, .int64, .int32, .bool]
+
+    /// Reads and loads the model at `path`, accepting float32 outputs only.
+    ///
+    /// Float32-only is the safe default for callers written when every output was float32 (they
+    /// label outputs FP32 and size them at 4 bytes per element); use
+    /// ``init(contentsOf:outputTypes:)`` with ``allOutputTypes`` to load models whose outputs
+    /// are int64/int32/bool. Inputs of all four types are accepted either way.
+    public convenience init(contentsOf path: String) throws(ModelLoadError) {
+        try self.init(contentsOf: path, outputTypes: [.float32])
+    }
+
+    /// Reads and loads the model at `path`; outputs of an element type outside `outputTypes`
+    /// are refused at load, naming the output.
     ///
     /// Files larger than 2 GiB are refused before reading. External data files are resolved
     /// strictly inside the file's directory.
-    public convenience init(contentsOf path: String) throws(ModelLoadError) {
+    public convenience init(contentsOf path: String, outputTypes: Set<ElementType>) throws(ModelLoadError) {
         let bytes = try Self.readFile(path)
         var directory: String? = nil
         if let slash = path.lastIndex(of: "/") { directory = String(path[..<slash]) }
-        try self.init(bytes: bytes, modelDirectory: directory ?? ".")
+        try self.init(bytes: bytes, modelDirectory: directory ?? ".", outputTypes: outputTypes)
+    }
+
+    /// Loads a model from its serialized `ModelProto` bytes, accepting float32 outputs only
+    /// (see ``init(contentsOf:)``).
+    public convenience init(bytes: [UInt8], modelDirectory: String?) throws(ModelLoadError) {
+        try self.init(bytes: bytes, modelDirectory: modelDirectory, outputTypes: [.float32])
     }
 
     /// Loads a model from its serialized `ModelProto` bytes.
@@ -59,20 +82,27 @@ public final class Model: Sendable {
     /// - Parameter modelDirectory: the directory external data `location`s are resolved in
     ///   (strictly inside it: absolute paths, `..` and symlinks leaving it are refused); `nil`
     ///   refuses models with external data.
-    public init(bytes: [UInt8], modelDirectory: String?) throws(ModelLoadError) {
+    /// - Parameter outputTypes: the output element types the caller can handle; any other
+    ///   output type is a load error naming the output.
+    public init(bytes: [UInt8], modelDirectory: String?, outputTypes: Set<ElementType>) throws(ModelLoadError) {
         guard bytes.count <= ONNXLimits.maxFileBytes else {
             throw ModelLoadError("model is \(bytes.count) bytes; the limit is \(ONNXLimits.maxFileBytes)")
         }
         let proto = try ONNXModelParser.parseModel(bytes)
         guard let graphProto = proto.graph else { throw ModelLoadError("model has no graph") }
 
-        var opset: Int64?
+        var imported: Int64?
         for entry in proto.opsetImports where entry.domain.isEmpty || entry.domain == "ai.onnx" {
-            opset = entry.version
+            imported = entry.version
         }
-        guard let opset else { throw ModelLoadError("model does not import the default ONNX opset (opset_import for domain '')") }
+        let usesDefaultDomain = graphProto.nodes.contains { $0.domain.isEmpty || $0.domain == "ai.onnx" }
+        if imported == nil && usesDefaultDomain {
+            throw ModelLoadError("model does not import the default ONNX opset (opset_import for domain '')")
+        }
+        let importsDefault = imported != nil
+        let opset = imported ?? Int64(Self.supportedOpsets.upperBound)   // only ai.onnx.ml nodes: any opset will do
         guard opset >= Int64(Self.supportedOpsets.lowerBound), opset <= Int64(Self.supportedOpsets.upperBound) else {
-            throw ModelLoadError("default-domain opset \(opset) is not supported (v0 supports opsets \(Self.supportedOpsets.lowerBound)...\(Self.supportedOpsets.upperBound))")
+            throw ModelLoadError("default-domain opset \(opset) is not supported (supported: opsets \(Self.supportedOpsets.lowerBound)...\(Self.supportedOpsets.upperBound))")
         }
 
         // Every unsupported operator is reported at once, each with the node using it.
@@ -94,10 +124,14 @@ public final class Model: Sendable {
         var histogram: [String: Int] = [:]
         for node in graphProto.nodes { histogram[node.opType, default: 0] += 1 }
 
+        for output in result.outputs where !outputTypes.contains(output.elementType) {
+            throw ModelLoadError("graph output '\(output.name)' has element type \(output.elementType.onnxName); "
+                                 + "this caller accepts \(outputTypes.map(\.onnxName).sorted().joined(separator: ", ")) outputs")
+        }
         self.inputs = result.inputs
         self.outputs = result.outputs
         self.producerName = proto.producerName
-        self.opsetVersion = Int(opset)
+        self.opsetVersion = importsDefault ? Int(opset) : 0
         self.irVersion = Int(clamping: proto.irVersion)
         self.histogram = histogram
         self.parameters = result.parameterCount
@@ -106,7 +140,8 @@ public final class Model: Sendable {
 
     /// Runs the graph.
     ///
-    /// - Parameter inputs: maps every model input name to a float32 tensor whose shape matches
+    /// - Parameter inputs: maps every model input name to a tensor of the input's element type
+    ///   (``ValueInfo/elementType``: float32, int64, int32 or bool) whose shape matches
     ///   the declared one (rank, fixed dims; a symbolic dim such as `batch` must have the same
     ///   size everywhere it appears).
     /// - Returns: the model outputs, in ``outputs`` order.
@@ -145,7 +180,7 @@ public final class Model: Sendable {
             }
             ordered.append(tensor)
         }
-        return try graph.execute(ordered)
+        return try graph.execute(ordered, symbols: symbols.mapValues(\.size))
     }
 
     /// The compiled graph, for white-box tests.

@@ -95,7 +95,7 @@ extension Model {
             operatorHistogram: histogram, nodeCount: graph.nodes.count, parameterCount: parameters,
             externalDataLocations: locations, unsupportedNodes: unsupportedNodes(graph), loadError: nil)
         do {
-            let model = try Model(bytes: bytes, modelDirectory: modelDirectory)
+            let model = try Model(bytes: bytes, modelDirectory: modelDirectory, outputTypes: Model.allOutputTypes)
             inspection.inputs = model.inputs
             inspection.outputs = model.outputs
         } catch {
@@ -111,6 +111,7 @@ extension Model {
         for (index, node) in graph.nodes.enumerated() {
             let defaultDomain = node.domain.isEmpty || node.domain == "ai.onnx"
             if defaultDomain && supported.contains(node.opType) { continue }
+            if node.domain == "ai.onnx.ml" && OperatorCompiler.supportedMLOperators.contains(node.opType) { continue }
             let op = defaultDomain ? node.opType : "\(node.domain).\(node.opType)"
             result.append(.init(opType: op, nodeName: node.name.isEmpty ? "#\(index)" : node.name))
         }

@@ -2,7 +2,7 @@
 public struct ValueInfo: Sendable, Hashable {
     /// The ONNX value name clients use as the key in requests and responses.
     public var name: String
-    /// The element type (always ``ElementType/float32`` for v0 models).
+    /// The element type: float32, int64, int32 or bool.
     public var elementType: ElementType
     /// The declared shape; ``Dimension/symbolic(_:)`` dimensions are chosen per request.
     public var dimensions: [Dimension]

@@ -460,7 +460,7 @@ pool_case("globalmaxpool", "GlobalMaxPool", rnd(2, 3, 4, 5))
 # --- LSTM / GRU (ONNX semantics: gate order i,o,f,c and z,r,h; layouts; sequence_lens; states)
 def rnn_case(name, op, seq=4, batch=2, inp=3, hidden=5, dirs=1, bias=True, lens=None, init=False, peep=False,
              outs=("Y", "Y_h", "Y_c"), layout=0, opset=17, **attrs):
-    gates = 4 if op == "LSTM" else 3
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[op]
     inits = [("W", rnd(dirs, gates * hidden, inp) * 0.5), ("R", rnd(dirs, gates * hidden, hidden) * 0.5)]
     ins = ["X", "W", "R"]
     feeds = {"X": rnd(*((seq, batch, inp) if layout == 0 else (batch, seq, inp)))}
@@ -553,8 +553,72 @@ case("cumsum_int64", [N("CumSum", ["x", "a"])], {"x": ints(1, 1, 0, 1)}, ["y"], 
      out_types={"y": I64_T})
 case("prelu_channel", [N("PRelu", ["x", "s"])], {"x": rnd(2, 3, 4)}, ["y"], inits=[("s", rnd(3, 1))])
 case("prelu_scalar", [N("PRelu", ["x", "s"])], {"x": rnd(2, 3)}, ["y"], inits=[("s", np.array([0.25], np.float32))])
+case("sum_three_bcast", [N("Sum", ["a", "b", "c"])], {"a": rnd(2, 3), "b": rnd(3), "c": rnd(2, 1)}, ["y"])
+case("mean_two", [N("Mean", ["a", "b"])], {"a": rnd(2, 3), "b": rnd(2, 3)}, ["y"])
+case("max_three_int64", [N("Max", ["a", "b", "c"])], {"a": ints(1, 5), "b": ints(3, 2), "c": ints(0)}, ["y"], out_types={"y": I64_T})
+case("min_one_input", [N("Min", ["a"])], {"a": rnd(4)}, ["y"])
+# --- extreme attribute values must neither trap nor overflow
+slice_case("slice_extreme_steps_negative", rnd(5), [2 ** 63 - 1], [-(2 ** 63)], steps=[-(2 ** 63)])
+slice_case("slice_extreme_steps_positive", rnd(5), [-(2 ** 63)], [2 ** 63 - 1], steps=[2 ** 63 - 1])
+case("cumsum_int64_wraps", [N("CumSum", ["x", "a"])], {"x": ints(2 ** 63 - 1, 1, 1)}, ["y"], inits=[("a", np.array(0, np.int64))],
+     out_types={"y": I64_T})
+case("add_symbolic_outer", [N("Add", ["a", "b"])], {"a": rnd(3, 1), "b": rnd(1, 4)}, ["y"],
+     input_shapes={"a": ["n", 1], "b": [1, "m"]})
 case("hardswish", [N("HardSwish", ["x"])], {"x": rnd(3, 4) * 4}, ["y"])
 case("selu", [N("Selu", ["x"])], {"x": rnd(3, 4)}, ["y"])
+
+# --- more unary math, CastLike, IsNaN/IsInf, GatherElements, Scatter*, TopK, OneHot, Hardmax, EyeLike, Depth/Space
+for op in ("Atan", "Asinh", "Sinh", "Cosh", "Tan", "Round", "Softsign", "Celu", "ThresholdedRelu", "Shrink"):
+    case(op.lower(), [N(op, ["x"])], {"x": rnd(3, 4) * 1.5}, ["y"])
+case("round_halves", [N("Round", ["x"])], {"x": np.array([0.5, 1.5, 2.5, -0.5, -1.5, 2.4], np.float32)}, ["y"])
+case("mish", [N("Mish", ["x"])], {"x": rnd(3, 4) * 3}, ["y"], opset=18)
+for op in ("Acos", "Asin", "Atanh"):
+    case(op.lower(), [N(op, ["x"])], {"x": np.tanh(rnd(3, 4)).astype(np.float32) * 0.9}, ["y"])
+case("acosh", [N("Acosh", ["x"])], {"x": rnd(3, 4, positive=True) + 1}, ["y"])
+case("castlike_float_to_int64", [N("CastLike", ["x", "like"])], {"x": np.array([1.9, -2.5], np.float32)}, ["y"],
+     inits=[("like", ints(0))], out_types={"y": I64_T}, opset=15)
+case("isnan", [N("IsNaN", ["x"])], {"x": np.array([1, np.nan, np.inf], np.float32)}, ["y"], out_types={"y": BOOL_T})
+case("isinf_positive_only", [N("IsInf", ["x"], detect_negative=0)], {"x": np.array([1, -np.inf, np.inf, np.nan], np.float32)},
+     ["y"], out_types={"y": BOOL_T})
+case("gatherelements_axis1", [N("GatherElements", ["x", "i"], axis=1)], {"x": rnd(3, 4), "i": ints(0, 3, -1, 2, 1, 1).reshape(3, 2)}, ["y"])
+case("scatterelements_add", [N("ScatterElements", ["x", "i", "u"], axis=0, reduction="add")],
+     {"x": rnd(3, 2), "i": ints(0, 2, 0, 0).reshape(2, 2), "u": rnd(2, 2)}, ["y"], opset=18)
+case("scatternd", [N("ScatterND", ["x", "i", "u"])], {"x": rnd(4, 3), "i": ints(3, 1).reshape(2, 1), "u": rnd(2, 3)}, ["y"])
+case("topk_largest", [N("TopK", ["x", "k"], ["v", "i"], axis=1)], {"x": rnd(2, 6)}, ["v", "i"], inits=[("k", ints(3))],
+     out_types={"i": I64_T})
+case("topk_smallest_axis0", [N("TopK", ["x", "k"], ["v", "i"], axis=0, largest=0)], {"x": rnd(5, 2)}, ["v", "i"],
+     inits=[("k", ints(2))], out_types={"i": I64_T})
+case("onehot", [N("OneHot", ["i", "d", "v"])], {"i": ints(0, 2, -1, 5)}, ["y"],
+     inits=[("d", np.array(4, np.int64)), ("v", np.array([0.0, 1.0], np.float32))])
+case("hardmax", [N("Hardmax", ["x"])], {"x": rnd(3, 5)}, ["y"])
+case("eyelike_k1", [N("EyeLike", ["x"], k=1)], {"x": rnd(3, 4)}, ["y"])
+case("depthtospace_dcr", [N("DepthToSpace", ["x"], blocksize=2)], {"x": rnd(1, 8, 2, 3)}, ["y"])
+case("depthtospace_crd", [N("DepthToSpace", ["x"], blocksize=2, mode="CRD")], {"x": rnd(1, 8, 2, 3)}, ["y"])
+case("spacetodepth", [N("SpaceToDepth", ["x"], blocksize=2)], {"x": rnd(1, 2, 4, 6)}, ["y"])
+case("reducel1", [N("ReduceL1", ["x"], axes=[1])], {"x": rnd(2, 3)}, ["y"])
+case("reducelogsum", [N("ReduceLogSum", ["x"], axes=[1])], {"x": rnd(2, 3, positive=True)}, ["y"])
+case("reducelogsumexp", [N("ReduceLogSumExp", ["x"], axes=[-1], keepdims=0)], {"x": rnd(2, 3) * 30}, ["y"])
+
+# --- RNN, InstanceNormalization, GroupNormalization, ConvTranspose, Pad wrap, runtime Squeeze/Unsqueeze axes
+rnn_case("rnn_forward", "RNN")
+rnn_case("rnn_bidirectional_seqlens_states", "RNN", dirs=2, init=True, lens=[3, 1], direction="bidirectional")
+case("instancenorm", [N("InstanceNormalization", ["x", "s", "b"], epsilon=1e-3)], {"x": rnd(2, 3, 4, 5)}, ["y"],
+     inits=[("s", rnd(3)), ("b", rnd(3))])
+case("groupnorm_opset21", [N("GroupNormalization", ["x", "s", "b"], num_groups=2)], {"x": rnd(2, 4, 3, 3)}, ["y"],
+     inits=[("s", rnd(4)), ("b", rnd(4))], opset=21)
+case("convtranspose2d", [N("ConvTranspose", ["x", "w", "b"], strides=[2, 2], pads=[1, 0, 0, 1], output_padding=[1, 1])],
+     {"x": rnd(1, 3, 4, 4)}, ["y"], inits=[("w", rnd(3, 2, 3, 3)), ("b", rnd(2))])
+case("convtranspose1d_group_dilation", [N("ConvTranspose", ["x", "w"], group=2, dilations=[2], strides=[3])],
+     {"x": rnd(2, 4, 5)}, ["y"], inits=[("w", rnd(4, 1, 3))])
+case("convtranspose2d_output_shape", [N("ConvTranspose", ["x", "w"], strides=[3, 2], output_shape=[10, 8])],
+     {"x": rnd(1, 1, 3, 3)}, ["y"], inits=[("w", rnd(1, 2, 3, 3))])
+case("maxpool_indices", [N("MaxPool", ["x"], ["y", "i"], kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 0, 0])],
+     {"x": rnd(2, 2, 5, 5)}, ["y", "i"], out_types={"i": I64_T})
+case("maxpool_indices_storage_order1", [N("MaxPool", ["x"], ["y", "i"], kernel_shape=[3, 3], strides=[2, 2], storage_order=1)],
+     {"x": rnd(1, 2, 6, 5)}, ["y", "i"], out_types={"i": I64_T})
+case("pad_wrap", [N("Pad", ["x", "p"], mode="wrap")], {"x": rnd(3, 4)}, ["y"], inits=[("p", ints(1, 2, 2, 1))], opset=19)
+case("squeeze_runtime_axes", [N("Squeeze", ["x", "a"])], {"x": rnd(1, 3, 1), "a": ints(0, -1)}, ["y"])
+case("unsqueeze_runtime_axes", [N("Unsqueeze", ["x", "a"])], {"x": rnd(3, 2), "a": ints(2, 0)}, ["y"])
 
 os.makedirs(OPS, exist_ok=True)
 with open(os.path.join(OPS, "cases.json"), "w") as f:
@@ -663,9 +727,9 @@ save_broken("conv_channel_mismatch",
 save_broken("conv3d",
             model_of([N("Conv", ["x", "w"])], [vi("x", [1, 1, 3, 3, 3])], [vi("y", None)], [numpy_helper.from_array(rnd(1, 1, 2, 2, 2), "w")]),
             "only 1-D and 2-D inputs are supported")
-save_broken("maxpool_indices",
-            model_of([N("MaxPool", ["x"], ["y", "idx"], kernel_shape=[2, 2])], [vi("x", [1, 1, 4, 4])], [vi("y", None)]),
-            "the Indices output is not supported")
+save_broken("averagepool_indices",
+            model_of([N("AveragePool", ["x"], ["y", "idx"], kernel_shape=[2, 2])], [vi("x", [1, 1, 4, 4])], [vi("y", None)]),
+            "only MaxPool has an Indices output")
 save_broken("lstm_custom_activation",
             model_of([helper.make_node("LSTM", ["x", "w", "r"], ["y"], name="lstm1", hidden_size=2,
                                        activations=["Relu", "Tanh", "Tanh"])],
@@ -683,6 +747,21 @@ save_broken("two_unsupported_ops",
                       helper.make_node("FusedGemm", ["r"], ["y"], name="fg1", domain="com.microsoft")],
                      [vi("x", [2, 2])], [vi("y", None)]),
             "unsupported operator 'NonZero' (node 'nonzero1'), unsupported operator 'com.microsoft.FusedGemm' (node 'fg1')")
+def tree_model(true_ids):
+    node = helper.make_node("TreeEnsembleRegressor", ["x"], ["y"], name="trees", domain="ai.onnx.ml",
+                            nodes_treeids=[0, 0, 0], nodes_nodeids=[0, 1, 2], nodes_featureids=[0, 0, 0],
+                            nodes_values=[0.0, 0.0, 0.0], nodes_modes=["BRANCH_LEQ", "BRANCH_LEQ", "LEAF"],
+                            nodes_truenodeids=true_ids, nodes_falsenodeids=[2, 2, 0],
+                            target_treeids=[0], target_nodeids=[2], target_ids=[0], target_weights=[1.0])
+    g = helper.make_graph([node], "g", [vi("x", [1, 1])], [vi("y", None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)])
+    m.ir_version = 8
+    return m
+save_broken("tree_cycle", tree_model([1, 0, 0]), "cycle")
+save_broken("tree_shared_subtree", tree_model([2, 2, 0]), "is not a tree")
+save_broken("pad_huge",
+            model_of([N("Pad", ["x", "p"])], [vi("x", [2])], [vi("y", None)], [numpy_helper.from_array(np.array([2 ** 62, 0], np.int64), "p")]),
+            "too large")
 save_broken("output_type_mismatch",
             model_of([N("Shape", ["x"])], [vi("x", [2])], [vi("y", None, TensorProto.FLOAT)]),
             "declared as FLOAT but computes INT64")

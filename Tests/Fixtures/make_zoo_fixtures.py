@@ -160,6 +160,30 @@ class TokenClassifier(nn.Module):
         return self.head((h * keep).sum(1) / keep.sum(1).clamp(min=1.0))
 
 
+class RNNNet(nn.Module):
+    """2-layer batch-first tanh RNN (ONNX RNN op), head on the last step."""
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.RNN(5, 8, num_layers=2, batch_first=True)
+        self.head = nn.Linear(8, 2)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.head(y[:, -1])
+
+
+class ConvAutoencoder1D(nn.Module):
+    """Time-series autoencoder: Conv1d down, ConvTranspose1d up (anomaly scores by reconstruction)."""
+    def __init__(self):
+        super().__init__()
+        self.enc = nn.Conv1d(3, 8, 4, stride=2, padding=1)
+        self.norm = nn.InstanceNorm1d(8, affine=True)
+        self.dec = nn.ConvTranspose1d(8, 3, 4, stride=2, padding=1)
+
+    def forward(self, x):
+        return self.dec(torch.relu(self.norm(self.enc(x))))
+
+
 def families():
     g = torch.Generator().manual_seed(0)
 
@@ -191,6 +215,8 @@ def families():
         ("encoder_causal", Encoder(True), ["x", "padding_mask"], ["y"], lambda b, s=6: (r(b, s, 16), padding(b, s)),
          {"x": {0: "batch", 1: "seq"}, "padding_mask": {0: "batch", 1: "seq"}}, 1e-4),
         ("token_classifier", TokenClassifier(), ["ids"], ["logits"], lambda b, s=7: (ids(b, s),), {"ids": {0: "batch", 1: "seq"}}, 1e-4),
+        ("rnn_tanh", RNNNet(), ["x"], ["logits"], lambda b, s=6: (r(b, s, 5),), {"x": {0: "batch", 1: "seq"}}, 1e-4),
+        ("conv_autoencoder_1d", ConvAutoencoder1D(), ["x"], ["reconstruction"], lambda b, s=None: (r(b, 3, 16),), {"x": {0: "batch"}}, 1e-4),
     ]
 
 

@@ -3,7 +3,9 @@ import Testing
 @testable import InferenceEngine
 
 /// Opt-in throughput check (`TENSORWIRE_BENCH=1 swift test -c release -Xswiftc -enable-testing
-/// --filter Benchmark`); prints GFLOP/s of the baseline GEMM and the credit model latency.
+/// --filter Benchmark`); prints GFLOP/s of the baseline GEMM, the credit model latency and the
+/// PyTorch zoo latencies (`TENSORWIRE_BENCH_FILTER=cnn2d` limits those to matching cases and
+/// runs them longer, e.g. under `perf record`).
 @Suite("Benchmark", .serialized, .enabled(if: ProcessInfo.processInfo.environment["TENSORWIRE_BENCH"] != nil))
 struct BenchmarkTests {
     @Test(arguments: [(1, 512, 512), (64, 512, 512), (256, 256, 256), (512, 512, 512), (1024, 1024, 1024)])
@@ -25,7 +27,7 @@ struct BenchmarkTests {
     }
 
     @Test func creditModelLatency() throws {
-        let model = try Model(contentsOf: repoPath("examples/models/credit_default/1/model.onnx"))
+        let model = try Model(contentsOf: repoPath("examples/models/credit_default/1/model.onnx"), outputTypes: Model.allOutputTypes)
         for batch in [1, 64] {
             let input = Tensor(shape: [batch, 10], scalars: [Float](repeating: 1, count: batch * 10))
             let iterations = 20_000
@@ -33,6 +35,21 @@ struct BenchmarkTests {
             for _ in 0..<iterations { _ = try model.run(["features": input]) }
             let micros = (ContinuousClock.now - start) / .microseconds(1) / Double(iterations)
             print("credit_default batch \(batch): \(String(format: "%.2f", micros)) µs/run")
+        }
+    }
+
+    /// Per-model latency of the PyTorch zoo (compare with `python3 Benchmarks/engine/ort_zoo.py`).
+    @Test func zooLatency() throws {
+        let only = ProcessInfo.processInfo.environment["TENSORWIRE_BENCH_FILTER"]
+        for zoo in zooCases where zoo.fixture.name.hasSuffix("batch3") && (only == nil || zoo.fixture.name.contains(only!)) {
+            let model = try Model(contentsOf: repoPath(zoo.fixture.model), outputTypes: Model.allOutputTypes)
+            let feeds = zoo.fixture.inputs.mapValues(\.tensor)
+            _ = try model.run(feeds)
+            let iterations = only == nil ? 300 : 20_000
+            let start = ContinuousClock.now
+            for _ in 0..<iterations { _ = try model.run(feeds) }
+            let micros = (ContinuousClock.now - start) / .microseconds(1) / Double(iterations)
+            print("zoo \(zoo.fixture.name): \(String(format: "%.1f", micros)) µs/run")
         }
     }
 }

@@ -46,7 +46,7 @@ struct ElementTypeTests {
     }
 
     @Test func int64InputsAreDeclaredAndChecked() throws {
-        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/gather_embedding.onnx"))
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/gather_embedding.onnx"), outputTypes: Model.allOutputTypes)
         #expect(model.inputs == [ValueInfo(name: "ids", elementType: .int64, dimensions: [.symbolic("batch"), .symbolic("seq")])])
         #expect(model.outputs[0].elementType == .float32)
         #expect(throws: InferenceError.self) { try model.run(["ids": Tensor(shape: [1, 2], scalars: [0, 1])]) }
@@ -58,14 +58,14 @@ struct ElementTypeTests {
     }
 
     @Test func boolOutputsKeepTheirType() throws {
-        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/less_float_bcast.onnx"))
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/less_float_bcast.onnx"), outputTypes: Model.allOutputTypes)
         #expect(model.outputs[0].elementType == .bool)
         let out = try model.run(["a": Tensor(shape: [2, 3], scalars: [1, 2, 3, 3, 2, 1]), "b": Tensor(shape: [3], scalars: [2, 2, 1])])
         #expect(out[0].bools == [true, false, false, false, false, false])
     }
 
     @Test func shapeSubgraphIsComputedOncePerInputShape() throws {
-        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/shape_subgraph_reshape.onnx"))
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/shape_subgraph_reshape.onnx"), outputTypes: Model.allOutputTypes)
         #expect(model.graphForTesting.hasShapeOnlyNodes)
         #expect(model.graphForTesting.shapeOnly.filter { $0 }.count == 4)   // Shape, Gather, Unsqueeze, Concat
         for batch in [1, 2, 1, 3, 2, 1] {
@@ -79,7 +79,7 @@ struct ElementTypeTests {
 
     @Test func constantSubgraphsAreFoldedAtLoad() throws {
         // Shape of a constant → Concat → Reshape: all constant, so no node runs per request.
-        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/squeeze_axes_input.onnx"))
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/squeeze_axes_input.onnx"), outputTypes: Model.allOutputTypes)
         #expect(model.graphForTesting.nodes.count == 1)
     }
 }
@@ -87,17 +87,17 @@ struct ElementTypeTests {
 @Suite("Request-dependent sizes and concurrency with the shape cache")
 struct DynamicShapeTests {
     @Test func absurdRequestedShapesAreInvalidInput() throws {
-        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/constantofshape_default.onnx"))
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/constantofshape_default.onnx"), outputTypes: Model.allOutputTypes)
         for shape in [[Int64(1) << 40], [1 << 20, 1 << 20], [-1, 2]] {
             #expect(throws: InferenceError.self) {
                 try model.run(["s": Tensor(shape: [shape.count], int64s: shape)])
             }
         }
-        let expand = try Model(contentsOf: repoPath("Tests/Fixtures/ops/expand_dynamic_shape.onnx"))
+        let expand = try Model(contentsOf: repoPath("Tests/Fixtures/ops/expand_dynamic_shape.onnx"), outputTypes: Model.allOutputTypes)
         #expect(throws: InferenceError.self) {
             try expand.run(["x": Tensor(shape: [1, 3], scalars: [1, 2, 3]), "s": Tensor(shape: [2], int64s: [1 << 40, 1 << 40])])
         }
-        let reshape = try Model(contentsOf: repoPath("Tests/Fixtures/ops/reshape_dynamic_shape_input.onnx"))
+        let reshape = try Model(contentsOf: repoPath("Tests/Fixtures/ops/reshape_dynamic_shape_input.onnx"), outputTypes: Model.allOutputTypes)
         #expect(throws: InferenceError.self) {
             try reshape.run(["x": Tensor(shape: [2, 3, 4], scalars: [Float](repeating: 0, count: 24)), "s": Tensor(shape: [3], int64s: [5, -1, 3])])
         }
@@ -105,7 +105,7 @@ struct DynamicShapeTests {
 
     @Test("concurrent requests with different batch and sequence sizes share the shape cache safely")
     func concurrentVariableShapes() async throws {
-        let model = try Model(contentsOf: repoPath("Tests/Fixtures/zoo/encoder_causal_dynamo/model.onnx"))
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/zoo/encoder_causal_dynamo/model.onnx"), outputTypes: Model.allOutputTypes)
         @Sendable func inputs(_ batch: Int, _ seq: Int) -> [String: Tensor] {
             let x = Tensor(shape: [batch, seq, 16], scalars: (0..<(batch * seq * 16)).map { Float(($0 * 7) % 13) / 13 - 0.5 })
             let mask = Tensor(shape: [batch, seq], bools: (0..<(batch * seq)).map { $0 % seq >= seq - ($0 / seq) })
@@ -129,5 +129,37 @@ struct DynamicShapeTests {
             for try await ok in group { #expect(ok) }
         }
         #expect(model.graphForTesting.shapeCache.count == shapes.count)
+    }
+}
+
+@Suite("Hostile request sizes")
+struct HostileSizeTests {
+    @Test func broadcastExplosionIsInvalidInput() throws {
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/add_symbolic_outer.onnx"), outputTypes: Model.allOutputTypes)
+        let a = Tensor(shape: [20_000, 1], scalars: [Float](repeating: 1, count: 20_000))
+        let b = Tensor(shape: [1, 20_000], scalars: [Float](repeating: 1, count: 20_000))
+        #expect(throws: InferenceError.self) { try model.run(["a": a, "b": b]) }
+        let ok = try model.run(["a": Tensor(shape: [2, 1], scalars: [1, 2]), "b": Tensor(shape: [1, 3], scalars: [1, 2, 3])])
+        #expect(ok[0].shape == [2, 3])
+    }
+}
+
+@Suite("Output element types are opt-in")
+struct OutputTypePolicyTests {
+    @Test func defaultInitializersAcceptFloatOutputsOnly() throws {
+        let path = repoPath("Tests/Fixtures/zoo_sklearn/logreg_binary.onnx")
+        do {
+            _ = try Model(contentsOf: path)
+            Issue.record("an INT64 output loaded through the float32-only initializer")
+        } catch {
+            #expect(error.message.contains("graph output 'label' has element type INT64"), "\(error.message)")
+        }
+        let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(throws: ModelLoadError.self) { try Model(bytes: bytes, modelDirectory: nil) }
+        let model = try Model(bytes: bytes, modelDirectory: nil, outputTypes: Model.allOutputTypes)
+        #expect(model.outputs.map(\.elementType) == [.int64, .float32])
+        // Float outputs with integer inputs are fine by default.
+        _ = try Model(contentsOf: repoPath("Tests/Fixtures/zoo/token_classifier_dynamo/model.onnx"))
+        #expect(try Model.inspect(contentsOf: path).isServable)
     }
 }

@@ -17,7 +17,7 @@ let externalCases: [ExternalCase] = (loadJSON("Tests/Fixtures/external/cases.jso
 struct ExternalDataTests {
     @Test("valid external data loads and is used", arguments: externalCases.filter { $0.expect == nil })
     func loads(_ c: ExternalCase) throws {
-        let model = try Model(contentsOf: repoPath(c.model))
+        let model = try Model(contentsOf: repoPath(c.model), outputTypes: Model.allOutputTypes)
         let y = try model.run(["x": Tensor(shape: [2], scalars: [1, 1])])
         #expect(y[0].scalars == [2.5, -1])
     }
@@ -25,7 +25,7 @@ struct ExternalDataTests {
     @Test("hostile or broken external data is refused", arguments: externalCases.filter { $0.expect != nil && $0.name != "symlink_escape" })
     func refused(_ c: ExternalCase) {
         do {
-            _ = try Model(contentsOf: repoPath(c.model))
+            _ = try Model(contentsOf: repoPath(c.model), outputTypes: Model.allOutputTypes)
             Issue.record("\(c.name) loaded")
         } catch {
             #expect(error.message.contains(c.expect!), "\(c.name): \(error.message)")
@@ -52,7 +52,7 @@ struct ExternalDataTests {
             try? FileManager.default.removeItem(atPath: root + "/model/link.bin")
             try FileManager.default.createSymbolicLink(atPath: root + "/model/link.bin", withDestinationPath: target)
             do {
-                _ = try Model(contentsOf: model)
+                _ = try Model(contentsOf: model, outputTypes: Model.allOutputTypes)
                 Issue.record("symlink to \(target) was followed")
             } catch {
                 #expect(error.message.contains("resolves outside the model directory"), "\(error.message)")
@@ -65,7 +65,7 @@ struct ExternalDataTests {
         defer { try? FileManager.default.removeItem(atPath: root) }
         try FileManager.default.moveItem(atPath: root + "/outside.bin", toPath: root + "/model/real.bin")
         try FileManager.default.createSymbolicLink(atPath: root + "/model/link.bin", withDestinationPath: "real.bin")
-        let y = try Model(contentsOf: model).run(["x": Tensor(shape: [2], scalars: [0, 0])])
+        let y = try Model(contentsOf: model, outputTypes: Model.allOutputTypes).run(["x": Tensor(shape: [2], scalars: [0, 0])])
         #expect(y[0].scalars == [1.5, -2])
     }
 

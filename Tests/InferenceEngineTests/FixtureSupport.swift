@@ -99,7 +99,7 @@ let brokenCases: [BrokenCase] = (loadJSON("Tests/Fixtures/broken/cases.json") as
 
 /// Runs a fixture case and compares every output against the onnxruntime reference.
 func check(_ fixture: FixtureCase, model: Model? = nil) throws {
-    let model = try model ?? Model(contentsOf: repoPath(fixture.model))
+    let model = try model ?? Model(contentsOf: repoPath(fixture.model), outputTypes: Model.allOutputTypes)
     let results = try model.run(fixture.inputs.mapValues(\.tensor))
     #expect(results.count == model.outputs.count)
     for (name, expected) in fixture.outputs {

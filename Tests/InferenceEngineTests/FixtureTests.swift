@@ -10,7 +10,7 @@ struct FixtureTests {
 
     @Test("credit-default model metadata")
     func creditMetadata() throws {
-        let model = try Model(contentsOf: repoPath("examples/models/credit_default/1/model.onnx"))
+        let model = try Model(contentsOf: repoPath("examples/models/credit_default/1/model.onnx"), outputTypes: Model.allOutputTypes)
         #expect(model.inputs == [ValueInfo(name: "features", elementType: .float32, dimensions: [.symbolic("batch"), .fixed(10)])])
         #expect(model.outputs == [ValueInfo(name: "probabilities", elementType: .float32, dimensions: [.symbolic("batch"), .fixed(2)])])
         #expect(model.opsetVersion == 17)
@@ -30,7 +30,7 @@ struct FixtureTests {
     func coverage() {
         var seen = Set<String>()
         for fixture in opCases {
-            if let model = try? Model(contentsOf: repoPath(fixture.model)) { seen.formUnion(model.operatorHistogram.keys) }
+            if let model = try? Model(contentsOf: repoPath(fixture.model), outputTypes: Model.allOutputTypes) { seen.formUnion(model.operatorHistogram.keys) }
         }
         #expect(Set(OperatorCompiler.supportedOperators).subtracting(seen).isEmpty)
     }
@@ -38,7 +38,7 @@ struct FixtureTests {
     @Test("broken models are refused with a clear message", arguments: brokenCases)
     func refusal(_ broken: BrokenCase) {
         do {
-            _ = try Model(contentsOf: repoPath(broken.model))
+            _ = try Model(contentsOf: repoPath(broken.model), outputTypes: Model.allOutputTypes)
             Issue.record("\(broken.name) loaded but should have been refused")
         } catch {
             #expect(error.message.contains(broken.expect), "\(broken.name): \(error.message)")

@@ -15,7 +15,7 @@ struct InspectionTests {
         #expect(info.unsupportedNodes.isEmpty)
         #expect(info.operatorHistogram["Gelu"] == 2)   // exact and tanh GELU
         #expect(info.inputs.map(\.name) == ["x"])
-        let model = try Model(contentsOf: path)
+        let model = try Model(contentsOf: path, outputTypes: Model.allOutputTypes)
         #expect(info.parameterCount == model.parameterCount)
         #expect(info.inputs == model.inputs && info.outputs == model.outputs)
         #expect(model.inspection.externalDataLocations == ["model.onnx.data"])

@@ -4,7 +4,7 @@ import Testing
 
 @Suite("Model.run")
 struct ModelRunTests {
-    static let model = try! Model(contentsOf: repoPath("examples/models/credit_default/1/model.onnx"))
+    static let model = try! Model(contentsOf: repoPath("examples/models/credit_default/1/model.onnx"), outputTypes: Model.allOutputTypes)
 
     func features(_ batch: Int) -> Tensor {
         Tensor(shape: [batch, 10], scalars: (0..<(batch * 10)).map { Float($0 % 17) * 0.7 + 1 })
@@ -36,7 +36,7 @@ struct ModelRunTests {
     }
 
     @Test func symbolicDimensionMustBeConsistentAcrossInputs() throws {
-        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/add_symbolic_batch.onnx"))
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/add_symbolic_batch.onnx"), outputTypes: Model.allOutputTypes)
         #expect(model.inputs[0].dimensions == [.symbolic("batch"), .fixed(3)])
         #expect(model.outputs[0].dimensions == [.symbolic("batch"), .fixed(3)])
         do {
@@ -125,7 +125,7 @@ struct ModelRunTests {
 
     @Test func unsupportedOperatorMessage() {
         do {
-            _ = try Model(contentsOf: repoPath("Tests/Fixtures/broken/unsupported_op.onnx"))
+            _ = try Model(contentsOf: repoPath("Tests/Fixtures/broken/unsupported_op.onnx"), outputTypes: Model.allOutputTypes)
         } catch {
             #expect(error.message.hasPrefix("unsupported operator 'Einsum' (node 'einsum1')"))
             #expect(error.description == error.message)
@@ -142,19 +142,19 @@ import Synchronization
 @Suite("Load-time description")
 struct LoadTimeDescriptionTests {
     @Test func initializerListedAsInputIsNotAModelInput() throws {
-        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/initializer_as_input.onnx"))
+        let model = try Model(contentsOf: repoPath("Tests/Fixtures/ops/initializer_as_input.onnx"), outputTypes: Model.allOutputTypes)
         #expect(model.inputs.map(\.name) == ["x"])
         #expect(model.parameterCount == 12)
     }
 
     @Test func undeclaredOutputShapesAreInferred() throws {
-        let bcast = try Model(contentsOf: repoPath("Tests/Fixtures/ops/matmul_bcast.onnx"))
+        let bcast = try Model(contentsOf: repoPath("Tests/Fixtures/ops/matmul_bcast.onnx"), outputTypes: Model.allOutputTypes)
         #expect(bcast.outputs[0].dimensions == [.fixed(2), .fixed(3), .fixed(3), .fixed(5)])
-        let reshape = try Model(contentsOf: repoPath("Tests/Fixtures/ops/reshape_minus1_mid.onnx"))
+        let reshape = try Model(contentsOf: repoPath("Tests/Fixtures/ops/reshape_minus1_mid.onnx"), outputTypes: Model.allOutputTypes)
         #expect(reshape.outputs[0].dimensions == [.fixed(4), .fixed(3), .fixed(2)])
-        let gemm = try Model(contentsOf: repoPath("Tests/Fixtures/ops/gemm_big_transB.onnx"))
+        let gemm = try Model(contentsOf: repoPath("Tests/Fixtures/ops/gemm_big_transB.onnx"), outputTypes: Model.allOutputTypes)
         #expect(gemm.outputs[0].dimensions == [.symbolic("batch"), .fixed(70)])
-        let chain = try Model(contentsOf: repoPath("Tests/Fixtures/ops/mlp_chain.onnx"))
+        let chain = try Model(contentsOf: repoPath("Tests/Fixtures/ops/mlp_chain.onnx"), outputTypes: Model.allOutputTypes)
         #expect(chain.outputs[0].dimensions == [.symbolic("batch"), .fixed(8)])
     }
 }

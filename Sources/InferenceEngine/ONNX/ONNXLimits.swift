@@ -24,6 +24,10 @@ enum ONNXLimits {
     static let maxRank = 8
     /// Elements of a single tensor (also bounded by the bytes actually present in the file).
     static let maxTensorElements = 1 << 31
+    /// Elements of a tensor computed from request data or at load (ConstantOfShape, Expand, Tile,
+    /// Pad, Range, Conv/pool outputs ...): 128 Mi elements (512 MiB of float32), so a hostile
+    /// model or request cannot make one node allocate without bound.
+    static let maxComputedElements = 1 << 27
     /// Bytes in a name, producer string or attribute string.
     static let maxStringBytes = 1 << 16
 }

@@ -11,7 +11,9 @@ import Darwin
 /// ``ShapeValueCache``: values that depend on nothing but the input shapes (Shape → Gather →
 /// Concat → Reshape chains) are computed once per distinct set of input shapes.
 extension CompiledGraph {
-    func execute(_ inputs: [Tensor]) throws(InferenceError) -> [Tensor] {
+    /// - Parameter symbols: the request's sizes of the named input dimensions; debug builds
+    ///   check every symbolic dimension inferred at load against them.
+    func execute(_ inputs: [Tensor], symbols: [String: Int] = [:]) throws(InferenceError) -> [Tensor] {
         var slots = [Tensor?](repeating: nil, count: valueCount)
         for (slot, tensor) in constants { slots[slot] = tensor }
         for (slot, tensor) in zip(inputSlots, inputs) { slots[slot] = tensor }
@@ -41,11 +43,32 @@ extension CompiledGraph {
                     throw .internalFailure("node '\(node.name)' (\(node.opType)) produced \(results.count) outputs, expected \(node.outputs.count)")
                 }
                 slots[s] = results[i]
+                #if DEBUG
+                // Load-time shape inference must agree with what ran: rank and every fixed dimension.
+                if i < node.inferred.count, let inferred = node.inferred[i] {
+                    let got = results[i].shape
+                    let agrees = inferred.rank == got.count && zip(inferred.dims, got).allSatisfy { d, g in
+                        switch d {
+                        case .fixed(let n): n == g
+                        case .symbolic(let s): symbols[s].map { $0 == g } ?? true
+                        case .unknown: true
+                        }
+                    }
+                    if !agrees {
+                        throw .internalFailure("node '\(node.name)' (\(node.opType)) output #\(i): inferred \(inferred.description) at load but computed \(got.shapeDescription)")
+                    }
+                }
+                #endif
                 if hasShapeOnlyNodes && shapeOnly[index] { recorded.append((s, results[i])) }
             }
             for s in releaseAfter[index] { slots[s] = nil }
         }
-        if hasShapeOnlyNodes && !cachedShapeValues { shapeCache.store(key, recorded) }
+        if hasShapeOnlyNodes && !cachedShapeValues {
+            // Large request-shaped values (e.g. attention masks) are recomputed rather than kept
+            // for every shape a client might send.
+            let elements = recorded.reduce(0) { $0 + $1.1.elementCount }
+            if elements <= ShapeValueCache.maxElementsPerEntry { shapeCache.store(key, recorded) }
+        }
 
         var outputs: [Tensor] = []
         for s in outputSlots {
@@ -61,7 +84,8 @@ extension CompiledGraph {
 final class ShapeValueCache: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var entries: [[[Int]]: [(Int, Tensor)]] = [:]
-    static let capacity = 256
+    static let capacity = 64
+    static let maxElementsPerEntry = 1 << 16
 
     init() { pthread_mutex_init(&mutex, nil) }
     deinit { pthread_mutex_destroy(&mutex) }
@@ -129,6 +153,7 @@ struct NodeExecutor {
             guard let outShape = Broadcast.shape(aShape, bShape) else {
                 throw invalid("shapes \(aShape.shapeDescription) and \(bShape.shapeDescription) cannot be broadcast together")
             }
+            _ = try checkedCount(outShape)
             return Tensor(shape: outShape, storage: .float32(Broadcast.binary(op, a, aShape, b, bShape, outShape: outShape)))
         case .softmax(let axis, let coerce):
             let (x, shape) = try floats(args[0])

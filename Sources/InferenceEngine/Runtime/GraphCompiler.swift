@@ -1,5 +1,7 @@
 /// Builds a ``CompiledGraph`` and the public input/output descriptions from a parsed ONNX
-/// graph, refusing anything v0 cannot run exactly.
+/// graph, refusing anything the engine cannot run exactly. Folds constant subgraphs, infers
+/// shapes (fixed and symbolic) and element types for every value, and marks the nodes whose
+/// values depend only on the input shapes.
 struct GraphCompiler {
     let graph: GraphProtoIR
     let opset: Int
@@ -87,7 +89,34 @@ struct GraphCompiler {
 
             let compiler = OperatorCompiler(node: node, label: label, inputs: inputFacts, opset: opset)
             let (operation, shapes, types) = try compiler.compileAny()
+            // Inferred sizes stay in 0...2^31 so that later inference arithmetic cannot overflow.
+            for shape in shapes {
+                for d in shape.dims {
+                    if let v = d.fixedValue, v < 0 || v > ONNXLimits.maxTensorElements {
+                        throw ModelLoadError("\(node.opType) (node '\(label)'): inferred output shape \(shape.description) has an invalid dimension \(v)")
+                    }
+                }
+            }
             let compiledNode = CompiledNode(name: label, opType: node.opType, operation: operation, inputs: inputSlotsOfNode, outputs: [])
+
+            // Shape/Size of a value whose dimensions are all fixed at load is itself a constant.
+            if case .kernel(let kernel) = operation, node.outputs.count == 1, !node.outputs[0].isEmpty,
+               let x = inputFacts.first ?? nil, x.constant == nil,
+               x.shape.dims.allSatisfy({ $0.fixedValue != nil }) {
+                let dims = x.shape.dims.map { Int64($0.fixedValue!) }
+                var folded: Tensor?
+                if let shapeKernel = kernel as? ShapeKernel {
+                    let part = Array(dims[shapeKernel.start..<Swift.min(shapeKernel.end, dims.count)])
+                    folded = Tensor(shape: [part.count], storage: .int64(part))
+                } else if kernel is SizeKernel {
+                    folded = Tensor(shape: [], storage: .int64([dims.reduce(1, *)]))
+                }
+                if let folded {
+                    let slot = newSlot(node.outputs[0], ValueFacts(shape: InferredShape(fixed: folded.shape), type: .int64, constant: folded))
+                    constants.append((slot, folded))
+                    continue
+                }
+            }
 
             // Constant folding: a node whose inputs are all constants runs once, here.
             let foldable = inputFacts.contains { $0 != nil } && inputFacts.allSatisfy { $0 == nil || $0?.constant != nil }
@@ -112,12 +141,15 @@ struct GraphCompiler {
             let isShapeOnly = node.opType == "Shape" || node.opType == "Size" || inputShapeOnly
             for (i, name) in node.outputs.enumerated() {
                 if name.isEmpty { outputSlots.append(-1); continue }
-                let slot = newSlot(name, ValueFacts(shape: shapes[i], type: types[i], constant: nil))
+                var outFacts = ValueFacts(shape: shapes[i], type: types[i], constant: nil)
+                if i == 0 { outFacts.symbolicValue = Self.propagateValue(node, operation, inputFacts) }
+                let slot = newSlot(name, outFacts)
                 if isShapeOnly { shapeOnlySlots.insert(slot) }
                 outputSlots.append(slot)
             }
             var finished = compiledNode
             finished.outputs = outputSlots
+            finished.inferred = outputSlots.map { $0 >= 0 ? facts[$0].shape : nil }
             nodes.append(finished)
             shapeOnlyNodes.append(isShapeOnly)
         }
@@ -152,10 +184,65 @@ struct GraphCompiler {
 
         // Shape-only nodes whose values are model outputs or constants are cheap either way; the
         // cache pays off when some exist.
+        // Constants nothing reads any more (inputs of folded subgraphs) are dropped.
+        let used = Set(nodes.flatMap(\.inputs)).union(outputSlots)
+        constants = constants.filter { used.contains($0.slot) }
         let compiled = CompiledGraph(valueCount: facts.count, constants: constants, inputSlots: inputSlots,
                                      outputSlots: outputSlots, nodes: nodes, releaseAfter: releaseAfter,
                                      shapeOnly: shapeOnlyNodes, hasShapeOnlyNodes: shapeOnlyNodes.contains(true))
         return Result(compiled: compiled, inputs: inputs, outputs: outputs, parameterCount: parameterCount)
+    }
+
+    /// Symbolic values of small integer tensors through the usual shape-computing ops, so that
+    /// Reshape/Expand/ConstantOfShape targets built from `Shape` keep names like `batch`.
+    static func propagateValue(_ node: NodeProtoIR, _ operation: Operation, _ inputs: [ValueFacts?]) -> [InferredShape.Dim]? {
+        guard case .kernel(let kernel) = operation else { return nil }
+        func value(_ i: Int) -> [InferredShape.Dim]? { i < inputs.count ? inputs[i]?.knownValue : nil }
+        func ints(_ i: Int) -> [Int64]? { i < inputs.count ? inputs[i]?.constantInts : nil }
+        switch kernel {
+        case let shape as ShapeKernel:
+            guard let x = inputs.first ?? nil else { return nil }
+            let dims = x.shape.dims
+            return Array(dims[Swift.min(shape.start, dims.count)..<Swift.min(shape.end, dims.count)])
+        case let gather as GatherKernel:
+            guard gather.axis == 0, let data = value(0), let idx = ints(1), inputs[0]?.shape.rank == 1 else { return nil }
+            var out: [InferredShape.Dim] = []
+            for v in idx {
+                let n = Int64(data.count)
+                guard v >= -n, v < n else { return nil }
+                out.append(data[Int(v < 0 ? v + n : v)])
+            }
+            return out
+        case is ReshapeKernel, is IdentityKernel:
+            return value(0)
+        case let cast as CastKernel:
+            return cast.to == .int64 || cast.to == .int32 ? value(0) : nil
+        case let concat as ConcatKernel:
+            guard concat.axis == 0 else { return nil }
+            var out: [InferredShape.Dim] = []
+            for i in 0..<inputs.count { guard let v = value(i) else { return nil }; out += v }
+            return out.count <= ONNXLimits.maxRank * 4 ? out : nil
+        case is SliceKernel:
+            guard let data = value(0), let starts = ints(1), let ends = ints(2), starts.count == 1, ends.count == 1 else { return nil }
+            if inputs.count > 3, let axes = ints(3), axes != [0] && axes != [-1] { return nil }
+            var step: Int64 = 1
+            if inputs.count > 4, inputs[4] != nil { guard let s = ints(4), s.count == 1, s[0] != 0 else { return nil }; step = s[0] }
+            let (first, count) = SliceKernel.range(start: starts[0], end: ends[0], step: step, size: data.count)
+            return (0..<count).map { data[first + $0 * Int(step)] }
+        case let binary as BinaryKernel where binary.op == .mul:
+            // x · 1 keeps the symbol; everything fixed multiplies out.
+            guard let a = value(0), let b = value(1), a.count == b.count || a.count == 1 || b.count == 1 else { return nil }
+            let n = Swift.max(a.count, b.count)
+            return (0..<n).map { i in
+                let x = a[a.count == 1 ? 0 : i], y = b[b.count == 1 ? 0 : i]
+                if case .fixed(1) = x { return y }
+                if case .fixed(1) = y { return x }
+                if let p = x.fixedValue, let q = y.fixedValue { return .fixed(p * q) }
+                return .unknown
+            }
+        default:
+            return nil
+        }
     }
 
     func describeInput(_ info: ValueInfoProtoIR) throws(ModelLoadError) -> ValueInfo {
@@ -169,7 +256,7 @@ struct GraphCompiler {
             throw ModelLoadError("input '\(info.name)' has element type \(type.onnxName) (\(type)); supported input types are FLOAT, INT64, INT32 and BOOL")
         }
         guard let dims = info.dims else {
-            throw ModelLoadError("input '\(info.name)' declares no shape; v0 needs at least the rank")
+            throw ModelLoadError("input '\(info.name)' declares no shape; the engine needs at least the rank")
         }
         var dimensions: [Dimension] = []
         for (i, d) in dims.enumerated() {
@@ -204,7 +291,13 @@ struct GraphCompiler {
                     guard v >= 0 else { throw ModelLoadError("graph output '\(info.name)' declares invalid dimension \(v)") }
                     result.append(.fixed(Int(v)))
                 case .param(let name) where !name.isEmpty:
-                    result.append(inferred.dims[i].fixedValue.map { .fixed($0) } ?? .symbolic(name))
+                    // Prefer what inference proved (a fixed size, or the name of the input dimension it
+                    // follows, e.g. `batch`) over the exporter's own label (`unk__12`, `Concath_dim_1`).
+                    switch inferred.dims[i] {
+                    case .fixed(let n): result.append(.fixed(n))
+                    case .symbolic(let s): result.append(.symbolic(s))
+                    case .unknown: result.append(.symbolic(name))
+                    }
                 default:
                     result.append(Self.dimension(inferred.dims[i], output: info.name, index: i))
                 }

@@ -19,6 +19,7 @@ struct MatMulExecutor {
         var outShape = batch
         if !aVector { outShape.append(m) }
         if !bVector { outShape.append(n) }
+        _ = try node.checkedCount(batch + [m, n])
         let batchCount = ShapeMath.product(batch, 0..<batch.count)
         let total = batchCount * m * n
 

@@ -48,4 +48,6 @@ struct CompiledNode: Sendable {
     /// Value slots of the inputs; -1 marks an omitted optional input.
     var inputs: [Int]
     var outputs: [Int]
+    /// Load-time shapes of the outputs; debug builds check every run against them.
+    var inferred: [InferredShape?] = []
 }

@@ -4,6 +4,21 @@ struct ValueFacts {
     var type: ElementType
     /// The value itself when it is an initializer or Constant output.
     var constant: Tensor?
+    /// For a rank-0/1 integer value computed from shapes (Shape → Gather → Concat ...): its
+    /// elements as dimensions, symbolic where they follow a named input dimension.
+    var symbolicValue: [InferredShape.Dim]? = nil
+
+    /// ``symbolicValue``, or the elements of a small integer constant.
+    var knownValue: [InferredShape.Dim]? {
+        if let symbolicValue { return symbolicValue }
+        guard let c = constant, c.elementType == .int64 || c.elementType == .int32, c.shape.count <= 1, c.elementCount <= ONNXLimits.maxRank * 4 else { return nil }
+        return c.storage.int64Values.map { $0 >= 0 ? .fixed(Int($0)) : .unknown }
+    }
+    /// Raw integer constant values (keeps -1 and 0 for Reshape).
+    var constantInts: [Int64]? {
+        guard let c = constant, c.elementType == .int64 || c.elementType == .int32 else { return nil }
+        return c.storage.int64Values
+    }
 }
 
 /// Validates one ONNX node (operator, arity, attributes, input types and static shapes) and
@@ -17,9 +32,13 @@ struct OperatorCompiler {
     let inputs: [ValueFacts?]
     let opset: Int
 
-    /// Operators v0 implements, for error messages.
+    /// Default-domain operators the engine implements (error messages, inspection, fixture
+    /// coverage); `supportedMLOperators` lists the `ai.onnx.ml` ones.
     static let supportedOperators = [
-        "Abs", "Add", "And", "ArgMax", "ArgMin", "AveragePool", "CumSum", "HardSwish", "LogSoftmax", "Pad", "PRelu", "Selu", "GRU", "LSTM", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
+        "Abs", "Add", "And", "Mean", "Sum", "Acos", "Asin", "Atan", "Acosh", "Asinh", "Atanh", "Sinh", "Cosh", "Tan",
+        "Round", "Softsign", "Mish", "Celu", "ThresholdedRelu", "Shrink", "ReduceL1", "ReduceLogSum", "ReduceLogSumExp",
+        "CastLike", "IsNaN", "IsInf", "GatherElements", "ScatterElements", "ScatterND", "TopK", "OneHot", "Hardmax",
+        "EyeLike", "DepthToSpace", "SpaceToDepth", "ArgMax", "ArgMin", "AveragePool", "CumSum", "HardSwish", "LogSoftmax", "Pad", "PRelu", "Selu", "GRU", "LSTM", "RNN", "InstanceNormalization", "GroupNormalization", "ConvTranspose", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
         "Cos", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm",
         "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "Identity", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual",
         "Log", "MatMul", "Max", "MaxPool", "Min", "Mod", "Mul", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceL2",

@@ -107,19 +107,23 @@ extension OperatorCompiler {
 
     func compilePool() throws(ModelLoadError) -> Compiled {
         try checkArity(1, 1, outputs: 1...2)
-        guard node.outputs.count == 1 || node.outputs[1].isEmpty else { throw fail("the Indices output is not supported") }
+        let wantsIndices = node.outputs.count == 2 && !node.outputs[1].isEmpty
+        if wantsIndices && node.opType != "MaxPool" { throw fail("only MaxPool has an Indices output") }
         let x = try input(0, [.float32])
         let isMax = node.opType == "MaxPool"
         var allowed: Set<String> = ["auto_pad", "ceil_mode", "kernel_shape", "pads", "strides", "dilations"]
         if isMax { allowed.insert("storage_order") } else { allowed.insert("count_include_pad") }
         let attrs = try attributes(allowed)
         guard x.shape.rank >= 3 else { throw fail("X must have rank ≥ 3, got \(x.shape.description)") }
-        if isMax, try attrs.int("storage_order", default: 0) != 0 { throw fail("storage_order=1 is not supported") }
+        let storageOrder = isMax ? try attrs.int("storage_order", default: 0) : 0
+        guard storageOrder == 0 || storageOrder == 1 else { throw fail("invalid storage_order \(storageOrder)") }
         if !isMax, opset < 19, attrs.byName["dilations"] != nil { throw fail("AveragePool dilations need opset 19") }
         var window = try self.window(attrs, spatial: x.shape.rank - 2, kernel: nil)
         window.ceilMode = try attrs.flag("ceil_mode")
         let include = isMax ? false : try attrs.flag("count_include_pad")
-        return (PoolKernel(window: window, isMax: isMax, countIncludePad: include), [spatialOutput(x.shape, channels: x.shape.dims[1], window)], [.float32])
+        let out = spatialOutput(x.shape, channels: x.shape.dims[1], window)
+        return (PoolKernel(window: window, isMax: isMax, countIncludePad: include, indices: wantsIndices, columnMajor: storageOrder == 1),
+                [out, out], [.float32, .int64])
     }
 
     func compileGlobalPool() throws(ModelLoadError) -> Compiled {
@@ -152,7 +156,11 @@ struct ConvKernel: NodeKernel {
         let outShape = window.spatialRank == 1 ? [n, m, ow] : [n, m, oh, ow]
         let total = try node.checkedCount(outShape)
         let mg = m / group, kDim = cg * kh * kw, spatial = oh * ow
+        _ = try node.checkedCount([kDim, spatial])   // the im2col buffer
         let (sh, sw) = window.stride, (dh, dw) = window.dilation
+        if cg == 1 && mg == 1 {
+            return [Tensor(shape: outShape, storage: .float32(depthwise(x, w, bias, n: n, c: c, h: h, wd: wd, g: g)))]
+        }
         var col = [Float](repeating: 0, count: kDim * spatial)
         let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
             initialized = total
@@ -169,18 +177,24 @@ struct ConvKernel: NodeKernel {
                                 for ky in 0..<kh {
                                     for kx in 0..<kw {
                                         let dst = pc.baseAddress! + row * spatial
+                                        let (lo, hi) = Self.validRange(offset: kx &* dw &- g.pl, stride: sw, count: ow, size: wd)
+                                        let off = kx &* dw &- g.pl
                                         for oy in 0..<oh {
-                                            let iy = oy * sh - g.pt + ky * dh
-                                            let line = dst + oy * ow
+                                            let iy = oy &* sh &- g.pt &+ ky &* dh
+                                            let line = dst + oy &* ow
                                             if iy < 0 || iy >= h {
-                                                for ox in 0..<ow { line[ox] = 0 }
+                                                line.update(repeating: 0, count: ow)
                                                 continue
                                             }
-                                            let src = plane + iy * wd
-                                            for ox in 0..<ow {
-                                                let ix = ox * sw - g.pl + kx * dw
-                                                line[ox] = ix >= 0 && ix < wd ? src[ix] : 0
+                                            let src = plane + iy &* wd
+                                            if lo > 0 { line.update(repeating: 0, count: lo) }
+                                            if sw == 1 {
+                                                if hi > lo { (line + lo).update(from: src + (lo &+ off), count: hi &- lo) }
+                                            } else {
+                                                var ox = lo
+                                                while ox < hi { line[ox] = src[ox &* sw &+ off]; ox &+= 1 }
                                             }
+                                            if hi < ow { (line + Swift.max(hi, lo)).update(repeating: 0, count: ow &- Swift.max(hi, lo)) }
                                         }
                                         row += 1
                                     }
@@ -207,10 +221,62 @@ struct ConvKernel: NodeKernel {
     }
 }
 
+extension ConvKernel {
+    /// The output columns `lo..<hi` whose input column `ox·stride + offset` lies in `0..<size`.
+    @inline(__always)
+    static func validRange(offset: Int, stride: Int, count: Int, size: Int) -> (Int, Int) {
+        let lo = offset >= 0 ? 0 : Swift.min(count, (-offset + stride - 1) / stride)
+        let hi = size - offset <= 0 ? 0 : Swift.min(count, (size - offset + stride - 1) / stride)
+        return (lo, Swift.max(hi, lo))
+    }
+
+    /// Depthwise convolution (one input and one output channel per group) as a direct loop:
+    /// im2col + a one-row GEMM would spend most of its time packing.
+    func depthwise(_ x: [Float], _ w: [Float], _ bias: [Float]?, n: Int, c: Int, h: Int, wd: Int,
+                   g: (oh: Int, ow: Int, pt: Int, pl: Int, pb: Int, pr: Int)) -> [Float] {
+        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        let oh = g.oh, ow = g.ow
+        var y = [Float](repeating: 0, count: n * c * oh * ow)
+        x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in y.withUnsafeMutableBufferPointer { py in
+            for plane in 0..<(n * c) {
+                let ch = plane % c
+                let src = px.baseAddress! + plane * h * wd, dst = py.baseAddress! + plane * oh * ow
+                let kernel = pw.baseAddress! + ch * kh * kw
+                let b = bias?[ch] ?? 0
+                for oy in 0..<oh {
+                    let line = dst + oy &* ow
+                    line.update(repeating: b, count: ow)
+                    for ky in 0..<kh {
+                        let iy = oy &* sh &- g.pt &+ ky &* dh
+                        if iy < 0 || iy >= h { continue }
+                        let row = src + iy &* wd
+                        for kx in 0..<kw {
+                            let weight = kernel[ky &* kw &+ kx]
+                            let off = kx &* dw &- g.pl
+                            let (lo, hi) = Self.validRange(offset: off, stride: sw, count: ow, size: wd)
+                            var ox = lo
+                            if sw == 1 {
+                                while ox < hi { line[ox] += weight * row[ox &+ off]; ox &+= 1 }
+                            } else {
+                                while ox < hi { line[ox] += weight * row[ox &* sw &+ off]; ox &+= 1 }
+                            }
+                        }
+                    }
+                }
+            }
+        } } }
+        return y
+    }
+}
+
 struct PoolKernel: NodeKernel {
     let window: Window2D
     let isMax: Bool
     let countIncludePad: Bool
+    /// MaxPool's second output: the flat index of each maximum in X (row-major, or column-major
+    /// within each image plane for storage_order=1), padding not counted.
+    var indices = false
+    var columnMajor = false
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, xs) = try node.floats(inputs[0])
@@ -221,6 +287,7 @@ struct PoolKernel: NodeKernel {
         let outShape = window.spatialRank == 1 ? [n, c, ow] : [n, c, oh, ow]
         let total = try node.checkedCount(outShape)
         let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        if indices { return maxWithIndices(x, n: n, c: c, h: h, wd: wd, g: g, outShape: outShape, total: total) }
         let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
             initialized = total
             x.withUnsafeBufferPointer { px in
@@ -228,35 +295,36 @@ struct PoolKernel: NodeKernel {
                     let src = px.baseAddress! + plane * h * wd
                     let dst = out.baseAddress! + plane * oh * ow
                     for oy in 0..<oh {
-                        let y0 = oy * sh - g.pt
+                        let y0 = oy &* sh &- g.pt
+                        // Taps inside the data: ky in kyLo..<kyHi (no per-tap bounds checks below).
+                        let (kyLo, kyHi) = ConvKernel.validRange(offset: y0, stride: dh, count: kh, size: h)
                         for ox in 0..<ow {
-                            let x0 = ox * sw - g.pl
+                            let x0 = ox &* sw &- g.pl
+                            let (kxLo, kxHi) = ConvKernel.validRange(offset: x0, stride: dw, count: kw, size: wd)
                             if isMax {
                                 var best = -Float.infinity
-                                for ky in 0..<kh {
-                                    let iy = y0 + ky * dh
-                                    if iy < 0 || iy >= h { continue }
-                                    for kx in 0..<kw {
-                                        let ix = x0 + kx * dw
-                                        if ix < 0 || ix >= wd { continue }
-                                        let v = src[iy * wd + ix]
+                                var ky = kyLo
+                                while ky < kyHi {
+                                    let row = src + ((y0 &+ ky &* dh) &* wd &+ x0)
+                                    var kx = kxLo
+                                    while kx < kxHi {
+                                        let v = row[kx &* dw]
                                         if v > best || v.isNaN { best = v }
+                                        kx &+= 1
                                     }
+                                    ky &+= 1
                                 }
-                                dst[oy * ow + ox] = best
+                                dst[oy &* ow &+ ox] = best
                             } else {
                                 var sum: Float = 0
-                                var count = 0
-                                for ky in 0..<kh {
-                                    let iy = y0 + ky * dh
-                                    if iy < 0 || iy >= h { continue }
-                                    for kx in 0..<kw {
-                                        let ix = x0 + kx * dw
-                                        if ix < 0 || ix >= wd { continue }
-                                        sum += src[iy * wd + ix]
-                                        count += 1
-                                    }
+                                var ky = kyLo
+                                while ky < kyHi {
+                                    let row = src + ((y0 &+ ky &* dh) &* wd &+ x0)
+                                    var kx = kxLo
+                                    while kx < kxHi { sum += row[kx &* dw]; kx &+= 1 }
+                                    ky &+= 1
                                 }
+                                var count = (kyHi &- kyLo) &* (kxHi &- kxLo)
                                 if countIncludePad {
                                     // onnxruntime: the window clipped to the padded extent (not to the data).
                                     let yEnd = Swift.min(y0 + (kh - 1) * dh + 1, h + g.pb), xEnd = Swift.min(x0 + (kw - 1) * dw + 1, wd + g.pr)
@@ -264,7 +332,7 @@ struct PoolKernel: NodeKernel {
                                     let cols = dw == 1 ? xEnd - x0 : (xEnd - x0 + dw - 1) / dw
                                     count = Swift.max(rows * cols, 1)
                                 }
-                                dst[oy * ow + ox] = count > 0 ? sum / Float(count) : 0
+                                dst[oy &* ow &+ ox] = count > 0 ? sum / Float(count) : 0
                             }
                         }
                     }
@@ -272,6 +340,38 @@ struct PoolKernel: NodeKernel {
             }
         }
         return [Tensor(shape: outShape, storage: .float32(y))]
+    }
+}
+
+extension PoolKernel {
+    func maxWithIndices(_ x: [Float], n: Int, c: Int, h: Int, wd: Int, g: (oh: Int, ow: Int, pt: Int, pl: Int, pb: Int, pr: Int),
+                        outShape: [Int], total: Int) -> [Tensor] {
+        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        var y = [Float](repeating: 0, count: total), where_ = [Int64](repeating: 0, count: total)
+        for plane in 0..<(n * c) {
+            for oy in 0..<g.oh {
+                let y0 = oy * sh - g.pt
+                for ox in 0..<g.ow {
+                    let x0 = ox * sw - g.pl
+                    var best = -Float.infinity, bestY = -1, bestX = -1
+                    for ky in 0..<kh {
+                        let iy = y0 + ky * dh
+                        if iy < 0 || iy >= h { continue }
+                        for kx in 0..<kw {
+                            let ix = x0 + kx * dw
+                            if ix < 0 || ix >= wd { continue }
+                            let v = x[(plane * h + iy) * wd + ix]
+                            if bestY < 0 || v > best { best = v; bestY = iy; bestX = ix }
+                        }
+                    }
+                    let o = (plane * g.oh + oy) * g.ow + ox
+                    y[o] = best
+                    let inPlane = columnMajor ? bestX * h + bestY : bestY * wd + bestX
+                    where_[o] = bestY < 0 ? 0 : Int64(plane * h * wd + inPlane)
+                }
+            }
+        }
+        return [Tensor(shape: outShape, storage: .float32(y)), Tensor(shape: outShape, storage: .int64(where_))]
     }
 }
 

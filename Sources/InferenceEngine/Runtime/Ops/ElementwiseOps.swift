@@ -41,8 +41,19 @@ extension OperatorCompiler {
         case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor: outType = .bool
         default: outType = a.type
         }
-        if op == .pow, a.type != .float32, b.type == .float32 { throw fail("integer base with FLOAT exponent is not supported") }
         return (BinaryKernel(op: op, fmod: fmod), [shape], [outType])
+    }
+
+    /// Max, Min, Sum, Mean over 1...N inputs with multidirectional broadcasting.
+    func compileVariadic() throws(ModelLoadError) -> Compiled {
+        guard !node.inputs.isEmpty, node.outputs.count == 1, !node.inputs.contains("") else { throw fail("expects ≥ 1 inputs and 1 output") }
+        let numeric = node.opType == "Max" || node.opType == "Min" ? Self.numericTypes : [ElementType.float32]
+        let first = try input(0, numeric)
+        var shapes = [first.shape]
+        for i in 1..<node.inputs.count { shapes.append(try input(i, [first.type]).shape) }
+        _ = try attributes([])
+        let op: BinaryKernel.Op = node.opType == "Max" ? .max : (node.opType == "Min" ? .min : .add)
+        return (VariadicKernel(op: op, mean: node.opType == "Mean"), [try broadcastShape(shapes)], [first.type])
     }
 
     func compileUnary() throws(ModelLoadError) -> Compiled {
@@ -63,6 +74,16 @@ extension OperatorCompiler {
         case .elu:
             let attrs = try attributes(["alpha"])
             alpha = try attrs.float("alpha", default: 1)
+        case .celu:
+            let attrs = try attributes(["alpha"])
+            alpha = try attrs.float("alpha", default: 1)
+        case .thresholdedRelu:
+            let attrs = try attributes(["alpha"])
+            alpha = try attrs.float("alpha", default: 1)
+        case .shrink:
+            let attrs = try attributes(["bias", "lambd"])
+            alpha = try attrs.float("lambd", default: 0.5)
+            beta = try attrs.float("bias", default: 0)
         case .selu:
             let attrs = try attributes(["alpha", "gamma"])
             alpha = try attrs.float("alpha", default: 1.67326319217681884765625)
@@ -164,6 +185,7 @@ extension NodeExecutor {
             }
             out = b
         }
+        _ = try checkedCount(out)
         return out
     }
 }
@@ -186,6 +208,10 @@ struct BinaryKernel: NodeKernel {
             out = floatOp(x, a.shape, y, b.shape, shape)
         case (.float32(let x), _):   // Pow with an integer exponent
             out = .float32(Generic.map2(x, a.shape, b.storage.floatValues, b.shape, shape) { powf($0, $1) })
+        case (_, .float32(let y)) where op == .pow:   // integer base, float exponent: computed in double, truncated
+            let base = a.storage.int64Values.map(Double.init)
+            let r = Generic.map2(base, a.shape, y, b.shape, shape) { p, e in TensorStorage.floatToInt64(Float(doublePow(p, Double(e)))) }
+            out = TensorStorage.int64(r).cast(to: a.elementType)
         case (.int64(let x), .int64(let y)):
             out = try intOp(x, a.shape, y, b.shape, shape, node, wrap: TensorStorage.int64)
         case (.int32(let x), .int32(let y)):
@@ -261,12 +287,32 @@ struct BinaryKernel: NodeKernel {
     }
 }
 
+@inline(__always) func doublePow(_ a: Double, _ b: Double) -> Double { pow(a, b) }
+
+struct VariadicKernel: NodeKernel {
+    let op: BinaryKernel.Op
+    let mean: Bool
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        var acc = try node.required(inputs, 0)
+        let binary = BinaryKernel(op: op, fmod: false)
+        for i in 1..<inputs.count { acc = try binary.run([acc, try node.required(inputs, i)], node)[0] }
+        if mean, let v = acc.floats {
+            let s = 1 / Float(inputs.count)
+            acc = Tensor(shape: acc.shape, storage: .float32(v.map { $0 * s }))
+        }
+        return [acc]
+    }
+}
+
 struct UnaryKernel: NodeKernel {
     enum Op: String, Sendable {
         case sqrt = "Sqrt", erf = "Erf", exp = "Exp", log = "Log", neg = "Neg", abs = "Abs", reciprocal = "Reciprocal"
         case floor = "Floor", ceil = "Ceil", not = "Not", leakyRelu = "LeakyRelu", gelu = "Gelu", sign = "Sign"
         case softplus = "Softplus", hardSigmoid = "HardSigmoid", elu = "Elu", sin = "Sin", cos = "Cos"
         case hardSwish = "HardSwish", selu = "Selu"
+        case acos = "Acos", asin = "Asin", atan = "Atan", acosh = "Acosh", asinh = "Asinh", atanh = "Atanh"
+        case sinh = "Sinh", cosh = "Cosh", tan = "Tan", round = "Round", softsign = "Softsign", mish = "Mish"
+        case celu = "Celu", thresholdedRelu = "ThresholdedRelu", shrink = "Shrink"
     }
     let op: Op
     let alpha: Float
@@ -313,6 +359,21 @@ struct UnaryKernel: NodeKernel {
             case .softplus: return x > 20 ? x : log1pf(expf(x))
             case .sin: return sinf(x)
             case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
+            case .acos: return acosf(x)
+            case .asin: return asinf(x)
+            case .atan: return atanf(x)
+            case .acosh: return acoshf(x)
+            case .asinh: return asinhf(x)
+            case .atanh: return atanhf(x)
+            case .sinh: return sinhf(x)
+            case .cosh: return coshf(x)
+            case .tan: return tanf(x)
+            case .round: return rintf(x)   // half to even
+            case .softsign: return x / (1 + Swift.abs(x))
+            case .mish: return x * tanhf(x > 20 ? x : log1pf(expf(x)))
+            case .celu: return Swift.max(0, x) + Swift.min(0, a * (expf(x / a) - 1))
+            case .thresholdedRelu: return x > a ? x : 0
+            case .shrink: return x < -a ? x + b : (x > a ? x - b : 0)
             case .selu: return x > 0 ? b * x : b * (a * expf(x) - a)
             case .cos: return cosf(x)
             case .gelu:

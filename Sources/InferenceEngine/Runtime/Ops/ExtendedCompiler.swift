@@ -1,4 +1,5 @@
-/// Load-time validation and shape/type inference for the operators beyond v0's core set.
+/// Load-time validation and shape/type inference for the operators beyond the original core set (v0: Gemm, MatMul, Add/Sub/Mul/Div, Relu, Sigmoid, Tanh, Softmax,
+/// Flatten, constant Reshape, Identity, Constant, compiled in `OperatorCompiler.compile`).
 /// Each returns a kernel value plus the inferred shape and element type of every output.
 extension OperatorCompiler {
     typealias Compiled = (any NodeKernel, [InferredShape], [ElementType])
@@ -16,13 +17,15 @@ extension OperatorCompiler {
     var isDefaultDomain: Bool { node.domain.isEmpty || node.domain == "ai.onnx" }
 
     func compileExtended() throws(ModelLoadError) -> Compiled? {
-        guard isDefaultDomain else { return nil }
+        guard isDefaultDomain else { return node.domain == "ai.onnx.ml" ? try compileML() : nil }
         let anyNonFloat = inputs.contains { $0 != nil && $0!.type != .float32 }
         switch node.opType {
         case "Add", "Sub", "Mul", "Div":
             return anyNonFloat ? try compileBinary() : nil
-        case "Pow", "Mod", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor", "Max", "Min":
+        case "Pow", "Mod", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And", "Or", "Xor":
             return try compileBinary()
+        case "Max", "Min", "Sum", "Mean":
+            return try compileVariadic()
         case "Identity":
             return anyNonFloat ? try compileIdentity() : nil
         case "Flatten":
@@ -31,7 +34,9 @@ extension OperatorCompiler {
             if !anyNonFloat, node.inputs.count > 1, let f = inputs[1], f.constant != nil { return nil }
             return try compileDynamicReshape()
         case "Sqrt", "Erf", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Floor", "Ceil", "Not", "LeakyRelu", "Gelu",
-             "Sign", "Softplus", "HardSigmoid", "Elu", "Sin", "Cos", "HardSwish", "Selu":
+             "Sign", "Softplus", "HardSigmoid", "Elu", "Sin", "Cos", "HardSwish", "Selu",
+             "Acos", "Asin", "Atan", "Acosh", "Asinh", "Atanh", "Sinh", "Cosh", "Tan", "Round", "Softsign", "Mish",
+             "Celu", "ThresholdedRelu", "Shrink":
             return try compileUnary()
         case "Clip": return try compileClip()
         case "Cast": return try compileCast()
@@ -50,20 +55,32 @@ extension OperatorCompiler {
         case "Range": return try compileRange()
         case "Trilu": return try compileTrilu()
         case "Tile": return try compileTile()
-        case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ReduceL2":
+        case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceSumSquare", "ReduceL2",
+             "ReduceL1", "ReduceLogSum", "ReduceLogSumExp":
             return try compileReduce()
         case "LayerNormalization": return try compileLayerNorm()
         case "BatchNormalization": return try compileBatchNorm()
         case "Conv": return try compileConv()
         case "MaxPool", "AveragePool": return try compilePool()
         case "GlobalAveragePool", "GlobalMaxPool": return try compileGlobalPool()
-        case "LSTM", "GRU": return try compileRecurrent()
+        case "LSTM", "GRU", "RNN": return try compileRecurrent()
+        case "InstanceNormalization", "GroupNormalization": return try compileGroupNorm()
+        case "ConvTranspose": return try compileConvTranspose()
         case "Dropout": return try compileDropout()
         case "LogSoftmax": return try compileLogSoftmax()
         case "ArgMax", "ArgMin": return try compileArgReduce()
         case "Pad": return try compilePad()
         case "CumSum": return try compileCumSum()
         case "PRelu": return try compilePRelu()
+        case "CastLike": return try compileCastLike()
+        case "IsNaN", "IsInf": return try compileIsSpecial()
+        case "GatherElements": return try compileGatherElements()
+        case "ScatterElements", "ScatterND": return try compileScatter()
+        case "TopK": return try compileTopK()
+        case "OneHot": return try compileOneHot()
+        case "Hardmax": return try compileHardmax()
+        case "EyeLike": return try compileEyeLike()
+        case "DepthToSpace", "SpaceToDepth": return try compileDepthSpace()
         default: return nil
         }
     }

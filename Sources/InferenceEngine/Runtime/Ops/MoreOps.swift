@@ -35,12 +35,13 @@ extension OperatorCompiler {
         _ = try optionalInput(3, Self.indexTypes)
         let attrs = try attributes(["mode"])
         let mode = try string(attrs, "mode", default: "constant")
-        guard let m = PadKernel.Mode(rawValue: mode) else { throw fail("unsupported mode '\(mode)' (constant, reflect, edge)") }
+        guard let m = PadKernel.Mode(rawValue: mode) else { throw fail("unsupported mode '\(mode)' (constant, reflect, edge, wrap)") }
         if m != .constant, x.type == .bool { throw fail("mode '\(mode)' needs numeric data") }
         var dims = Self.unknown(rank: x.shape.rank).dims
         if let pads = constantInts(1), node.inputs.count < 4 || node.inputs[3].isEmpty {
             let r = x.shape.rank
             guard pads.count == 2 * r else { throw fail("pads has \(pads.count) values for rank \(r)") }
+            guard pads.allSatisfy({ $0.magnitude <= UInt64(ONNXLimits.maxComputedElements) }) else { throw fail("pads \(pads) are too large") }
             for i in 0..<r {
                 if let d = x.shape.dims[i].fixedValue { dims[i] = .fixed(d + Int(pads[i]) + Int(pads[i + r])) } else if pads[i] == 0 && pads[i + r] == 0 { dims[i] = x.shape.dims[i] }
             }
@@ -131,7 +132,7 @@ struct ArgReduceKernel: NodeKernel {
 }
 
 struct PadKernel: NodeKernel {
-    enum Mode: String, Sendable { case constant, reflect, edge }
+    enum Mode: String, Sendable { case constant, reflect, edge, wrap }
     let mode: Mode
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
@@ -147,7 +148,7 @@ struct PadKernel: NodeKernel {
         guard given.count == 2 * axes.count else { throw node.invalid("pads has \(given.count) values for \(axes.count) axes") }
         var begin = [Int](repeating: 0, count: r), end = [Int](repeating: 0, count: r)
         for (i, a) in axes.enumerated() {
-            guard abs(given[i]) <= Int64(ONNXLimits.maxTensorElements), abs(given[i + axes.count]) <= Int64(ONNXLimits.maxTensorElements) else {
+            guard given[i].magnitude <= UInt64(ONNXLimits.maxComputedElements), given[i + axes.count].magnitude <= UInt64(ONNXLimits.maxComputedElements) else {
                 throw node.invalid("pads \(given) are too large")
             }
             begin[a] = Int(given[i]); end[a] = Int(given[i + axes.count])
@@ -159,7 +160,7 @@ struct PadKernel: NodeKernel {
             if mode == .reflect, (begin[d] > 0 || end[d] > 0), x.shape[d] < 2 || begin[d] >= x.shape[d] || end[d] >= x.shape[d] {
                 throw node.invalid("reflect padding \(given) is too large for \(x.shape.shapeDescription)")
             }
-            if mode == .edge, x.shape[d] == 0, o > 0 { throw node.invalid("edge padding of an empty axis") }
+            if mode == .edge || mode == .wrap, x.shape[d] == 0, o > 0 { throw node.invalid("\(mode) padding of an empty axis") }
             outShape.append(o)
         }
         let count = try node.checkedCount(outShape)
@@ -178,6 +179,7 @@ struct PadKernel: NodeKernel {
                     case .constant: outside = true
                     case .edge: j = j < 0 ? 0 : n - 1
                     case .reflect: j = j < 0 ? -j : 2 * (n - 1) - j
+                    case .wrap: j = ((j % n) + n) % n
                     }
                 }
                 src += j * inStrides[d]
@@ -206,7 +208,7 @@ struct CumSumKernel: NodeKernel {
         guard a >= -Int64(r), a < Int64(r) else { throw node.invalid("axis \(a) is out of range") }
         let axis = Int(a < 0 ? a + Int64(r) : a)
         let n = x.shape[axis], outer = ShapeMath.product(x.shape, 0..<axis), inner = ShapeMath.product(x.shape, (axis + 1)..<r)
-        func scan<T: AdditiveArithmetic>(_ v: [T]) -> [T] {
+        func scan<T: AdditiveArithmetic>(_ v: [T], _ plus: (T, T) -> T = { $0 + $1 }) -> [T] {
             var out = v
             for o in 0..<outer {
                 for s in 0..<inner {
@@ -214,7 +216,7 @@ struct CumSumKernel: NodeKernel {
                     for k in 0..<n {
                         let i = reverse ? n - 1 - k : k
                         let idx = (o * n + i) * inner + s
-                        if exclusive { out[idx] = acc; acc += v[idx] } else { acc += v[idx]; out[idx] = acc }
+                        if exclusive { out[idx] = acc; acc = plus(acc, v[idx]) } else { acc = plus(acc, v[idx]); out[idx] = acc }
                     }
                 }
             }
@@ -222,8 +224,8 @@ struct CumSumKernel: NodeKernel {
         }
         switch x.storage {
         case .float32(let v): return [Tensor(shape: x.shape, storage: .float32(scan(v)))]
-        case .int64(let v): return [Tensor(shape: x.shape, storage: .int64(scan(v)))]
-        case .int32(let v): return [Tensor(shape: x.shape, storage: .int32(scan(v)))]
+        case .int64(let v): return [Tensor(shape: x.shape, storage: .int64(scan(v, &+)))]
+        case .int32(let v): return [Tensor(shape: x.shape, storage: .int32(scan(v, &+)))]
         case .bool: throw node.invalid("CumSum needs numeric data")
         }
     }

@@ -8,7 +8,7 @@ extension OperatorCompiler {
     /// LSTM and GRU: directions, layout 0/1, sequence_lens, initial states, peepholes (LSTM),
     /// input_forget (LSTM), clip, linear_before_reset (GRU). Default activations only.
     func compileRecurrent() throws(ModelLoadError) -> Compiled {
-        let isLSTM = node.opType == "LSTM"
+        let isLSTM = node.opType == "LSTM", isRNN = node.opType == "RNN"
         try checkArity(3, isLSTM ? 8 : 6, outputs: 1...(isLSTM ? 3 : 2))
         let x = try input(0, [.float32]), w = try input(1, [.float32]), r = try input(2, [.float32])
         let b = try optionalInput(3, [.float32])
@@ -16,13 +16,13 @@ extension OperatorCompiler {
         _ = try optionalInput(5, [.float32])
         if isLSTM { _ = try optionalInput(6, [.float32]); _ = try optionalInput(7, [.float32]) }
         var allowed: Set<String> = ["activation_alpha", "activation_beta", "activations", "clip", "direction", "hidden_size", "layout"]
-        allowed.insert(isLSTM ? "input_forget" : "linear_before_reset")
+        if !isRNN { allowed.insert(isLSTM ? "input_forget" : "linear_before_reset") }
         let attrs = try attributes(allowed)
         let directionName = try string(attrs, "direction", default: "forward")
         guard ["forward", "reverse", "bidirectional"].contains(directionName) else { throw fail("unsupported direction '\(directionName)'") }
         let dirs = directionName == "bidirectional" ? 2 : 1
         let hidden = try attrs.int("hidden_size", default: 0)
-        let gates = isLSTM ? 4 : 3
+        let gates = isLSTM ? 4 : (isRNN ? 1 : 3)
         var h = Int(hidden)
         if hidden <= 0 {
             guard let rh = r.shape.dims.last?.fixedValue else { throw fail("hidden_size is missing and R's shape is unknown") }
@@ -33,7 +33,7 @@ extension OperatorCompiler {
         guard layout == 0 || layout == 1 else { throw fail("unsupported layout \(layout)") }
         if let a = attrs.byName["activations"] {
             let names = a.strings
-            let defaults = isLSTM ? ["Sigmoid", "Tanh", "Tanh"] : ["Sigmoid", "Tanh"]
+            let defaults = isLSTM ? ["Sigmoid", "Tanh", "Tanh"] : (isRNN ? ["Tanh"] : ["Sigmoid", "Tanh"])
             let expected = dirs == 2 ? defaults + defaults : defaults
             guard names == expected else { throw fail("activations \(names) are not supported (only the defaults \(defaults))") }
         }
@@ -43,7 +43,7 @@ extension OperatorCompiler {
         let clip = try attrs.float("clip", default: 0)
         guard clip >= 0 else { throw fail("clip must be ≥ 0") }
         let inputForget = isLSTM ? try attrs.flag("input_forget") : false
-        let lbr = isLSTM ? false : try attrs.int("linear_before_reset", default: 0) != 0
+        let lbr = isLSTM || isRNN ? false : try attrs.int("linear_before_reset", default: 0) != 0
         guard x.shape.rank == 3, w.shape.rank == 3, r.shape.rank == 3 else { throw fail("X, W and R must be 3-D") }
         func check(_ f: ValueFacts, _ expected: [Int?], _ what: String) throws(ModelLoadError) {
             guard f.shape.rank == expected.count else { throw fail("\(what) must have rank \(expected.count), got \(f.shape.description)") }
@@ -61,7 +61,7 @@ extension OperatorCompiler {
         let dirDim = InferredShape.Dim.fixed(dirs), hDim = InferredShape.Dim.fixed(h)
         let y = InferredShape(layout == 0 ? [seq, dirDim, batch, hDim] : [batch, seq, dirDim, hDim])
         let state = InferredShape(layout == 0 ? [dirDim, batch, hDim] : [batch, dirDim, hDim])
-        let kernel = RecurrentKernel(isLSTM: isLSTM, hidden: h, directions: dirs, reverseOnly: directionName == "reverse",
+        let kernel = RecurrentKernel(isLSTM: isLSTM, isRNN: isRNN, hidden: h, directions: dirs, reverseOnly: directionName == "reverse",
                                      layout: Int(layout), clip: clip, inputForget: inputForget, linearBeforeReset: lbr)
         return (kernel, [y, state, state], [.float32, .float32, .float32])
     }
@@ -69,6 +69,8 @@ extension OperatorCompiler {
 
 struct RecurrentKernel: NodeKernel {
     let isLSTM: Bool
+    /// Plain (Elman) RNN: one tanh gate.
+    var isRNN = false
     let hidden: Int
     let directions: Int
     let reverseOnly: Bool
@@ -83,8 +85,8 @@ struct RecurrentKernel: NodeKernel {
         func opt(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
         var (x, xs) = try node.floats(inputs[0])
         let (w, ws) = try node.floats(inputs[1])
-        let (r, _) = try node.floats(inputs[2])
-        let h = hidden, gates = isLSTM ? 4 : 3, gh = gates * h
+        let (r, rs) = try node.floats(inputs[2])
+        let h = hidden, gates = isLSTM ? 4 : (isRNN ? 1 : 3), gh = gates * h
         guard xs.count == 3 else { throw node.invalid("X must be 3-D") }
         if layout == 1 {   // [batch, seq, in] → [seq, batch, in]
             let idx = Generic.viewIndices([xs[1], xs[0], xs[2]], strides: [xs[2], xs[1] * xs[2], 1])
@@ -93,7 +95,9 @@ struct RecurrentKernel: NodeKernel {
         }
         let seq = xs[0], batch = xs[1], inputSize = xs[2]
         guard ws == [directions, gh, inputSize] else { throw node.invalid("W \(ws.shapeDescription) does not match X \(xs.shapeDescription)") }
+        guard rs == [directions, gh, h] else { throw node.invalid("R \(rs.shapeDescription) must be \([directions, gh, h].shapeDescription)") }
         let bias = try opt(3).map { t throws(InferenceError) in try node.floats(t).values }
+        if let bias, bias.count != directions * 2 * gh { throw node.invalid("B has \(bias.count) values, expected \(directions * 2 * gh)") }
         var lengths = [Int](repeating: seq, count: batch)
         if let l = opt(4) {
             let v = l.storage.int64Values
@@ -113,6 +117,7 @@ struct RecurrentKernel: NodeKernel {
         let h0 = try state(opt(5))
         let c0 = isLSTM ? try state(opt(6)) : nil
         let peep = isLSTM ? try opt(7).map { t throws(InferenceError) in try node.floats(t).values } : nil
+        if let peep, peep.count != directions * 3 * h { throw node.invalid("P has \(peep.count) values, expected \(directions * 3 * h)") }
 
         var y = [Float](repeating: 0, count: seq * directions * batch * h)
         var yh = [Float](repeating: 0, count: directions * batch * h)
@@ -145,7 +150,7 @@ struct RecurrentKernel: NodeKernel {
                     GemmKernel.multiplyAccumulate(m: batch, n: gh, k: h, alpha: 1, a: ph.baseAddress!, lda: h,
                                                   b: pr.baseAddress!, ldb: gh, c: pc.baseAddress!, ldc: gh)
                 } } }
-                if !isLSTM && !linearBeforeReset {
+                if !isLSTM && !isRNN && !linearBeforeReset {
                     // r ⊙ H first, then multiply by Rhᵀ (the last H columns of rT).
                     for bi in 0..<batch where t < lengths[bi] {
                         for j in 0..<h {
@@ -170,7 +175,9 @@ struct RecurrentKernel: NodeKernel {
                     @inline(__always) func clipped(_ v: Float) -> Float { clip > 0 ? Swift.min(Swift.max(v, -clip), clip) : v }
                     for j in 0..<h {
                         let s = bi * h + j
-                        if isLSTM {
+                        if isRNN {
+                            hState[s] = tanhf(pre(0, j))
+                        } else if isLSTM {
                             let cPrev = cState[s]
                             var iPre = xw[xo + j] + hr[ho + j]
                             var fPre = xw[xo + 2 * h + j] + hr[ho + 2 * h + j]

@@ -10,11 +10,22 @@ extension OperatorCompiler {
         let axesFromInput = node.opType == "ReduceSum" ? opset >= 13 : opset >= 18
         try checkArity(1, axesFromInput ? 2 : 1)
         let op = ReduceKernel.Op(rawValue: node.opType)!
-        let x = try input(0, op == .sum || op == .max || op == .min ? [.float32, .int64, .int32] : [.float32])
+        let x = try input(0, op == .max || op == .min ? Self.allTypes : (op == .sum || op == .prod ? [.float32, .int64, .int32] : [.float32]))
         let attrs = try attributes(axesFromInput ? ["keepdims", "noop_with_empty_axes"] : ["keepdims", "axes"])
         let keep = try attrs.flag("keepdims") || attrs.byName["keepdims"] == nil
         let noop = try attrs.flag("noop_with_empty_axes")
         let rank = x.shape.rank
+        if axesFromInput, node.inputs.count > 1, !node.inputs[1].isEmpty, inputs[1]?.constant == nil {
+            // Axes known only per request: the rank is known when keepdims=1 or the axes count is fixed.
+            let axesInput = try input(1, [.int64])
+            guard axesInput.shape.rank == 1 else { throw fail("axes must be 1-D") }
+            let kernel = ReduceKernel(op: op, axes: nil, keepDims: keep, noopWithEmptyAxes: noop)
+            if keep { return (kernel, [Self.unknown(rank: rank)], [x.type]) }
+            guard let n = axesInput.shape.dims[0].fixedValue, n > 0 || !noop else {
+                throw fail("with keepdims=0 the number of axes must be known at load to infer the output rank")
+            }
+            return (kernel, [Self.unknown(rank: n == 0 ? 0 : Swift.max(rank - n, 0))], [x.type])
+        }
         let given = try axesArgument(attrs, inputIndex: 1, fromInput: axesFromInput) ?? []
         if given.isEmpty && noop { return (IdentityKernel(), [x.shape], [x.type]) }
         var axes = Set<Int>()
@@ -24,7 +35,7 @@ extension OperatorCompiler {
         for (i, d) in x.shape.dims.enumerated() {
             if axes.contains(i) { if keep { dims.append(.fixed(1)) } } else { dims.append(d) }
         }
-        return (ReduceKernel(op: op, axes: axes.sorted(), keepDims: keep), [InferredShape(dims)], [x.type])
+        return (ReduceKernel(op: op, axes: axes.sorted(), keepDims: keep, noopWithEmptyAxes: noop), [InferredShape(dims)], [x.type])
     }
 
     func compileLayerNorm() throws(ModelLoadError) -> Compiled {
@@ -68,14 +79,37 @@ extension OperatorCompiler {
 struct ReduceKernel: NodeKernel {
     enum Op: String, Sendable {
         case mean = "ReduceMean", sum = "ReduceSum", max = "ReduceMax", min = "ReduceMin", prod = "ReduceProd"
-        case sumSquare = "ReduceSumSquare", l2 = "ReduceL2"
+        case sumSquare = "ReduceSumSquare", l2 = "ReduceL2", l1 = "ReduceL1", logSum = "ReduceLogSum"
+        case logSumExp = "ReduceLogSumExp"
     }
     let op: Op
-    let axes: [Int]
+    /// Normalized axes, or nil when they come from the second input per request.
+    let axes: [Int]?
     let keepDims: Bool
+    let noopWithEmptyAxes: Bool
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
+        var axes = self.axes ?? []
+        if self.axes == nil {
+            let r = x.shape.count
+            let given = inputs.count > 1 && inputs[1] != nil ? try node.ints(inputs[1]!) : []
+            if given.isEmpty && noopWithEmptyAxes { return [x] }
+            var set = Set<Int>()
+            for a in given {
+                guard a >= -Int64(r), a < Int64(r) else { throw node.invalid("axis \(a) is out of range for rank \(r)") }
+                set.insert(Int(a < 0 ? a + Int64(r) : a))
+            }
+            axes = given.isEmpty ? Array(0..<r) : set.sorted()
+        }
+        if x.elementType == .bool {
+            // Max/Min of bools: any / all.
+            let asInt = Tensor(shape: x.shape, storage: x.storage.cast(to: .int64))
+            let r = try ReduceKernel(op: op, axes: axes, keepDims: keepDims, noopWithEmptyAxes: false).run([asInt], node)
+            // Empty reductions give Int64.min / Int64.max, i.e. false for Max (any) and true for Min (all).
+            let v = r[0].storage.int64Values.map { op == .max ? $0 > 0 : $0 != 0 }
+            return [Tensor(shape: r[0].shape, storage: .bool(v))]
+        }
         var keptShape = x.shape, outShape: [Int] = []
         for (i, d) in x.shape.enumerated() {
             if axes.contains(i) { keptShape[i] = 1; if keepDims { outShape.append(1) } } else { outShape.append(d) }
@@ -95,26 +129,35 @@ struct ReduceKernel: NodeKernel {
             case .prod: acc = [Float](repeating: 1, count: outCount)
             default: acc = [Float](repeating: 0, count: outCount)
             }
-            if reducedCount == 0 && (op == .max || op == .min) { throw node.invalid("cannot reduce an empty axis with \(op.rawValue)") }
+
             acc.withUnsafeMutableBufferPointer { a in
                 switch op {
                 case .max: for (i, t) in target.enumerated() { a[t] = Swift.max(a[t], v[i]) }
                 case .min: for (i, t) in target.enumerated() { a[t] = Swift.min(a[t], v[i]) }
                 case .prod: for (i, t) in target.enumerated() { a[t] *= v[i] }
                 case .sumSquare, .l2: for (i, t) in target.enumerated() { a[t] += v[i] * v[i] }
+                case .l1: for (i, t) in target.enumerated() { a[t] += Swift.abs(v[i]) }
+                case .logSumExp:
+                    // Stable: subtract each output's maximum first.
+                    var m = [Float](repeating: -.infinity, count: outCount)
+                    for (i, t) in target.enumerated() { m[t] = Swift.max(m[t], v[i]) }
+                    for (i, t) in target.enumerated() { a[t] += expf(v[i] - m[t]) }
+                    for t in 0..<outCount { a[t] = m[t].isFinite ? logf(a[t]) + m[t] : (m[t] == -.infinity && reducedCount == 0 ? -.infinity : m[t]) }
                 default: for (i, t) in target.enumerated() { a[t] += v[i] }
                 }
             }
             if op == .mean { let s = 1 / Float(reducedCount); for i in 0..<outCount { acc[i] *= s } }
             if op == .l2 { for i in 0..<outCount { acc[i] = sqrtf(acc[i]) } }
+            if op == .logSum { for i in 0..<outCount { acc[i] = logf(acc[i]) } }
             return [Tensor(shape: outShape, storage: .float32(acc))]
         default:
             let v = x.storage.int64Values
-            var acc = [Int64](repeating: op == .max ? Int64.min : (op == .min ? Int64.max : 0), count: outCount)
+            var acc = [Int64](repeating: op == .max ? Int64.min : (op == .min ? Int64.max : (op == .prod ? 1 : 0)), count: outCount)
             for (i, t) in target.enumerated() {
                 switch op {
                 case .max: acc[t] = Swift.max(acc[t], v[i])
                 case .min: acc[t] = Swift.min(acc[t], v[i])
+                case .prod: acc[t] = acc[t] &* v[i]
                 default: acc[t] &+= v[i]
                 }
             }

@@ -98,10 +98,10 @@ extension OperatorCompiler {
         let attrs = try attributes(opset >= 18 ? ["axis", "num_outputs"] : (opset >= 13 ? ["axis"] : ["axis", "split"]))
         let axis = try normalizeAxis(try attrs.int("axis", default: 0), rank: x.shape.rank)
         var split: [Int64]? = try ints(attrs, "split")
+        var runtimeSplit = false
         if node.inputs.count > 1, !node.inputs[1].isEmpty {
             _ = try input(1, [.int64])
-            guard let s = constantInts(1) else { throw fail("the split input must be a constant") }
-            split = s
+            if let s = constantInts(1) { split = s } else { runtimeSplit = true }
         }
         let n = node.outputs.count
         if let s = split {
@@ -116,14 +116,14 @@ extension OperatorCompiler {
         var shapes: [InferredShape] = []
         for i in 0..<n {
             var dims = x.shape.dims
-            if let s = split { dims[axis] = .fixed(Int(s[i])) } else if let d = dims[axis].fixedValue {
+            if runtimeSplit { dims[axis] = .unknown } else if let s = split { dims[axis] = .fixed(Int(s[i])) } else if let d = dims[axis].fixedValue {
                 let sizes = SplitKernel.equalSizes(d, parts: n, uneven: numOutputs != 0)
                 guard let sizes else { throw fail("dimension \(d) cannot be split into \(n) equal parts") }
                 dims[axis] = .fixed(sizes[i])
             } else { dims[axis] = .unknown }
             shapes.append(InferredShape(dims))
         }
-        return (SplitKernel(axis: axis, split: split?.map { Int($0) }, uneven: numOutputs != 0, count: n), shapes, [ElementType](repeating: x.type, count: n))
+        return (SplitKernel(axis: axis, split: split?.map { Int($0) }, runtimeSplit: runtimeSplit, uneven: numOutputs != 0, count: n), shapes, [ElementType](repeating: x.type, count: n))
     }
 
     /// Axes from the input (opset ≥ 13, or ≥ 18 for reductions) or the attribute; constant.
@@ -142,6 +142,11 @@ extension OperatorCompiler {
         let x = try input(0, Self.allTypes)
         let attrs = try attributes(opset >= 13 ? [] : ["axes"])
         let rank = x.shape.rank
+        if opset >= 13, node.inputs.count > 1, !node.inputs[1].isEmpty, inputs[1]?.constant == nil {
+            let a = try input(1, [.int64])
+            guard a.shape.rank == 1, let n = a.shape.dims[0].fixedValue, n <= rank else { throw fail("the axes input must be 1-D with a length known at load") }
+            return (ReshapeKernel(mode: .squeezeInput), [Self.unknown(rank: rank - n)], [x.type])
+        }
         let axes = try axesArgument(attrs, inputIndex: 1, fromInput: opset >= 13)
         var remove = Set<Int>()
         if let axes {
@@ -167,6 +172,13 @@ extension OperatorCompiler {
         try checkArity(opset >= 13 ? 2 : 1, opset >= 13 ? 2 : 1)
         let x = try input(0, Self.allTypes)
         let attrs = try attributes(opset >= 13 ? [] : ["axes"])
+        if opset >= 13, inputs.count > 1, inputs[1]?.constant == nil {
+            let a = try input(1, [.int64])
+            guard a.shape.rank == 1, let n = a.shape.dims[0].fixedValue, x.shape.rank + n <= ONNXLimits.maxRank else {
+                throw fail("the axes input must be 1-D with a length known at load")
+            }
+            return (ReshapeKernel(mode: .unsqueezeInput), [Self.unknown(rank: x.shape.rank + n)], [x.type])
+        }
         guard let axes = try axesArgument(attrs, inputIndex: 1, fromInput: opset >= 13) else { throw fail("axes are required") }
         let outRank = x.shape.rank + axes.count
         guard outRank <= ONNXLimits.maxRank else { throw fail("output rank \(outRank) exceeds \(ONNXLimits.maxRank)") }
@@ -206,7 +218,30 @@ extension OperatorCompiler {
             return (ReshapeKernel(mode: .reshape(target, allowZero: zero)), shapes, [x.type])
         }
         let n = try vectorLength(s)
-        return (ReshapeKernel(mode: .dynamic(allowZero: allowZero)), [Self.unknown(rank: n)], [x.type])
+        return (ReshapeKernel(mode: .dynamic(allowZero: allowZero)), [symbolicReshape(x.shape, s.symbolicValue, allowZero: allowZero) ?? Self.unknown(rank: n)], [x.type])
+    }
+
+    /// The Reshape output for a target known symbolically (from a Shape subgraph).
+    func symbolicReshape(_ input: InferredShape, _ target: [InferredShape.Dim]?, allowZero: Bool) -> InferredShape? {
+        guard let target, target.count <= ONNXLimits.maxRank else { return nil }
+        // A -1 arrives as .unknown from constants: it is inferred below only when it is the only unknown.
+        var out: [InferredShape.Dim] = []
+        for (i, d) in target.enumerated() {
+            if case .fixed(0) = d, !allowZero { out.append(i < input.rank ? input.dims[i] : .unknown) } else { out.append(d) }
+        }
+        let unknowns = out.indices.filter { out[$0] == .unknown }
+        if unknowns.count == 1, let whole = InferredShape.factor(input.dims[...]) {
+            var rest = out
+            rest.remove(at: unknowns[0])
+            if let part = InferredShape.factor(rest[...]), part.fixed != 0, whole.fixed % part.fixed == 0 {
+                var remaining = whole.symbols
+                var subset = true
+                for s in part.symbols { if let j = remaining.firstIndex(of: s) { remaining.remove(at: j) } else { subset = false } }
+                let ratio = whole.fixed / part.fixed
+                if subset && remaining.isEmpty { out[unknowns[0]] = .fixed(ratio) } else if subset && remaining.count == 1 && ratio == 1 { out[unknowns[0]] = .symbolic(remaining[0]) }
+            }
+        }
+        return InferredShape(out)
     }
 
     func compileTranspose() throws(ModelLoadError) -> Compiled {
@@ -232,6 +267,9 @@ extension OperatorCompiler {
             return (ExpandKernel(), [InferredShape(dims)], [x.type])
         }
         let n = try vectorLength(s)
+        if let target = s.symbolicValue, let dims = InferredShape.broadcast(x.shape.dims, target) {
+            return (ExpandKernel(), [InferredShape(dims)], [x.type])
+        }
         return (ExpandKernel(), [Self.unknown(rank: Swift.max(n, x.shape.rank))], [x.type])
     }
 
@@ -246,7 +284,8 @@ extension OperatorCompiler {
             guard value.elementCount == 1 else { throw fail("value must have exactly one element") }
         }
         let n = try vectorLength(s)
-        let shape = constantInts(0).map { InferredShape(fixed: $0.map { Int(Swift.max($0, 0)) }) } ?? Self.unknown(rank: n)
+        let shape = constantInts(0).map { InferredShape(fixed: $0.map { Int(Swift.max($0, 0)) }) }
+            ?? s.symbolicValue.map(InferredShape.init) ?? Self.unknown(rank: n)
         return (ConstantOfShapeKernel(value: value), [shape], [value.elementType])
     }
 
@@ -277,7 +316,10 @@ extension OperatorCompiler {
             guard r.count == x.shape.rank else { throw fail("repeats has \(r.count) entries for rank \(x.shape.rank)") }
             for i in 0..<r.count {
                 guard r[i] >= 0 else { throw fail("repeats must be ≥ 0") }
-                if let d = x.shape.dims[i].fixedValue { dims[i] = .fixed(d * Int(r[i])) } else if r[i] == 1 { dims[i] = x.shape.dims[i] }
+                if let d = x.shape.dims[i].fixedValue {
+                    let (p, overflow) = d.multipliedReportingOverflow(by: Int(r[i]))
+                    dims[i] = overflow ? .unknown : .fixed(p)
+                } else if r[i] == 1 { dims[i] = x.shape.dims[i] }
             }
         }
         return (TileKernel(), [InferredShape(dims)], [x.type])
@@ -293,8 +335,8 @@ extension NodeExecutor {
     }
 
     func checkedCount(_ shape: [Int]) throws(InferenceError) -> Int {
-        guard let n = ShapeMath.elementCount(shape, limit: ONNXLimits.maxTensorElements) else {
-            throw invalid("output shape \(shape.shapeDescription) is invalid or exceeds \(ONNXLimits.maxTensorElements) elements")
+        guard let n = ShapeMath.elementCount(shape, limit: ONNXLimits.maxComputedElements) else {
+            throw invalid("output shape \(shape.shapeDescription) is invalid or exceeds \(ONNXLimits.maxComputedElements) elements")
         }
         return n
     }
@@ -328,6 +370,7 @@ struct GatherKernel: NodeKernel {
             guard v >= -Int64(n), v < Int64(n) else { throw node.invalid("index \(v) is out of range for axis \(axis) of size \(n)") }
             normalized[i] = Int(v < 0 ? v + Int64(n) : v)
         }
+        _ = try node.checkedCount([outer, idx.count, inner])
         var indices: [Int] = []
         indices.reserveCapacity(outer * idx.count * inner)
         for o in 0..<outer {
@@ -381,16 +424,18 @@ struct SliceKernel: NodeKernel {
     /// numpy-style clamping of one axis: the first index and the element count.
     static func range(start: Int64, end: Int64, step: Int64, size n: Int) -> (first: Int, count: Int) {
         let dim = Int64(n)
-        var s = start < 0 ? start + dim : start
-        var e = end < 0 ? end + dim : end
+        var s = start < 0 ? start &+ dim : start
+        var e = end < 0 ? end &+ dim : end
+        // Written so that no intermediate can overflow, whatever start/end/step the file holds.
         if step > 0 {
             s = Swift.min(Swift.max(s, 0), dim)
             e = Swift.min(Swift.max(e, 0), dim)
-            return (Int(s), e > s ? Int((e - s + step - 1) / step) : 0)
+            return (Int(s), e > s ? Int((e - s - 1) / step + 1) : 0)
         } else {
             s = Swift.min(Swift.max(s, -1), dim - 1)
             e = Swift.min(Swift.max(e, -1), dim - 1)
-            return (Int(s), s > e ? Int((s - e + (-step) - 1) / (-step)) : 0)
+            let magnitude = step == Int64.min ? Int64.max : -step
+            return (Int(s), s > e ? Int((s - e - 1) / magnitude + 1) : 0)
         }
     }
 
@@ -411,7 +456,8 @@ struct SliceKernel: NodeKernel {
             guard seen.insert(a).inserted else { throw node.invalid("axis \(a) repeats") }
             guard steps[i] != 0 else { throw node.invalid("steps must not be 0") }
             let (f, c) = Self.range(start: starts[i], end: ends[i], step: steps[i], size: x.shape[a])
-            first[a] = f; step[a] = Int(steps[i]); outShape[a] = c
+            // A step larger than the axis selects at most one element: clamp it so strides cannot overflow.
+            first[a] = f; step[a] = Int(Swift.max(Swift.min(steps[i], Int64(x.shape[a]) + 1), -Int64(x.shape[a]) - 1)); outShape[a] = c
         }
         if outShape == x.shape && step.allSatisfy({ $0 == 1 }) { return [x] }
         let inStrides = ShapeMath.strides(x.shape)
@@ -425,6 +471,8 @@ struct SliceKernel: NodeKernel {
 struct SplitKernel: NodeKernel {
     let axis: Int
     let split: [Int]?
+    /// The sizes come from the second input per request.
+    let runtimeSplit: Bool
     let uneven: Bool
     let count: Int
 
@@ -440,6 +488,12 @@ struct SplitKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
         let d = x.shape[axis]
+        var split = self.split
+        if runtimeSplit {
+            let v = try node.ints(try node.required(inputs, 1))
+            guard v.count == count, v.allSatisfy({ $0 >= 0 && $0 <= Int64(d) }) else { throw node.invalid("split \(v) does not fit \(count) outputs of dimension \(d)") }
+            split = v.map { Int($0) }
+        }
         guard let sizes = split ?? Self.equalSizes(d, parts: count, uneven: uneven), sizes.reduce(0, +) == d else {
             throw node.invalid("dimension \(d) cannot be split into \(split.map { "\($0)" } ?? "\(count) equal parts")")
         }
@@ -462,6 +516,8 @@ struct ReshapeKernel: NodeKernel {
         case squeeze([Int]), unsqueeze([Int]), flatten(Int)
         case reshape([Int64], allowZero: Bool)
         case dynamic(allowZero: Bool)
+        /// Squeeze/Unsqueeze with the axes given per request.
+        case squeezeInput, unsqueezeInput
     }
     let mode: Mode
 
@@ -478,6 +534,23 @@ struct ReshapeKernel: NodeKernel {
             x.shape = out
         case .flatten(let a):
             x.shape = [ShapeMath.product(shape, 0..<a), ShapeMath.product(shape, a..<shape.count)]
+        case .squeezeInput, .unsqueezeInput:
+            let given = try node.ints(try node.required(inputs, 1))
+            let squeeze: Bool = if case .squeezeInput = mode { true } else { false }
+            let rank = squeeze ? shape.count : shape.count + given.count
+            var axes = Set<Int>()
+            for a in given {
+                guard a >= -Int64(rank), a < Int64(rank) else { throw node.invalid("axis \(a) is out of range for rank \(rank)") }
+                guard axes.insert(Int(a < 0 ? a + Int64(rank) : a)).inserted else { throw node.invalid("axes \(given) repeat an axis") }
+            }
+            if squeeze {
+                for a in axes where shape[a] != 1 { throw node.invalid("cannot squeeze axis \(a) of \(shape.shapeDescription)") }
+                x.shape = shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+            } else {
+                var out = shape
+                for a in axes.sorted() { out.insert(1, at: a) }
+                x.shape = out
+            }
         case .reshape(let target, let allowZero):
             x.shape = try node.reshapeTarget(input: shape, target: target, allowZero: allowZero)
         case .dynamic(let allowZero):
@@ -542,14 +615,14 @@ struct RangeKernel: NodeKernel {
             let start = s.scalars[0], limit = l.scalars[0], delta = d.scalars[0]
             guard delta != 0, delta.isFinite else { throw node.invalid("delta must be non-zero") }
             let n = Swift.max(Double((limit - start) / delta).rounded(.up), 0)
-            guard n <= Double(ONNXLimits.maxTensorElements) else { throw node.invalid("range of \(n) elements is too large") }
+            guard n <= Double(ONNXLimits.maxComputedElements) else { throw node.invalid("range of \(n) elements is too large") }
             return [Tensor(shape: [Int(n)], storage: .float32((0..<Int(n)).map { start + Float($0) * delta }))]
         }
         let start = s.storage.int64Values[0], limit = l.storage.int64Values[0], delta = d.storage.int64Values[0]
         guard delta != 0 else { throw node.invalid("delta must be non-zero") }
         let span = Double(limit) - Double(start)
         let n = Swift.max((span / Double(delta)).rounded(.up), 0)
-        guard n <= Double(ONNXLimits.maxTensorElements) else { throw node.invalid("range of \(n) elements is too large") }
+        guard n <= Double(ONNXLimits.maxComputedElements) else { throw node.invalid("range of \(n) elements is too large") }
         let values = (0..<Int64(n)).map { start &+ $0 &* delta }
         return [Tensor(shape: [values.count], storage: TensorStorage.int64(values).cast(to: s.elementType))]
     }
