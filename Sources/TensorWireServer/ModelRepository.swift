@@ -78,7 +78,8 @@ final class ModelRepository: Sendable {
         for version in versions {
             let path = "\(directory)/\(version)/model.onnx"
             do {
-                let engine = try Model(contentsOf: path)
+                // Every output type the protocol can carry (int64 labels, bool masks), not only float32.
+                let engine = try Model(contentsOf: path, outputTypes: Model.allOutputTypes)
                 entry.versions.append(try ServedModel(name: name, version: version, config: entry.config, engine: engine, pool: pool))
                 ServerLog.info("loaded model '\(name)' version \(version)")
             } catch {

@@ -363,3 +363,40 @@ final class Completions: @unchecked Sendable {
         #expect(throws: SchedulingError.self) { try BatchScheduler(model: Self.encoder, policy: policy, pool: pool) }
     }
 }
+
+@Suite struct InlineBatchTests {
+    static func submissions(_ ids: Range<Int>) -> [BatchScheduler.Submission] {
+        ids.map { BatchScheduler.Submission(inputs: ["features": BatchSchedulerTests.row($0)]) { _ in } }
+    }
+
+    @Test func requestsArrivingTogetherRunAsOneBatchOnTheCallersThread() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: BatchSchedulerTests.model, policy: BatchingPolicy(maxBatchSize: 16), pool: pool)
+        let results = try #require(scheduler.runInlineBatch(Self.submissions(0..<5)))
+        for (id, result) in results.enumerated() {
+            guard case .success(let outputs) = result else { Issue.record("request \(id) failed"); continue }
+            #expect(outputs[0].scalars == BatchSchedulerTests.alone(BatchSchedulerTests.row(id)))
+        }
+        let statistics = scheduler.currentStatistics()
+        #expect(statistics.batchSizes == [5: 1])
+        #expect(statistics.inlineRequests == 5)
+    }
+
+    @Test func costlyBatchesAndUnusualRequestsGoToTheQueue() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        var policy = BatchingPolicy(maxBatchSize: 16)
+        policy.inlineBatchBudgetNanoseconds = 1  // any measured cost exceeds it
+        let scheduler = try BatchScheduler(model: BatchSchedulerTests.model, policy: policy, pool: pool)
+        _ = scheduler.runInline(["features": BatchSchedulerTests.row(0)])  // measures the cost
+        #expect(scheduler.runInlineBatch(Self.submissions(0..<4)) == nil)
+        let roomy = try BatchScheduler(model: BatchSchedulerTests.model, policy: BatchingPolicy(maxBatchSize: 16, priorityLevels: 2), pool: pool)
+        var prioritized = Self.submissions(0..<2)
+        prioritized[0].priority = 1
+        #expect(roomy.runInlineBatch(prioritized) == nil, "priorities take the queue")
+        #expect(roomy.runInlineBatch(Self.submissions(0..<17)) == nil, "over max_batch_size")
+        let delayed = try BatchScheduler(model: BatchSchedulerTests.model, policy: BatchingPolicy(maxBatchSize: 16, maxQueueDelayNanoseconds: 1000), pool: pool)
+        #expect(delayed.runInlineBatch(Self.submissions(0..<2)) == nil, "a configured delay means: wait for company")
+    }
+}
