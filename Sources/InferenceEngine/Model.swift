@@ -188,6 +188,11 @@ public final class Model: Sendable {
 
     /// Reads a whole file with a size check before allocating.
     static func readFile(_ path: String) throws(ModelLoadError) -> [UInt8] {
+        // fopen succeeds on a directory on Linux, and its "size" is then nonsense.
+        var status = stat()
+        if stat(path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG {
+            throw ModelLoadError("'\(path)' is not a regular file")
+        }
         guard let file = fopen(path, "rb") else {
             throw ModelLoadError("cannot open model file '\(path)': \(String(cString: strerror(errno)))")
         }

@@ -57,3 +57,11 @@ import TensorWireProtocol
         #expect(result.error.contains("ticks"))
     }
 }
+
+extension ModelCommandTests {
+    @Test func inspectRefusesADirectoryClearly() throws {
+        let result = try TestEnvironment.runTool("tensorwire", ["model", "inspect", TestEnvironment.repositoryRoot + "/Tests/Fixtures"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("is not a regular file"))
+    }
+}
