@@ -54,8 +54,13 @@ struct BatchingBenchmark {
 
     /// Prints the engine's per-inference compute at batch 1 and 64 as one JSON line.
     func printEngineCosts() throws {
-        let c1 = try engineMicroseconds(batch: 1)
-        let c64 = try engineMicroseconds(batch: 64) / 64
+        // Alternating passes, lowest median: a slow moment of the VM (other load, frequency)
+        // must not inflate the bound the batching goal is judged against.
+        var c1 = Double.infinity, c64 = Double.infinity
+        for _ in 0..<3 {
+            c1 = min(c1, try engineMicroseconds(batch: 1))
+            c64 = min(c64, try engineMicroseconds(batch: 64) / 64)
+        }
         print("{\"model\": \"\(modelName)\", \"c1_us\": \(c1), \"c64_us_per_inference\": \(c64)}")
     }
 
@@ -63,10 +68,11 @@ struct BatchingBenchmark {
         let model = try Model(contentsOf: modelFile)
         let tensor = Tensor(shape: [batch] + rowShape, scalars: input(rows: batch))
         var samples: [UInt64] = []
-        for iteration in 0..<2200 {
+        let iterations = batch == 1 ? 2200 : 400
+        for iteration in 0..<iterations {
             let start = MonotonicClock.nanoseconds()
             _ = try model.run([inputName: tensor])
-            if iteration >= 200 { samples.append(MonotonicClock.nanoseconds() - start) }
+            if iteration >= iterations / 10 { samples.append(MonotonicClock.nanoseconds() - start) }
         }
         samples.sort()
         return Double(samples[samples.count / 2]) / 1000
