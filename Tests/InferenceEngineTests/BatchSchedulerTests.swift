@@ -383,6 +383,22 @@ final class Completions: @unchecked Sendable {
         #expect(statistics.inlineRequests == 5)
     }
 
+    /// Real clients always send a deadline; it is honoured, not a reason to skip the fast path.
+    @Test func deadlinesAreKeptOnTheInlinePath() throws {
+        let pool = ComputePool(threadCount: 1)
+        defer { pool.shutdown() }
+        let scheduler = try BatchScheduler(model: BatchSchedulerTests.model, policy: BatchingPolicy(maxBatchSize: 16, priorityLevels: 2), pool: pool)
+        var submissions = Self.submissions(0..<3)
+        submissions[0].timeoutNanoseconds = 10_000_000_000
+        submissions[1].priority = 1
+        submissions[2].timeoutNanoseconds = 1  // already over by the time the batch finishes
+        let results = try #require(scheduler.runInlineBatch(submissions))
+        guard case .success = results[0], case .success = results[1], case .failure(.deadlineExceeded) = results[2] else {
+            Issue.record("unexpected results \(results)")
+            return
+        }
+    }
+
     @Test func costlyBatchesAndUnusualRequestsGoToTheQueue() throws {
         let pool = ComputePool(threadCount: 1)
         defer { pool.shutdown() }
@@ -392,10 +408,13 @@ final class Completions: @unchecked Sendable {
         _ = scheduler.runInline(["features": BatchSchedulerTests.row(0)])  // measures the cost
         #expect(scheduler.runInlineBatch(Self.submissions(0..<4)) == nil)
         let roomy = try BatchScheduler(model: BatchSchedulerTests.model, policy: BatchingPolicy(maxBatchSize: 16, priorityLevels: 2), pool: pool)
-        var prioritized = Self.submissions(0..<2)
-        prioritized[0].priority = 1
-        #expect(roomy.runInlineBatch(prioritized) == nil, "priorities take the queue")
+        var invalid = Self.submissions(0..<2)
+        invalid[0].priority = 3
+        #expect(roomy.runInlineBatch(invalid) == nil, "a refusal is reported by the queued path")
         #expect(roomy.runInlineBatch(Self.submissions(0..<17)) == nil, "over max_batch_size")
+        var mixed = Self.submissions(0..<2)
+        mixed[1].inputs = ["features": Tensor(shape: [2, 10], scalars: Array(repeating: 1, count: 20))]
+        #expect(roomy.runInlineBatch(mixed) != nil, "different row counts share a batch")
         let delayed = try BatchScheduler(model: BatchSchedulerTests.model, policy: BatchingPolicy(maxBatchSize: 16, maxQueueDelayNanoseconds: 1000), pool: pool)
         #expect(delayed.runInlineBatch(Self.submissions(0..<2)) == nil, "a configured delay means: wait for company")
     }

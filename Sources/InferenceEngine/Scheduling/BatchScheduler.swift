@@ -275,18 +275,18 @@ public final class BatchScheduler: @unchecked Sendable {
         var requests: [ScheduledRequest] = []
         let now = SchedulerLock.now()
         for submission in submissions {
-            // Anything unusual (refusals, priorities, deadlines) takes the regular queued path.
-            guard submission.priority == nil, submission.timeoutNanoseconds == 0, policy.defaultTimeoutNanoseconds == 0,
-                  let prepared = try? prepare(submission.inputs) else { return nil }
+            // A request that would be refused takes the queued path, which reports why.
+            guard (try? validatePriority(submission.priority)) != nil, let prepared = try? prepare(submission.inputs) else { return nil }
+            let deadline = effectiveTimeout(submission.timeoutNanoseconds).map { now &+ $0 } ?? 0
             requests.append(ScheduledRequest(inputs: prepared.0, rows: prepared.1, signature: prepared.2, length: prepared.3,
-                                             priority: 0, deadline: 0, enqueuedAt: now, completion: submission.completion))
+                                             priority: 0, deadline: deadline, enqueuedAt: now, completion: submission.completion))
         }
         let rows = requests.reduce(0) { $0 + $1.rows }
-        guard rows <= policy.maxBatchSize,
-              requests.allSatisfy({ $0.signature == requests[0].signature }) || policy.padding != nil else { return nil }
+        // With padding the signature already leaves the variable dimension out.
+        guard rows <= policy.maxBatchSize, requests.allSatisfy({ $0.signature == requests[0].signature }) else { return nil }
+        let (estimate, overflow) = rowCost.multipliedReportingOverflow(by: UInt64(rows))
         pool.lock.lock()
-        guard queued == 0, running < policy.instanceCount,
-              rowCost.multipliedReportingOverflow(by: UInt64(rows)).partialValue <= policy.inlineBatchBudgetNanoseconds else {
+        guard queued == 0, running < policy.instanceCount, !overflow, estimate <= policy.inlineBatchBudgetNanoseconds else {
             pool.lock.unlock()
             return nil
         }
@@ -307,9 +307,15 @@ public final class BatchScheduler: @unchecked Sendable {
         for request in requests { request.state = .finished }
         if queued > 0 { pool.wakeWorker() }
         pool.lock.unlock()
+        // As for a single inline request: an answer past its deadline is not an answer.
+        let finished = SchedulerLock.now()
         switch result {
-        case .success(let outputs): return outputs.map { .success($0) }
-        case .failure(let error): return Array(repeating: .failure(error), count: requests.count)
+        case .success(let outputs):
+            return zip(requests, outputs).map { request, outputs in
+                request.deadline != 0 && finished > request.deadline ? .failure(.deadlineExceeded) : .success(outputs)
+            }
+        case .failure(let error):
+            return Array(repeating: .failure(error), count: requests.count)
         }
     }
 
