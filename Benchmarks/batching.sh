@@ -70,7 +70,7 @@ for model in ("credit_default", "tick_transformer"):
     gain = throughput["on"] / throughput["off"]
     off64, on64 = {"throughput": throughput["off"]}, {"throughput": throughput["on"]}
     p50_off, p50_on = p50["off"], p50["on"]
-    sizes = [l.strip() for l in open(os.path.join(work, f"{model}-on-stats.txt")) if "batch sizes" in l or "mean batch" in l]
+    sizes = [l.strip()[:240] for l in open(os.path.join(work, f"{model}-on-stats.txt")) if "batch sizes" in l or "mean batch" in l]
     print(f"{model}: engine C1 {c1:.1f} us, C64 {c64:.2f} us per inference; medians of {rounds} interleaved rounds")
     print(f"  64 in flight: off {off64['throughput']:.0f}/s, on {on64['throughput']:.0f}/s -> gain {gain:.2f}x;"
           f" bound T_off/(T_off-C1+C64) = {bound:.2f}x, goal 0.8 x bound = {0.8*bound:.2f}x:"

@@ -15,7 +15,7 @@ enum StatsText {
         return """
         \(stats.name) version \(stats.version)
           requests      ok \(stats.successes), failed \(stats.failures)\(failures.isEmpty ? "" : " (\(failures))")
-          executions    \(stats.executions) (inline \(stats.inlineRequests)), mean batch \(meanBatch)
+          executions    \(stats.executions), mean batch \(meanBatch); requests run inline on the I/O thread: \(stats.inlineRequests)
           batch sizes   \(sizes.isEmpty ? "-" : sizes)
           queue         \(stats.queueCount) queued, mean \(average(stats.queueNanoseconds, stats.queueCount)); rejected (full) \(stats.rejectedQueueFull), expired \(stats.expiredInQueue), cancelled \(stats.cancelledInQueue)
           compute       mean \(average(stats.computeNanoseconds, stats.computeCount)) per execution

@@ -65,6 +65,17 @@ import Testing
         #expect(health.output.contains("ready: yes"))
     }
 
+    @Test func statsShowWhatTheServerDid() throws {
+        let row = "[[85, 0.25, 0.30, 41, 120, 6, 20, 8, 0, 1]]"
+        #expect(try run(["infer", "credit_default", "--input", "features=\(row)"]).status == 0)
+        #expect(try run(["infer", "credit_default", "--input", "features=[[1, 2]]"]).status != 0)
+        let stats = try run(["stats", "--model", "credit_default"])
+        #expect(stats.status == 0, "stderr: \(stats.error)")
+        #expect(stats.output.contains("credit_default version 1"))
+        #expect(stats.output.contains("ok 1, failed 1 (INVALID_ARGUMENT 1)"))
+        #expect(stats.output.contains("batch sizes   1:1"))
+    }
+
     @Test func errorsExitNonZeroWithAClearMessage() throws {
         let missing = try run(["infer", "no_such_model", "--input", "x=[1]"])
         #expect(missing.status != 0)
