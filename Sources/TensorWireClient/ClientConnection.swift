@@ -323,7 +323,9 @@ final class ClientConnection: @unchecked Sendable {
     /// Waking the idle background thread (or every parked caller) after each call would put
     /// context switches on the latency path.
     private func handOffReading() {
-        if let next = parked.first {
+        // Only a caller still waiting can take over: one whose response came in the same pass
+        // leaves without reading, and anyone parked behind it would sleep until its deadline.
+        if let next = parked.first(where: { !$0.isCompleted }) {
             next.wakeup!.signal()
         } else if asyncOutstanding > 0 && backgroundReaderParked {
             lock.broadcast()
