@@ -31,6 +31,27 @@ public enum DevelopmentCertificates {
         return nil
     }
 
+    /// What tools print when neither `--ca` nor a development PKI is there.
+    public static let missingTrustRootsMessage =
+        "no CA to verify the server with: pass --ca FILE, or run `make serve` once to create certs/dev"
+
+    /// Fills in the TLS files the way every TensorWire tool does: files given explicitly win;
+    /// without `--ca` the development PKI supplies the CA and (unless `presentClientCertificate`
+    /// is false) the client certificate. The dev client certificate is never paired with
+    /// someone else's CA. Returns false when no CA is known at all.
+    public static func apply(
+        to configuration: inout ClientConfiguration, caFile: String?, certificateFile: String?,
+        privateKeyFile: String?, presentClientCertificate: Bool
+    ) -> Bool {
+        let development = locate()
+        configuration.trustRootsFile = caFile ?? development?.caFile
+        if presentClientCertificate {
+            configuration.certificateChainFile = certificateFile ?? (caFile == nil ? development?.certificateFile : nil)
+            configuration.privateKeyFile = privateKeyFile ?? (caFile == nil ? development?.privateKeyFile : nil)
+        }
+        return configuration.trustRootsFile != nil
+    }
+
     private static func executableDirectory() -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)

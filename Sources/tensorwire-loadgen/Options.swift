@@ -199,14 +199,9 @@ struct Options {
     func clientConfiguration() throws(UsageError) -> ClientConfiguration {
         var configuration = ClientConfiguration(host: host, port: port, serverName: serverName, authToken: token,
                                                 defaultTimeout: timeout, busyPoll: busyPoll)
-        let development = DevelopmentCertificates.locate()
-        configuration.trustRootsFile = caFile ?? development?.caFile
-        if !noClientCertificate {
-            configuration.certificateChainFile = certificateFile ?? (caFile == nil ? development?.certificateFile : nil)
-            configuration.privateKeyFile = privateKeyFile ?? (caFile == nil ? development?.privateKeyFile : nil)
-        }
-        if configuration.trustRootsFile == nil {
-            throw UsageError("no CA to verify the server with: pass --ca FILE, or run `make serve` once to create certs/dev")
+        guard DevelopmentCertificates.apply(to: &configuration, caFile: caFile, certificateFile: certificateFile,
+                                            privateKeyFile: privateKeyFile, presentClientCertificate: !noClientCertificate) else {
+            throw UsageError(DevelopmentCertificates.missingTrustRootsMessage)
         }
         return configuration
     }

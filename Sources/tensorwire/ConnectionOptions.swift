@@ -37,14 +37,9 @@ struct ConnectionOptions {
 
     func clientConfiguration() throws(CLIError) -> ClientConfiguration {
         var configuration = ClientConfiguration(host: host, port: port, serverName: serverName, authToken: token)
-        let development = DevelopmentCertificates.locate()
-        configuration.trustRootsFile = caFile ?? development?.caFile
-        if !noClientCertificate {
-            configuration.certificateChainFile = certificateFile ?? (caFile == nil ? development?.certificateFile : nil)
-            configuration.privateKeyFile = privateKeyFile ?? (caFile == nil ? development?.privateKeyFile : nil)
-        }
-        if configuration.trustRootsFile == nil {
-            throw CLIError("no CA to verify the server with: pass --ca FILE, or run `make serve` once to create certs/dev")
+        guard DevelopmentCertificates.apply(to: &configuration, caFile: caFile, certificateFile: certificateFile,
+                                            privateKeyFile: privateKeyFile, presentClientCertificate: !noClientCertificate) else {
+            throw CLIError(DevelopmentCertificates.missingTrustRootsMessage)
         }
         if let timeoutMilliseconds { configuration.defaultTimeout = .milliseconds(timeoutMilliseconds) }
         return configuration
