@@ -19,13 +19,13 @@ final class PendingCall: @unchecked Sendable {
     var error: RPCError?
     var continuation: CheckedContinuation<Void, Never>?
     /// Where a blocking caller sleeps; signalled when its response arrives or it must read.
-    let wakeup: WaiterCondition?
+    let wakeup: MonotonicCondition?
 
     init(deadline: UInt64?, isAsync: Bool, deliver: @escaping Deliver) {
         self.deadline = deadline
         self.isAsync = isAsync
         self.deliver = deliver
-        self.wakeup = isAsync ? nil : WaiterCondition()
+        self.wakeup = isAsync ? nil : MonotonicCondition()
     }
 }
 
