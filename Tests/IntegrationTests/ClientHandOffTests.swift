@@ -4,41 +4,6 @@ import TensorWireClient
 import TensorWireProtocol
 import TensorWireTransport
 
-/// Holds the first three requests, answers the first two in one write and the third 200 ms later.
-final class StaggeredSession: ConnectionHandler, @unchecked Sendable {
-    private var decoder = FrameDecoder(expectsPreface: true)
-    private var streams: [UInt32] = []
-
-    func connectionDidBecomeActive(_ connection: TLSConnection) {}
-    func connectionDidClose(_ connection: TLSConnection) {}
-
-    func connection(_ connection: TLSConnection, didRead bytes: UnsafeRawBufferPointer) {
-        decoder.append(bytes)
-        var writer = ByteWriter()
-        while let frame = try? decoder.next() {
-            switch frame.header.type {
-            case .hello: writer.writeHelloAck(HelloAck(serverName: "staggered"))
-            case .request: streams.append(frame.header.streamID)
-            default: break
-            }
-        }
-        if streams.count == 3 {
-            for stream in streams.prefix(2) { writer.writeResponse(streamID: stream, head: ResponseHead(status: .ok)) { _, _ in } }
-            let last = streams[2]
-            streams.append(0)  // answered: ignore further reads
-            Thread.detachNewThread {
-                usleep(200_000)
-                connection.eventLoop.execute {
-                    var late = ByteWriter()
-                    late.writeResponse(streamID: last, head: ResponseHead(status: .ok)) { _, _ in }
-                    late.withUnsafeReadableBytes { connection.write($0) }
-                }
-            }
-        }
-        writer.withUnsafeReadableBytes { if $0.count > 0 { connection.write($0) } }
-    }
-}
-
 @Suite struct ClientHandOffTests {
     /// The reader receives its own answer and a parked caller's in one pass. The reader role
     /// must pass to the caller still waiting, not to the one whose answer just came, or the
@@ -47,7 +12,26 @@ final class StaggeredSession: ConnectionHandler, @unchecked Sendable {
         let certificates = TestEnvironment.certificates
         let context = try TLSContext(configuration: .server(
             certificateChainFile: certificates + "/server.pem", privateKeyFile: certificates + "/server-key.pem"))
-        let server = TLSServer(configuration: TLSServerConfiguration(), tls: context) { _ in StaggeredSession() }
+        // Holds the first three requests, answers the first two in one write and the third
+        // 200 ms later.
+        let server = TLSServer(configuration: TLSServerConfiguration(), tls: context) { _ in
+            var streams: [UInt32] = []
+            return ScriptedSession { header, writer, connection in
+                guard header.type == .request else { return }
+                streams.append(header.streamID)
+                guard streams.count == 3 else { return }
+                for stream in streams.prefix(2) { writer.writeResponse(streamID: stream, head: ResponseHead(status: .ok)) { _, _ in } }
+                let last = streams[2]
+                Thread.detachNewThread {
+                    usleep(200_000)
+                    connection.eventLoop.execute {
+                        var late = ByteWriter()
+                        late.writeResponse(streamID: last, head: ResponseHead(status: .ok)) { _, _ in }
+                        late.withUnsafeReadableBytes { connection.write($0) }
+                    }
+                }
+            }
+        }
         let port = try server.start()
         defer { server.stop() }
         var configuration = TestEnvironment.clientConfiguration(port: port, clientCertificate: false)

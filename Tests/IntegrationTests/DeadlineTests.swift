@@ -4,35 +4,7 @@ import TensorWireClient
 import TensorWireProtocol
 import TensorWireTransport
 
-/// A server that completes the protocol handshake and then never answers: the client's
-/// deadline, not the server, must end each call, and the client must tell the server it gave up.
-final class SilentSession: ConnectionHandler {
-    private var decoder = FrameDecoder(expectsPreface: true)
-    let cancelled: CancelLog
-
-    init(cancelled: CancelLog) { self.cancelled = cancelled }
-
-    func connectionDidBecomeActive(_ connection: TLSConnection) {}
-    func connectionDidClose(_ connection: TLSConnection) {}
-
-    func connection(_ connection: TLSConnection, didRead bytes: UnsafeRawBufferPointer) {
-        decoder.append(bytes)
-        while let frame = try? decoder.next() {
-            switch frame.header.type {
-            case .hello:
-                var writer = ByteWriter()
-                writer.writeHelloAck(HelloAck(serverName: "silent"))
-                writer.withUnsafeReadableBytes { connection.write($0) }
-            case .cancel:
-                cancelled.streams.withLock { $0.append(frame.header.streamID) }
-            default:
-                break
-            }
-        }
-    }
-}
-
-/// Stream ids the silent server saw cancelled.
+/// Stream ids the silent server (handshake, then never an answer) saw cancelled.
 final class CancelLog: Sendable {
     let streams = Locked<[UInt32]>([])
 }
@@ -48,7 +20,13 @@ final class CancelLog: Sendable {
         let context = try TLSContext(configuration: .server(
             certificateChainFile: certificates + "/server.pem", privateKeyFile: certificates + "/server-key.pem"))
         let cancelled = self.cancelled
-        server = TLSServer(configuration: TLSServerConfiguration(), tls: context) { _ in SilentSession(cancelled: cancelled) }
+        // Completes the handshake and then never answers: the client's deadline, not the server,
+        // must end each call, and the client must tell the server it gave up.
+        server = TLSServer(configuration: TLSServerConfiguration(), tls: context) { _ in
+            ScriptedSession { header, _, _ in
+                if header.type == .cancel { cancelled.streams.withLock { $0.append(header.streamID) } }
+            }
+        }
         port = try server.start()
         client = try TensorWireClient(configuration: TestEnvironment.clientConfiguration(port: port, clientCertificate: false))
     }

@@ -4,42 +4,28 @@ import TensorWireClient
 import TensorWireProtocol
 import TensorWireTransport
 
-/// A server that, once two requests are in, goes away gracefully: GOAWAY(OK) naming the first
-/// as the last it will process, then that request's answer, then close.
-final class GoingAwaySession: ConnectionHandler {
-    private var decoder = FrameDecoder(expectsPreface: true)
-    private var requests: [UInt32] = []
-
-    func connectionDidBecomeActive(_ connection: TLSConnection) {}
-    func connectionDidClose(_ connection: TLSConnection) {}
-
-    func connection(_ connection: TLSConnection, didRead bytes: UnsafeRawBufferPointer) {
-        decoder.append(bytes)
-        var writer = ByteWriter()
-        while let frame = try? decoder.next() {
-            switch frame.header.type {
-            case .hello: writer.writeHelloAck(HelloAck(serverName: "going-away"))
-            case .request: requests.append(frame.header.streamID)
-            default: break
-            }
-        }
-        if requests.count == 2 {
-            writer.writeGoAway(GoAway(lastStreamID: requests[0], code: .ok, message: "maintenance"))
-            writer.writeResponse(streamID: requests[0], head: ResponseHead(status: .ok)) { w, start in
-                w.writeInferResponse(modelName: "m", modelVersion: 1, outputs: [], payloadStart: start)
-            }
-        }
-        writer.withUnsafeReadableBytes { connection.write($0) }
-        if requests.count == 2 { connection.close() }
-    }
-}
-
 @Suite struct GoAwayTests {
     @Test func acceptedCallsFinishAndRefusedOnesAreSafeToRetry() async throws {
         let certificates = TestEnvironment.certificates
         let context = try TLSContext(configuration: .server(
             certificateChainFile: certificates + "/server.pem", privateKeyFile: certificates + "/server-key.pem"))
-        let server = TLSServer(configuration: TLSServerConfiguration(), tls: context) { _ in GoingAwaySession() }
+        // Once two requests are in, the server goes away gracefully: GOAWAY(OK) naming the first
+        // as the last it will process, then that request's answer, then close.
+        let server = TLSServer(configuration: TLSServerConfiguration(), tls: context) { _ in
+            var requests: [UInt32] = []
+            return ScriptedSession { header, writer, connection in
+                guard header.type == .request else { return }
+                requests.append(header.streamID)
+                guard requests.count == 2 else { return }
+                writer.writeGoAway(GoAway(lastStreamID: requests[0], code: .ok, message: "maintenance"))
+                writer.writeResponse(streamID: requests[0], head: ResponseHead(status: .ok)) { w, start in
+                    w.writeInferResponse(modelName: "m", modelVersion: 1, outputs: [], payloadStart: start)
+                }
+                writer.withUnsafeReadableBytes { connection.write($0) }
+                writer.clear()
+                connection.close()
+            }
+        }
         let port = try server.start()
         defer { server.stop() }
         let client = try TensorWireClient(configuration: TestEnvironment.clientConfiguration(port: port, clientCertificate: false))
