@@ -130,8 +130,12 @@ public final class BatchScheduler: @unchecked Sendable {
         _ inputs: [String: Tensor], priority: Int? = nil, timeoutNanoseconds: UInt64 = 0
     ) -> Result<[Tensor], SchedulingError>? {
         // The same checks as a queued request: the fast path must not be a way around them.
+        // Without batching, prepare's checks are exactly those Model.run makes next, so they run
+        // once, there; with batching, prepare adds the batch-size rules.
         do { try validatePriority(priority) } catch { return .failure(error) }
-        do { _ = try prepare(inputs) } catch { return .failure(error) }
+        if batchesRequests {
+            do { _ = try prepare(inputs) } catch { return .failure(error) }
+        }
         pool.lock.lock()
         guard queued == 0, running < policy.instanceCount, policy.maxQueueDelayNanoseconds == 0 else {
             pool.lock.unlock()
