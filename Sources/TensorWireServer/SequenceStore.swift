@@ -132,6 +132,4 @@ final class SequenceStore: Sendable {
             table[step.id] = entry
         }
     }
-
-    var openSequences: Int { entries.withLock { $0.count } }
 }
