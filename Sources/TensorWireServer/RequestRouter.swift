@@ -107,17 +107,21 @@ struct RequestRouter: Sendable {
             default:
                 throw Status(.unimplemented, "unknown method '\(request.head.method)'")
             }
-            let payloadSize = writer.count - frameStart - FrameHeader.size
-            if payloadSize > maxResponsePayload {
-                writer.truncate(to: frameStart)
-                throw Status(.resourceExhausted,
-                             "response of \(payloadSize) bytes exceeds the client's MAX_FRAME_SIZE of \(maxResponsePayload)")
-            }
+            if let tooLarge = Self.takeBackOversized(from: frameStart, limit: maxResponsePayload, in: &writer) { throw tooLarge }
         } catch {
             writer.truncate(to: frameStart)
             Self.writeError(error, streamID: streamID, into: &writer)
         }
         return .answered
+    }
+
+    /// Takes back the frame written from `frameStart` when its payload exceeds the client's
+    /// MAX_FRAME_SIZE, returning the RESOURCE_EXHAUSTED status to answer with instead.
+    private static func takeBackOversized(from frameStart: Int, limit: Int, in writer: inout ByteWriter) -> Status? {
+        let payloadSize = writer.count - frameStart - FrameHeader.size
+        guard payloadSize > limit else { return nil }
+        writer.truncate(to: frameStart)
+        return Status(.resourceExhausted, "response of \(payloadSize) bytes exceeds the client's MAX_FRAME_SIZE of \(limit)")
     }
 
     /// Writes an error response (empty body) for `status`.
@@ -192,10 +196,7 @@ struct RequestRouter: Sendable {
                     }
                 }
             }
-            let payloadSize = writer.count - frameStart - FrameHeader.size
-            if payloadSize > maxResponsePayload {
-                writer.truncate(to: frameStart)
-                let status = Status(.resourceExhausted, "response of \(payloadSize) bytes exceeds the client's MAX_FRAME_SIZE of \(maxResponsePayload)")
+            if let status = takeBackOversized(from: frameStart, limit: maxResponsePayload, in: &writer) {
                 model.recordOutcome(status.code)
                 writeError(status, streamID: streamID, into: &writer)
             } else {

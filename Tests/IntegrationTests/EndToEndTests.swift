@@ -124,6 +124,21 @@ import TensorWireProtocol
         #expect(try client.infer(model: "credit_default", inputs: [good])["probabilities"]?.shape == [1, 2])
     }
 
+    /// An answer larger than the client said it accepts (MAX_FRAME_SIZE) is refused as such,
+    /// and the connection goes on.
+    @Test func responseOverTheClientsFrameLimitIsResourceExhausted() throws {
+        var configuration = TestEnvironment.clientConfiguration(port: server.port)
+        configuration.maxResponseSize = 16 << 10
+        let small = try TensorWireClient(configuration: configuration)
+        let rows = 4096  // 4096 x 2 floats = 32 KiB of output
+        let input = try WireTensor(name: "features", shape: [rows, 10], floats: Array(repeating: 0.5, count: rows * 10))
+        let error = #expect(throws: RPCError.self) { _ = try small.infer(model: "credit_default", inputs: [input]) }
+        #expect(error?.code == .resourceExhausted)
+        #expect(error?.message.contains("MAX_FRAME_SIZE") == true)
+        let one = try WireTensor(name: "features", shape: [1, 10], floats: Array(repeating: 0.5, count: 10))
+        #expect(try small.infer(model: "credit_default", inputs: [one]).outputs.count == 1)
+    }
+
     @Test func requestedOutputsAreReturnedByName() throws {
         let good = try WireTensor(name: "features", shape: [2, 10], floats: Array(repeating: 0.5, count: 20))
         let result = try client.infer(model: "credit_default", inputs: [good], outputs: ["probabilities"])
