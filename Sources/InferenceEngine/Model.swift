@@ -31,6 +31,8 @@ public final class Model: Sendable {
     public let opsetImports: [String: Int]
     /// Distinct external data files the weights were read from.
     public let externalDataLocations: [String]
+    /// The options the model was loaded with.
+    public let options: ModelOptions
 
     private let histogram: [String: Int]
     private let parameters: Int
@@ -65,10 +67,16 @@ public final class Model: Sendable {
     /// Files larger than 2 GiB are refused before reading. External data files are resolved
     /// strictly inside the file's directory.
     public convenience init(contentsOf path: String, outputTypes: Set<ElementType>) throws(ModelLoadError) {
+        try self.init(contentsOf: path, options: ModelOptions(outputTypes: outputTypes))
+    }
+
+    /// Reads and loads the model at `path` with the given output types, optimization level and
+    /// intra-op thread count.
+    public convenience init(contentsOf path: String, options: ModelOptions) throws(ModelLoadError) {
         let bytes = try Self.readFile(path)
         var directory: String? = nil
         if let slash = path.lastIndex(of: "/") { directory = String(path[..<slash]) }
-        try self.init(bytes: bytes, modelDirectory: directory ?? ".", outputTypes: outputTypes)
+        try self.init(bytes: bytes, modelDirectory: directory ?? ".", options: options)
     }
 
     /// Loads a model from its serialized `ModelProto` bytes, accepting float32 outputs only
@@ -84,7 +92,13 @@ public final class Model: Sendable {
     ///   refuses models with external data.
     /// - Parameter outputTypes: the output element types the caller can handle; any other
     ///   output type is a load error naming the output.
-    public init(bytes: [UInt8], modelDirectory: String?, outputTypes: Set<ElementType>) throws(ModelLoadError) {
+    public convenience init(bytes: [UInt8], modelDirectory: String?, outputTypes: Set<ElementType>) throws(ModelLoadError) {
+        try self.init(bytes: bytes, modelDirectory: modelDirectory, options: ModelOptions(outputTypes: outputTypes))
+    }
+
+    /// Loads a model from its serialized `ModelProto` bytes with explicit ``ModelOptions``.
+    public init(bytes: [UInt8], modelDirectory: String?, options: ModelOptions) throws(ModelLoadError) {
+        let outputTypes = options.outputTypes
         guard bytes.count <= ONNXLimits.maxFileBytes else {
             throw ModelLoadError("model is \(bytes.count) bytes; the limit is \(ONNXLimits.maxFileBytes)")
         }
@@ -136,6 +150,7 @@ public final class Model: Sendable {
         self.histogram = histogram
         self.parameters = result.parameterCount
         self.graph = result.compiled
+        self.options = options
     }
 
     /// Runs the graph.
