@@ -18,5 +18,45 @@ struct CompiledGraph: Sendable {
     /// `shapeOnly[i]`: node `i` computes a value that depends only on the input shapes.
     var shapeOnly: [Bool]
     var hasShapeOnlyNodes: Bool
+    /// Element type of every slot, as inferred at load (the optimizer matches on it).
+    var valueTypes: [ElementType]
+    /// Load-time shape of every slot.
+    var valueShapes: [InferredShape]
     let shapeCache = ShapeValueCache()
+
+    /// Builds the graph from its nodes, deriving what the executor needs: which node frees
+    /// which slot (liveness), which nodes depend only on input shapes, and which constants are
+    /// still read. The compiler and the optimizer both finish through here.
+    static func assemble(valueCount: Int, constants: [(slot: Int, tensor: Tensor)], inputSlots: [Int], outputSlots: [Int],
+                         nodes: [CompiledNode], valueTypes: [ElementType], valueShapes: [InferredShape]) -> CompiledGraph {
+        // Liveness: free each non-output value after its last reader.
+        var lastUse = [Int](repeating: -1, count: valueCount)
+        for (i, node) in nodes.enumerated() {
+            for s in node.inputs where s >= 0 { lastUse[s] = i }
+        }
+        let outputSet = Set(outputSlots)
+        var releaseAfter = [[Int]](repeating: [], count: nodes.count)
+        for (slot, last) in lastUse.enumerated() where last >= 0 && !outputSet.contains(slot) {
+            releaseAfter[last].append(slot)
+        }
+
+        // A node is shape-only when it reads shapes (Shape, Size) or only constants and other
+        // shape-only values; its results are cached per tuple of input shapes.
+        let constantSlots = Set(constants.map(\.slot))
+        var shapeOnlySlots = Set<Int>()
+        var shapeOnly: [Bool] = []
+        for node in nodes {
+            let inputsShapeOnly = node.inputs.allSatisfy { $0 < 0 || shapeOnlySlots.contains($0) || constantSlots.contains($0) }
+            let isShapeOnly = node.opType == "Shape" || node.opType == "Size" || inputsShapeOnly
+            if isShapeOnly { for s in node.outputs where s >= 0 { shapeOnlySlots.insert(s) } }
+            shapeOnly.append(isShapeOnly)
+        }
+
+        // Constants nothing reads any more (inputs of folded subgraphs) are dropped.
+        let used = Set(nodes.flatMap(\.inputs)).union(outputSlots)
+        return CompiledGraph(valueCount: valueCount, constants: constants.filter { used.contains($0.slot) },
+                             inputSlots: inputSlots, outputSlots: outputSlots, nodes: nodes, releaseAfter: releaseAfter,
+                             shapeOnly: shapeOnly, hasShapeOnlyNodes: shapeOnly.contains(true),
+                             valueTypes: valueTypes, valueShapes: valueShapes)
+    }
 }

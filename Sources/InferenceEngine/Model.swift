@@ -33,6 +33,14 @@ public final class Model: Sendable {
     public let externalDataLocations: [String]
     /// The options the model was loaded with.
     public let options: ModelOptions
+    /// How many rounds each optimizer pass changed the graph (`["attention-fusion": 1, ...]`).
+    public let optimizationReport: [String: Int]
+
+    /// The nodes that run, in order, after optimization: fused nodes are named after the
+    /// nodes they replaced (`first-node-name (MatMul+Add+Gelu)`).
+    public var executionPlan: [PlannedNode] {
+        graph.nodes.enumerated().map { PlannedNode(name: $1.name, opType: $1.opType, shapeOnly: graph.shapeOnly[$0]) }
+    }
 
     private let histogram: [String: Int]
     private let parameters: Int
@@ -149,7 +157,9 @@ public final class Model: Sendable {
         self.irVersion = Int(clamping: proto.irVersion)
         self.histogram = histogram
         self.parameters = result.parameterCount
-        self.graph = result.compiled
+        let optimized = try GraphOptimizer(level: options.optimization).optimize(result.compiled)
+        self.graph = optimized.graph
+        self.optimizationReport = optimized.report.applied
         self.options = options
     }
 

@@ -59,8 +59,6 @@ struct GraphCompiler {
 
         // Nodes, in file order, which ONNX requires to be topological.
         var nodes: [CompiledNode] = []
-        var shapeOnlySlots = Set<Int>()
-        var shapeOnlyNodes: [Bool] = []
         for (index, node) in graph.nodes.enumerated() {
             let label = node.name.isEmpty ? "#\(index)" : node.name
             var inputFacts: [ValueFacts?] = []
@@ -137,21 +135,17 @@ struct GraphCompiler {
             }
 
             var outputSlots: [Int] = []
-            let inputShapeOnly = inputSlotsOfNode.allSatisfy { $0 < 0 || shapeOnlySlots.contains($0) || facts[$0].constant != nil }
-            let isShapeOnly = node.opType == "Shape" || node.opType == "Size" || inputShapeOnly
             for (i, name) in node.outputs.enumerated() {
                 if name.isEmpty { outputSlots.append(-1); continue }
                 var outFacts = ValueFacts(shape: shapes[i], type: types[i], constant: nil)
                 if i == 0 { outFacts.symbolicValue = Self.propagateValue(node, operation, inputFacts) }
                 let slot = newSlot(name, outFacts)
-                if isShapeOnly { shapeOnlySlots.insert(slot) }
                 outputSlots.append(slot)
             }
             var finished = compiledNode
             finished.outputs = outputSlots
             finished.inferred = outputSlots.map { $0 >= 0 ? facts[$0].shape : nil }
             nodes.append(finished)
-            shapeOnlyNodes.append(isShapeOnly)
         }
 
         // Model outputs.
@@ -171,25 +165,9 @@ struct GraphCompiler {
         }
         guard !outputs.isEmpty else { throw ModelLoadError("the graph has no outputs") }
 
-        // Liveness: free each non-output value after its last reader.
-        var lastUse = [Int](repeating: -1, count: facts.count)
-        for (i, node) in nodes.enumerated() {
-            for s in node.inputs where s >= 0 { lastUse[s] = i }
-        }
-        let outputSet = Set(outputSlots)
-        var releaseAfter = [[Int]](repeating: [], count: nodes.count)
-        for (slot, last) in lastUse.enumerated() where last >= 0 && !outputSet.contains(slot) {
-            releaseAfter[last].append(slot)
-        }
-
-        // Shape-only nodes whose values are model outputs or constants are cheap either way; the
-        // cache pays off when some exist.
-        // Constants nothing reads any more (inputs of folded subgraphs) are dropped.
-        let used = Set(nodes.flatMap(\.inputs)).union(outputSlots)
-        constants = constants.filter { used.contains($0.slot) }
-        let compiled = CompiledGraph(valueCount: facts.count, constants: constants, inputSlots: inputSlots,
-                                     outputSlots: outputSlots, nodes: nodes, releaseAfter: releaseAfter,
-                                     shapeOnly: shapeOnlyNodes, hasShapeOnlyNodes: shapeOnlyNodes.contains(true))
+        let compiled = CompiledGraph.assemble(
+            valueCount: facts.count, constants: constants, inputSlots: inputSlots, outputSlots: outputSlots,
+            nodes: nodes, valueTypes: facts.map(\.type), valueShapes: facts.map(\.shape))
         return Result(compiled: compiled, inputs: inputs, outputs: outputs, parameterCount: parameterCount)
     }
 

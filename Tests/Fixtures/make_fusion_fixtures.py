@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Graphs written the way exporters decompose them, for the optimizer's pattern passes.
+
+Each case is run in onnxruntime with its graph optimizations disabled (so the reference is
+the graph as written) and stored with the fused operator the engine must produce at level
+`all`. Deterministic (fixed seed). Writes Tests/Fixtures/fusion/<case>.onnx and cases.json:
+  [{"name", "model", "inputs", "outputs", "expect_fused": [op types], "fused_nodes": nodes left at
+    level all, "rtol", "atol"}]
+
+Run: python3 Tests/Fixtures/make_fusion_fixtures.py
+"""
+import json
+import os
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "fusion")
+rng = np.random.default_rng(2026)
+
+
+def rnd(*shape, scale=1.0):
+    return np.asarray(rng.standard_normal(shape) * scale, dtype=np.float32)
+
+
+def const(name, value):
+    return numpy_helper.from_array(np.asarray(value, dtype=np.float32), name)
+
+
+def vi(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def enc(a):
+    a = np.asarray(a, dtype=np.float32)
+    return {"shape": list(a.shape), "data": [float(v) if np.isfinite(v) else str(float(v)) for v in a.ravel()]}
+
+
+cases = []
+
+
+def add_case(name, nodes, inputs, outputs, inits, feeds, expect, opset=17, rtol=1e-4, atol=1e-5, fused_nodes=1):
+    graph = helper.make_graph(nodes, name, inputs, outputs, initializer=inits)
+    model = helper.make_model(graph, producer_name="tensorwire-fusion-fixtures",
+                              opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    path = os.path.join(OUT, name + ".onnx")
+    onnx.save(model, path)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    results = session.run(None, feeds)
+    cases.append({
+        "name": name, "model": os.path.relpath(path, os.path.join(HERE, "..", "..")),
+        "inputs": {k: enc(v) for k, v in feeds.items()},
+        "outputs": {o.name: enc(r) for o, r in zip(outputs, results)},
+        "expect_fused": expect, "fused_nodes": fused_nodes, "rtol": rtol, "atol": atol,
+    })
+
+
+def layernorm_decomposed():
+    d = 24
+    nodes = [
+        helper.make_node("ReduceMean", ["x"], ["mean"], axes=[-1], keepdims=1),
+        helper.make_node("Sub", ["x", "mean"], ["d"]),
+        helper.make_node("Pow", ["d", "two"], ["sq"]),
+        helper.make_node("ReduceMean", ["sq"], ["var"], axes=[-1], keepdims=1),
+        helper.make_node("Add", ["var", "eps"], ["ve"]),
+        helper.make_node("Sqrt", ["ve"], ["std"]),
+        helper.make_node("Div", ["d", "std"], ["n"]),
+        helper.make_node("Mul", ["n", "gamma"], ["s"]),
+        helper.make_node("Add", ["s", "beta"], ["y"]),
+    ]
+    inits = [const("two", 2.0), const("eps", 1e-5), const("gamma", rnd(d)), const("beta", rnd(d))]
+    add_case("layernorm_decomposed", nodes, [vi("x", ["batch", 5, d])], [vi("y", ["batch", 5, d])], inits,
+             {"x": rnd(3, 5, d, scale=3.0)}, ["LayerNormalization"], opset=17)
+
+
+def gelu_tanh():
+    # 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x*x*x))), halving first.
+    nodes = [
+        helper.make_node("Mul", ["x", "x"], ["x2"]),
+        helper.make_node("Mul", ["x2", "x"], ["x3"]),
+        helper.make_node("Mul", ["c", "x3"], ["cx3"]),
+        helper.make_node("Add", ["x", "cx3"], ["inner"]),
+        helper.make_node("Mul", ["inner", "k"], ["scaled"]),
+        helper.make_node("Tanh", ["scaled"], ["t"]),
+        helper.make_node("Add", ["t", "one"], ["onePlus"]),
+        helper.make_node("Mul", ["half", "x"], ["hx"]),
+        helper.make_node("Mul", ["hx", "onePlus"], ["y"]),
+    ]
+    inits = [const("c", 0.044715), const("k", np.sqrt(2 / np.pi)), const("one", 1.0), const("half", 0.5)]
+    add_case("gelu_tanh", nodes, [vi("x", ["n", 40])], [vi("y", ["n", 40])], inits,
+             {"x": rnd(4, 40, scale=2.0)}, ["Gelu"])
+
+
+def gelu_erf_mul_form():
+    # x * 0.5 * (1 + erf(x * 0.70710678)), halving last, Pow-free.
+    nodes = [
+        helper.make_node("Mul", ["x", "r"], ["xs"]),
+        helper.make_node("Erf", ["xs"], ["e"]),
+        helper.make_node("Add", ["one", "e"], ["onePlus"]),
+        helper.make_node("Mul", ["onePlus", "x"], ["p"]),
+        helper.make_node("Mul", ["p", "half"], ["y"]),
+    ]
+    inits = [const("r", 0.70710678), const("one", 1.0), const("half", 0.5)]
+    add_case("gelu_erf_mul_form", nodes, [vi("x", [3, 33])], [vi("y", [3, 33])], inits,
+             {"x": rnd(3, 33, scale=2.0)}, ["Gelu"])
+
+
+def elementwise_chain_broadcast():
+    # ((x * scale_row) + bias_col) -> Sigmoid -> * x -> Max with a scalar, over [2, 3, 17].
+    nodes = [
+        helper.make_node("Mul", ["x", "row"], ["a"]),
+        helper.make_node("Add", ["a", "col"], ["b"]),
+        helper.make_node("Sigmoid", ["b"], ["c"]),
+        helper.make_node("Mul", ["c", "x"], ["d"]),
+        helper.make_node("Max", ["d", "floor"], ["e"]),
+        helper.make_node("Sqrt", ["e"], ["y"]),
+    ]
+    inits = [const("row", rnd(17)), const("col", rnd(3, 1)), const("floor", 0.01)]
+    add_case("elementwise_chain_broadcast", nodes, [vi("x", [2, 3, 17])], [vi("y", [2, 3, 17])], inits,
+             {"x": rnd(2, 3, 17)}, ["FusedElementwise"])
+
+
+def attention_4d_mask():
+    # Q·Kᵀ with K transposed by a Transpose node, scaled after the MatMul by Div, a 4-D mask
+    # with fully masked rows for one batch, Softmax, ·V. 70 keys: two key tiles.
+    b, h, s, dh = 2, 3, 70, 8
+    nodes = [
+        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", ["q", "kt"], ["scores"]),
+        helper.make_node("Div", ["scores", "sqrt_d"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "mask"], ["masked"]),
+        helper.make_node("Softmax", ["masked"], ["p"], axis=-1),
+        helper.make_node("MatMul", ["p", "v"], ["y"]),
+    ]
+    mask = np.zeros((b, 1, s, s), dtype=np.float32)
+    mask[0, 0, :, 50:] = -1e9                      # padding: the last keys of batch 0
+    mask[1, 0, np.triu_indices(s, 1)[0], np.triu_indices(s, 1)[1]] = -np.inf   # causal
+    inits = [const("sqrt_d", np.sqrt(dh))]
+    add_case("attention_4d_mask", nodes,
+             [vi("q", [b, h, s, dh]), vi("k", [b, h, s, dh]), vi("v", [b, h, s, dh]), vi("mask", [b, 1, s, s])],
+             [vi("y", [b, h, s, dh])], inits,
+             {"q": rnd(b, h, s, dh), "k": rnd(b, h, s, dh), "v": rnd(b, h, s, dh), "mask": mask}, ["Attention"])
+
+
+def attention_prescaled():
+    # PyTorch legacy style: Q and Kᵀ each multiplied by d^-1/4, no mask, 3-D [batch·heads, s, d].
+    n, s, dh = 4, 9, 16
+    quarter = float(dh ** -0.25)
+    nodes = [
+        helper.make_node("Mul", ["q", "qs"], ["q2"]),
+        helper.make_node("Mul", ["kt", "ks"], ["kt2"]),
+        helper.make_node("MatMul", ["q2", "kt2"], ["scores"]),
+        helper.make_node("Softmax", ["scores"], ["p"], axis=2),
+        helper.make_node("MatMul", ["p", "v"], ["y"]),
+    ]
+    inits = [const("qs", quarter), const("ks", quarter)]
+    add_case("attention_prescaled", nodes, [vi("q", [n, s, dh]), vi("kt", [n, dh, s]), vi("v", [n, s, dh])],
+             [vi("y", [n, s, dh])], inits,
+             {"q": rnd(n, s, dh), "kt": rnd(n, dh, s), "v": rnd(n, s, dh)}, ["Attention"])
+
+
+def attention_rising_scores():
+    # A 1-D additive mask that rises along the keys, so each later key tile has a larger
+    # maximum: the running softmax state must be rescaled at every tile (130 keys, 3 tiles).
+    n, sq, sk, dh = 2, 5, 130, 8
+    nodes = [
+        helper.make_node("MatMul", ["q", "kt"], ["scores"]),
+        helper.make_node("Mul", ["scores", "scale"], ["scaled"]),
+        helper.make_node("Add", ["bias", "scaled"], ["biased"]),
+        helper.make_node("Softmax", ["biased"], ["p"], axis=-1),
+        helper.make_node("MatMul", ["p", "v"], ["y"]),
+    ]
+    inits = [const("scale", 1 / np.sqrt(dh)), const("bias", np.linspace(0, 12, sk))]
+    add_case("attention_rising_scores", nodes, [vi("q", [n, sq, dh]), vi("kt", [n, dh, sk]), vi("v", [n, sk, dh])],
+             [vi("y", [n, sq, dh])], inits,
+             {"q": rnd(n, sq, dh), "kt": rnd(n, dh, sk), "v": rnd(n, sk, dh)}, ["Attention"])
+
+
+def residual_layernorm_keeps_sum():
+    # Pre-norm block: the sum feeds LayerNormalization and the next residual.
+    d = 32
+    nodes = [
+        helper.make_node("Add", ["x", "r"], ["sum"]),
+        helper.make_node("LayerNormalization", ["sum", "gamma", "beta"], ["n"], axis=-1, epsilon=1e-5),
+        helper.make_node("Mul", ["n", "sum"], ["y"]),
+    ]
+    inits = [const("gamma", rnd(d)), const("beta", rnd(d))]
+    add_case("residual_layernorm_keeps_sum", nodes, [vi("x", ["b", 6, d]), vi("r", ["b", 6, d])], [vi("y", ["b", 6, d])],
+             inits, {"x": rnd(2, 6, d), "r": rnd(2, 6, d)}, ["AddLayerNormalization"], fused_nodes=2)
+
+
+def conv_batchnorm():
+    c, m = 3, 8
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "bias"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "scale", "shift", "mean", "var"], ["bn"], epsilon=1e-3),
+        helper.make_node("Relu", ["bn"], ["y"]),
+    ]
+    inits = [const("w", rnd(m, c, 3, 3)), const("bias", rnd(m)), const("scale", rnd(m)), const("shift", rnd(m)),
+             const("mean", rnd(m)), const("var", np.abs(rnd(m)) + 0.5)]
+    add_case("conv_batchnorm", nodes, [vi("x", ["n", c, 10, 10])], [vi("y", ["n", m, 10, 10])], inits,
+             {"x": rnd(2, c, 10, 10)}, [], fused_nodes=2)
+
+
+if __name__ == "__main__":
+    os.makedirs(OUT, exist_ok=True)
+    layernorm_decomposed()
+    gelu_tanh()
+    gelu_erf_mul_form()
+    elementwise_chain_broadcast()
+    attention_4d_mask()
+    attention_prescaled()
+    attention_rising_scores()
+    residual_layernorm_keeps_sum()
+    conv_batchnorm()
+    with open(os.path.join(OUT, "cases.json"), "w") as f:
+        json.dump(cases, f, indent=1)
+    print(f"wrote {len(cases)} cases to {OUT}")

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+@testable import InferenceEngine
+
+@Suite("Graph optimizer")
+struct OptimizerTests {
+    static func load(_ path: String, _ level: OptimizationLevel) throws -> Model {
+        try Model(contentsOf: repoPath(path), options: ModelOptions(outputTypes: Model.allOutputTypes, optimization: level))
+    }
+
+    /// Every zoo case gives the same answers at every level (and each still matches
+    /// onnxruntime, which ZooTests checks for the default level).
+    @Test("optimized and unoptimized results agree on the whole fixture zoo", arguments: zooCases)
+    func levelsAgree(_ zoo: ZooCase) throws {
+        let inputs = zoo.fixture.inputs.mapValues(\.tensor)
+        let reference = try Self.load(zoo.fixture.model, .none).run(inputs)
+        for level in [OptimizationLevel.basic, .all] {
+            let model = try Self.load(zoo.fixture.model, level)
+            let results = try model.run(inputs)
+            #expect(results.count == reference.count)
+            for (got, expected) in zip(results, reference) {
+                #expect(got.shape == expected.shape, "\(zoo) at \(level)")
+                if expected.elementType == .float32 {
+                    assertClose(got.scalars, expected.scalars, context: "\(zoo) at \(level)", rtol: zoo.rtol, atol: zoo.atol)
+                } else {
+                    #expect(got.storage.int64Values == expected.storage.int64Values, "\(zoo) at \(level)")
+                }
+            }
+            // The fused graph also still matches onnxruntime.
+            for (name, expected) in zoo.fixture.outputs where expected.dtype == "float32" {
+                let index = try #require(model.outputs.firstIndex { $0.name == name })
+                assertClose(results[index].scalars, expected.data, context: "\(zoo)/\(name) at \(level) vs onnxruntime",
+                            rtol: zoo.rtol, atol: zoo.atol)
+            }
+        }
+    }
+
+    @Test("level none runs the graph as compiled")
+    func noneChangesNothing() throws {
+        let model = try Self.load("Tests/Fixtures/zoo/encoder_padding_legacy.onnx", .none)
+        #expect(model.optimizationReport.isEmpty)
+        #expect(!model.executionPlan.contains { $0.opType == "Attention" })
+    }
+
+    @Test("the transformer encoders get attention, GELU and residual LayerNorm fusion", arguments: [
+        "encoder_padding_legacy.onnx", "encoder_padding_dynamo/model.onnx", "encoder_causal_legacy.onnx",
+        "encoder_causal_dynamo/model.onnx", "token_classifier_legacy.onnx",
+    ])
+    func transformerFusions(_ file: String) throws {
+        let none = try Self.load("Tests/Fixtures/zoo/" + file, .none)
+        let all = try Self.load("Tests/Fixtures/zoo/" + file, .all)
+        let ops = all.executionPlan.filter { !$0.shapeOnly }.map(\.opType)
+        #expect(ops.contains("Attention"), "\(file): \(ops)")
+        #expect(ops.filter { $0 == "AddLayerNormalization" }.count == 2, "\(file): \(ops)")
+        #expect(!ops.contains("Softmax") && !ops.contains("Erf"), "\(file): \(ops)")
+        let before = none.executionPlan.filter { !$0.shapeOnly }.count
+        #expect(ops.count < before, "\(file): \(before) → \(ops.count) request-dependent nodes")
+    }
+
+    @Test("the legacy MLP's decomposed GELU becomes one node")
+    func geluFusion() throws {
+        let all = try Self.load("Tests/Fixtures/zoo/mlp_legacy.onnx", .all)
+        #expect(all.optimizationReport["gelu-fusion"] != nil, "\(all.optimizationReport)")
+        #expect(!all.executionPlan.contains { $0.opType == "Erf" })
+    }
+}
+
+/// Graphs in the decomposed forms exporters write (Tests/Fixtures/make_fusion_fixtures.py),
+/// with onnxruntime's outputs for the graph as written.
+struct FusionCase: Sendable, CustomStringConvertible {
+    var fixture: FixtureCase
+    var expectFused: [String]
+    var fusedNodes: Int
+    var rtol: Float
+    var atol: Float
+    var description: String { fixture.name }
+}
+
+let fusionCases: [FusionCase] = (loadJSON("Tests/Fixtures/fusion/cases.json") as! [[String: Any]]).map {
+    FusionCase(fixture: FixtureCase(name: $0["name"] as! String, model: $0["model"] as! String, json: $0),
+               expectFused: $0["expect_fused"] as! [String], fusedNodes: ($0["fused_nodes"] as! NSNumber).intValue,
+               rtol: ($0["rtol"] as! NSNumber).floatValue, atol: ($0["atol"] as! NSNumber).floatValue)
+}
+
+@Suite("Pattern fusions on decomposed graphs")
+struct FusionPatternTests {
+    @Test("each pattern fuses and still matches onnxruntime", arguments: fusionCases)
+    func pattern(_ fusion: FusionCase) throws {
+        let inputs = fusion.fixture.inputs.mapValues(\.tensor)
+        for level in OptimizationLevel.allCases {
+            let model = try OptimizerTests.load(fusion.fixture.model, level)
+            let results = try model.run(inputs)
+            for (name, expected) in fusion.fixture.outputs {
+                let index = try #require(model.outputs.firstIndex { $0.name == name })
+                #expect(results[index].shape == expected.shape)
+                assertClose(results[index].scalars, expected.data, context: "\(fusion)/\(name) at \(level)",
+                            rtol: fusion.rtol, atol: fusion.atol)
+            }
+            let ops = model.executionPlan.map(\.opType)
+            for op in fusion.expectFused {
+                #expect(ops.contains(op) == (level == .all), "\(fusion) at \(level): \(ops)")
+            }
+            if level == .all {
+                #expect(ops.count == fusion.fusedNodes, "\(fusion): expected \(fusion.fusedNodes) nodes after fusion, got \(ops)")
+            }
+        }
+    }
+
+    @Test("Conv + BatchNormalization folds into the Conv at level basic")
+    func convBatchNorm() throws {
+        let basic = try OptimizerTests.load("Tests/Fixtures/fusion/conv_batchnorm.onnx", .basic)
+        #expect(basic.optimizationReport["conv-batchnorm-folding"] == 1)
+        #expect(basic.executionPlan.map(\.opType) == ["Conv", "Relu"])
+    }
+}
