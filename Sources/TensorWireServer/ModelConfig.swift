@@ -19,6 +19,16 @@ struct ModelConfig: Sendable, Equatable {
     var dynamicBatching: DynamicBatching?
     /// The `sequence_batching` section: state the server keeps between a sequence's requests.
     var sequenceBatching: SequenceStore.Settings?
+    /// Graph optimizer level (`"none"`, `"basic"`, `"all"`; default all).
+    var optimization: OptimizationLevel = .all
+    /// Threads one inference may use inside an operator (default 1: cores go to concurrent
+    /// requests and batches first).
+    var intraOpThreads = 1
+
+    /// The engine options this config asks for.
+    var engineOptions: ModelOptions {
+        ModelOptions(outputTypes: Model.allOutputTypes, optimization: optimization, intraOpThreads: intraOpThreads)
+    }
 
     /// Triton's vocabulary, so that existing configs translate line by line.
     struct DynamicBatching: Sendable, Equatable {
@@ -39,7 +49,7 @@ struct ModelConfig: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "platform", "description", "inputs_doc", "outputs_doc", "max_batch_size", "instance_count", "dynamic_batching",
-        "sequence_batching",
+        "sequence_batching", "optimization", "intra_op_threads",
     ]
     static let maxFileSize = 1 << 20
 
@@ -70,6 +80,13 @@ struct ModelConfig: Sendable, Equatable {
             self.description = description
         }
         maxBatchSize = try Self.integer(dictionary, "max_batch_size", path, range: 0...65536) ?? 0
+        if let level = dictionary["optimization"] {
+            guard let name = level as? String, let parsed = OptimizationLevel(rawValue: name) else {
+                throw ModelRepositoryError("\(path): optimization must be one of \(OptimizationLevel.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+            optimization = parsed
+        }
+        intraOpThreads = try Self.integer(dictionary, "intra_op_threads", path, range: 1...256) ?? 1
         instanceCount = try Self.integer(dictionary, "instance_count", path, range: 1...256)
         if let section = dictionary["dynamic_batching"] {
             guard let section = section as? [String: Any] else { throw ModelRepositoryError("\(path): dynamic_batching must be an object") }

@@ -79,7 +79,7 @@ final class ModelRepository: Sendable {
             let path = "\(directory)/\(version)/model.onnx"
             do {
                 // Every output type the protocol can carry (int64 labels, bool masks), not only float32.
-                let engine = try Model(contentsOf: path, outputTypes: Model.allOutputTypes)
+                let engine = try Model(contentsOf: path, options: entry.config.engineOptions)
                 entry.versions.append(try ServedModel(name: name, version: version, config: entry.config, engine: engine, pool: pool))
                 ServerLog.info("loaded model '\(name)' version \(version)")
             } catch {

@@ -69,6 +69,8 @@ final class ServedModel: Sendable {
             "max_batch_size": String(config.maxBatchSize),
             "instance_count": String(policy.instanceCount),
             "dynamic_batching": batching ? "on" : "off",
+            "optimization": engine.options.optimization.rawValue,
+            "intra_op_threads": String(engine.options.intraOpThreads),
         ]
         if batching {
             description.append("max_queue_delay_us", String(policy.maxQueueDelayNanoseconds / 1000))

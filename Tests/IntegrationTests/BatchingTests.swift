@@ -75,6 +75,29 @@ import TensorWireTransport
         #expect(config["default_priority"] == "2")
     }
 
+    @Test func optimizationLevelAndIntraOpThreadsComeFromTheConfig() throws {
+        let (server, _) = try server(#"{"optimization": "basic", "intra_op_threads": 2}"#)
+        let client = try TensorWireClient(configuration: TestEnvironment.clientConfiguration(port: server.port))
+        let config = try client.modelMetadata(model: "credit_default").config
+        #expect(config["optimization"] == "basic")
+        #expect(config["intra_op_threads"] == "2")
+        let features: [Float] = (0..<10).map { Float($0) * 0.3 - 1 }
+        let result = try client.infer(model: "credit_default", inputs: [try WireTensor(name: "features", shape: [1, 10], floats: features)])
+        #expect(result["probabilities"]?.floats == Self.alone(features))
+
+        let (defaults, _) = try self.server("{}")
+        let other = try TensorWireClient(configuration: TestEnvironment.clientConfiguration(port: defaults.port))
+        #expect(try other.modelMetadata(model: "credit_default").config["optimization"] == "all")
+
+        let (refusing, _) = try self.server(#"{"optimization": "fast"}"#)
+        let third = try TensorWireClient(configuration: TestEnvironment.clientConfiguration(port: refusing.port))
+        let error = #expect(throws: RPCError.self) {
+            _ = try third.infer(model: "credit_default", inputs: [try WireTensor(name: "features", shape: [1, 10], floats: features)])
+        }
+        #expect(error?.code == .unavailable)
+        #expect(error?.message.contains("optimization must be one of") == true)
+    }
+
     @Test func fullQueueAnswersResourceExhaustedAtOnce() async throws {
         let (server, _) = try server("""
             {"max_batch_size": 64, "dynamic_batching": {"max_queue_delay_us": 1000000, "max_queue_size": 4}}
