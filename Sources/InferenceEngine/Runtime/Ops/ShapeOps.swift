@@ -371,16 +371,15 @@ struct GatherKernel: NodeKernel {
             normalized[i] = Int(v < 0 ? v + Int64(n) : v)
         }
         _ = try node.checkedCount([outer, idx.count, inner])
-        var indices: [Int] = []
-        indices.reserveCapacity(outer * idx.count * inner)
+        var starts: [Int] = []
+        starts.reserveCapacity(outer * idx.count)
         for o in 0..<outer {
-            for j in normalized {
-                let base = (o * n + j) * inner
-                for k in 0..<inner { indices.append(base + k) }
-            }
+            for j in normalized { starts.append((o * n + j) * inner) }
         }
         let outShape = Array(shape[..<axis]) + idxT.shape + Array(shape[(axis + 1)...])
-        return [Tensor(shape: outShape, storage: data.storage.gathered(indices))]
+        let storage = TensorStorage.runs([data.storage], sourceOf: [Int](repeating: 0, count: starts.count), starts: starts,
+                                         lengths: [Int](repeating: inner, count: starts.count))
+        return [Tensor(shape: outShape, storage: storage)]
     }
 }
 
@@ -404,19 +403,17 @@ struct ConcatKernel: NodeKernel {
         outShape[axis] = total
         let outer = ShapeMath.product(first, 0..<axis), inner = ShapeMath.product(first, (axis + 1)..<first.count)
         if parts.count == 1 { return [parts[0]] }
-        var bases: [Int] = [], sizes: [Int] = []
-        var b = 0
-        for p in parts { bases.append(b); sizes.append(p.shape[axis] * inner); b += p.elementCount }
-        var indices: [Int] = []
-        indices.reserveCapacity(b)
+        // Each part contributes one run of shape[axis]·inner elements per outer index.
+        let storages = parts.map(\.storage)
+        if outer == 1 { return [Tensor(shape: outShape, storage: TensorStorage.concatenated(storages, as: parts[0].elementType))] }
+        var sourceOf: [Int] = [], starts: [Int] = [], lengths: [Int] = []
         for o in 0..<outer {
-            for (base, size) in zip(bases, sizes) {
-                let s = base + o * size
-                for k in 0..<size { indices.append(s + k) }
+            for (p, part) in parts.enumerated() {
+                let size = part.shape[axis] * inner
+                sourceOf.append(p); starts.append(o * size); lengths.append(size)
             }
         }
-        let flat = TensorStorage.concatenated(parts.map(\.storage), as: parts[0].elementType)
-        return [Tensor(shape: outShape, storage: flat.gathered(indices))]
+        return [Tensor(shape: outShape, storage: TensorStorage.runs(storages, sourceOf: sourceOf, starts: starts, lengths: lengths))]
     }
 }
 
@@ -463,8 +460,7 @@ struct SliceKernel: NodeKernel {
         let inStrides = ShapeMath.strides(x.shape)
         var base = 0
         for d in 0..<rank { base += first[d] * inStrides[d] }
-        let indices = Generic.viewIndices(outShape, base: base, strides: (0..<rank).map { step[$0] * inStrides[$0] })
-        return [Tensor(shape: outShape, storage: x.storage.gathered(indices))]
+        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, base: base, strides: (0..<rank).map { step[$0] * inStrides[$0] }))]
     }
 }
 
@@ -503,8 +499,7 @@ struct SplitKernel: NodeKernel {
         for s in sizes {
             var shape = x.shape
             shape[axis] = s
-            let indices = Generic.viewIndices(shape, base: offset * strides[axis], strides: strides)
-            results.append(Tensor(shape: shape, storage: x.storage.gathered(indices)))
+            results.append(Tensor(shape: shape, storage: x.storage.strided(shape, base: offset * strides[axis], strides: strides)))
             offset += s
         }
         return results
@@ -574,8 +569,7 @@ struct TransposeKernel: NodeKernel {
         if perm == Array(0..<perm.count) { return [x] }
         let inStrides = ShapeMath.strides(x.shape)
         let outShape = perm.map { x.shape[$0] }
-        let indices = Generic.viewIndices(outShape, strides: perm.map { inStrides[$0] })
-        return [Tensor(shape: outShape, storage: x.storage.gathered(indices))]
+        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, strides: perm.map { inStrides[$0] }))]
     }
 }
 
@@ -589,8 +583,7 @@ struct ExpandKernel: NodeKernel {
         let outShape = try node.broadcast([x.shape, target.map { Int($0) }])
         _ = try node.checkedCount(outShape)
         if outShape == x.shape { return [x] }
-        let indices = Generic.viewIndices(outShape, strides: Generic.broadcastStrides(x.shape, in: outShape))
-        return [Tensor(shape: outShape, storage: x.storage.gathered(indices))]
+        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, strides: Generic.broadcastStrides(x.shape, in: outShape)))]
     }
 }
 

@@ -1,0 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Copies a strided view (transpose, slice, split, expand) straight into a new dense buffer,
+/// without materialising an index per element: dimensions that stay contiguous are merged,
+/// and rows whose inner stride is 1 are copied with memcpy.
+extension TensorStorage {
+    /// Elements at `base + Σ index[d]·strides[d]` for every index of `outShape`, in row-major
+    /// order. Strides may be 0 (broadcast) or any positive step.
+    func strided(_ outShape: [Int], base: Int = 0, strides: [Int]) -> TensorStorage {
+        switch self {
+        case .float32(let v): .float32(Self.stridedCopy(v, outShape, base, strides))
+        case .int64(let v): .int64(Self.stridedCopy(v, outShape, base, strides))
+        case .int32(let v): .int32(Self.stridedCopy(v, outShape, base, strides))
+        case .bool(let v): .bool(Self.stridedCopy(v, outShape, base, strides))
+        }
+    }
+
+    static func stridedCopy<T>(_ source: [T], _ outShape: [Int], _ base: Int, _ strides: [Int]) -> [T] {
+        let count = ShapeMath.product(outShape, 0..<outShape.count)
+        guard count > 0 else { return [] }
+        // Merge d into d+1 where the view is contiguous across both; drop size-1 dims.
+        var dims: [Int] = [], steps: [Int] = []
+        for (d, s) in zip(outShape, strides) where d != 1 {
+            if let lastDim = dims.last, let lastStep = steps.last, lastStep == s * d {
+                dims[dims.count - 1] = lastDim * d
+                steps[steps.count - 1] = s
+            } else {
+                dims.append(d)
+                steps.append(s)
+            }
+        }
+        if dims.isEmpty { dims = [1]; steps = [0] }
+        let rank = dims.count
+        let inner = dims[rank - 1], innerStep = steps[rank - 1]
+        return source.withUnsafeBufferPointer { src in
+            [T](unsafeUninitializedCapacity: count) { out, initialized in
+                let s = src.baseAddress!, o = out.baseAddress!
+                var index = [Int](repeating: 0, count: rank)
+                var offset = base
+                var written = 0
+                while written < count {
+                    let row = s + offset
+                    if innerStep == 1 {
+                        (o + written).initialize(from: row, count: inner)
+                    } else if innerStep == 0 {
+                        (o + written).initialize(repeating: row.pointee, count: inner)
+                    } else {
+                        for j in 0..<inner { (o + written + j).initialize(to: row[j * innerStep]) }
+                    }
+                    written += inner
+                    var d = rank - 2
+                    while d >= 0 {
+                        index[d] += 1
+                        offset += steps[d]
+                        if index[d] < dims[d] { break }
+                        offset -= steps[d] * dims[d]
+                        index[d] = 0
+                        d -= 1
+                    }
+                }
+                initialized = count
+            }
+        }
+    }
+}
+
+extension TensorStorage {
+    /// Concatenation of runs: run `i` is `lengths[i]` elements from `starts[i]` in
+    /// `sources[sourceOf[i]]` (Gather along an axis, Concat). Callers pass same-typed sources.
+    static func runs(_ sources: [TensorStorage], sourceOf: [Int], starts: [Int], lengths: [Int]) -> TensorStorage {
+        switch sources[0] {
+        case .float32: .float32(copyRuns(sources.map { if case .float32(let v) = $0 { v } else { [] } }, sourceOf, starts, lengths))
+        case .int64: .int64(copyRuns(sources.map { if case .int64(let v) = $0 { v } else { [] } }, sourceOf, starts, lengths))
+        case .int32: .int32(copyRuns(sources.map { if case .int32(let v) = $0 { v } else { [] } }, sourceOf, starts, lengths))
+        case .bool: .bool(copyRuns(sources.map { if case .bool(let v) = $0 { v } else { [] } }, sourceOf, starts, lengths))
+        }
+    }
+
+    static func copyRuns<T>(_ sources: [[T]], _ sourceOf: [Int], _ starts: [Int], _ lengths: [Int]) -> [T] {
+        let count = lengths.reduce(0, +)
+        return [T](unsafeUninitializedCapacity: count) { out, initialized in
+            var written = 0
+            for i in starts.indices where lengths[i] > 0 {
+                sources[sourceOf[i]].withUnsafeBufferPointer { src in
+                    (out.baseAddress! + written).initialize(from: src.baseAddress! + starts[i], count: lengths[i])
+                }
+                written += lengths[i]
+            }
+            initialized = count
+        }
+    }
+}
