@@ -30,8 +30,13 @@ final class LoopDispatcher: @unchecked Sendable {
     }
 
     private let loop: EventLoop
+    /// Requests decoded in the current iteration; swapped with `draining` at dispatch so both
+    /// arrays keep their capacity and a steady stream of requests allocates no array storage.
     private var pending: [Item] = []
+    private var draining: [Item] = []
     private var scheduled = false
+    /// Built once: `loop.execute` of a fresh closure would allocate its context per iteration.
+    private lazy var dispatchTask: @Sendable () -> Void = { [unowned self] in self.dispatch() }
 
     init(loop: EventLoop) { self.loop = loop }
 
@@ -42,32 +47,35 @@ final class LoopDispatcher: @unchecked Sendable {
             scheduled = true
             // Tasks queued from the loop run after this iteration's events: by then every
             // connection that was readable has been read.
-            loop.execute { self.dispatch() }
+            loop.execute(dispatchTask)
         }
     }
 
     private func dispatch() {
         scheduled = false
-        let items = pending
-        pending.removeAll(keepingCapacity: true)
-        var perModel: [ObjectIdentifier: Int] = [:]
-        for item in items { perModel[ObjectIdentifier(item.job.model), default: 0] += 1 }
-        var toQueue: [ObjectIdentifier: [Item]] = [:]
-        for item in items {
+        swap(&pending, &draining)
+        defer { draining.removeAll(keepingCapacity: true) }
+        if draining.count == 1 {
+            // The common case at low load: one request, nothing to batch it with.
+            dispatchAlone(draining[0])
+            return
+        }
+        // Several requests: those of a batching model that has company go to it together.
+        var groups: [[Item]] = []
+        for item in draining {
             guard item.session.acceptsResponses else {
                 item.job.settle(.failure(.cancelled))  // the connection is gone; free its sequence
                 continue
             }
-            let scheduler = item.job.model.scheduler
-            let companions = scheduler.batchesRequests && perModel[ObjectIdentifier(item.job.model)]! > 1
-            if !companions, let result = scheduler.runInline(
-                item.job.feeds, priority: item.job.priority, timeoutNanoseconds: item.job.timeoutNanoseconds) {
-                item.session.answer(streamID: item.streamID, job: item.job, result: result, connection: item.connection)
+            let model = item.job.model
+            let companions = model.scheduler.batchesRequests && draining.lazy.filter { $0.job.model === model }.count > 1
+            if companions {
+                if let g = groups.firstIndex(where: { $0[0].job.model === model }) { groups[g].append(item) } else { groups.append([item]) }
             } else {
-                toQueue[ObjectIdentifier(item.job.model), default: []].append(item)
+                dispatchAlone(item)
             }
         }
-        for group in toQueue.values {
+        for group in groups {
             // Cheap enough to batch right here: no hand-off, and the compute saving is kept.
             if let results = group[0].job.model.scheduler.runInlineBatch(group.map(\.submission)) {
                 for (item, result) in zip(group, results) {
@@ -76,6 +84,20 @@ final class LoopDispatcher: @unchecked Sendable {
             } else {
                 enqueue(group)
             }
+        }
+    }
+
+    /// Runs a request inline when its model is idle, else queues it.
+    private func dispatchAlone(_ item: Item) {
+        guard item.session.acceptsResponses else {
+            item.job.settle(.failure(.cancelled))  // the connection is gone; free its sequence
+            return
+        }
+        let scheduler = item.job.model.scheduler
+        if let result = scheduler.runInline(item.job.feeds, priority: item.job.priority, timeoutNanoseconds: item.job.timeoutNanoseconds) {
+            item.session.answer(streamID: item.streamID, job: item.job, result: result, connection: item.connection)
+        } else {
+            enqueue([item])
         }
     }
 
