@@ -5,18 +5,28 @@ import InferenceEngine
 enum ModelCommands {
     static let help = """
       model inspect MODEL.onnx [--json]                   inputs, outputs, opset, op histogram, parameters, anything unsupported
-      model run MODEL.onnx --input NAME=FILE.npy ... --output-dir DIR
+      model run MODEL.onnx --input NAME=FILE.npy ... --output-dir DIR [--optimize none|basic|all]
                                                           run locally; writes DIR/<output>.npy
+    \(ModelFlags.help)
     """
 
-    static func run(_ positional: [String], inputs: [(name: String, value: String)], outputDirectory: String?, json: Bool) throws(CLIError) {
+    static func run(_ positional: [String], inputs: [(name: String, value: String)], outputDirectory: String?, json: Bool,
+                    flags: ModelFlags) throws(CLIError) {
         guard positional.count >= 2 else { throw CLIError("model needs a subcommand and a file\n\(help)") }
         let path = positional[1]
-        switch positional[0] {
+        let subcommand = positional[0]
+        let accepted: Set<String> = subcommand == "bench" ? Set(flags.seen) : subcommand == "run" ? ["--optimize"] : []
+        if let flag = flags.seen.first(where: { !accepted.contains($0) }) {
+            throw CLIError("model \(subcommand) does not take \(flag) (see tensorwire --help)")
+        }
+        switch subcommand {
         case "inspect":
             try inspect(path, json: json)
         case "run":
-            try runLocally(path, inputs: inputs, outputDirectory: outputDirectory)
+            guard flags.optimizations.count == 1 else { throw CLIError("model run takes one --optimize level") }
+            try runLocally(path, inputs: inputs, outputDirectory: outputDirectory, optimization: flags.optimizations[0])
+        case "bench":
+            try ModelBench.run(path, given: try loadTensors(inputs), flags: flags, json: json)
         default:
             throw CLIError("unknown model subcommand '\(positional[0])'\n\(help)")
         }
@@ -64,16 +74,12 @@ enum ModelCommands {
         if !inspection.isServable { throw CLIError("\(path) cannot be served", status: "NOT_SERVABLE") }
     }
 
-    private static func runLocally(_ path: String, inputs: [(name: String, value: String)], outputDirectory: String?) throws(CLIError) {
+    private static func runLocally(_ path: String, inputs: [(name: String, value: String)], outputDirectory: String?,
+                                   optimization: OptimizationLevel) throws(CLIError) {
         guard let outputDirectory else { throw CLIError("model run needs --output-dir DIR") }
         let model: Model
-        do { model = try Model(contentsOf: path) } catch { throw CLIError("\(path): \(error)") }
-        var feeds: [String: Tensor] = [:]
-        for input in inputs {
-            let file = input.value.hasPrefix("@") ? String(input.value.dropFirst()) : input.value
-            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
-            do { feeds[input.name] = try Tensor(npy: [UInt8](data)) } catch { throw CLIError("\(file): \(error)") }
-        }
+        do { model = try Model(contentsOf: path, options: ModelOptions(optimization: optimization)) } catch { throw CLIError("\(path): \(error)") }
+        let feeds = try loadTensors(inputs)
         let outputs: [Tensor]
         do { outputs = try model.run(feeds) } catch { throw CLIError("\(error)", status: "INVALID_ARGUMENT") }
         do { try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true) } catch {
@@ -86,5 +92,16 @@ enum ModelCommands {
             }
             print("\(info.name)  \(tensor.elementType) \(tensor.shape) -> \(file)")
         }
+    }
+
+    /// `--input NAME=FILE.npy` (or `NAME=@FILE.npy`) values as engine tensors.
+    private static func loadTensors(_ inputs: [(name: String, value: String)]) throws(CLIError) -> [String: Tensor] {
+        var tensors: [String: Tensor] = [:]
+        for input in inputs {
+            let file = input.value.hasPrefix("@") ? String(input.value.dropFirst()) : input.value
+            guard let data = FileManager.default.contents(atPath: file) else { throw CLIError("cannot read \(file)") }
+            do { tensors[input.name] = try Tensor(npy: [UInt8](data)) } catch { throw CLIError("\(file): \(error)") }
+        }
+        return tensors
     }
 }

@@ -30,6 +30,7 @@ func run(_ words: [String]) throws(CLIError) {
         return
     }
     var connection = ConnectionOptions()
+    var modelFlags = ModelFlags()
     var positional: [String] = []
     var inputs: [(name: String, value: String)] = []
     var outputs: [String] = []
@@ -39,6 +40,7 @@ func run(_ words: [String]) throws(CLIError) {
     var json = false
     while let word = arguments.next() {
         if try connection.consume(word, from: &arguments) { continue }
+        if try modelFlags.consume(word, from: &arguments) { continue }
         switch word {
         case "--version": version = UInt64(try arguments.integer(for: word))
         case "--model": model = try arguments.value(for: word)
@@ -63,9 +65,10 @@ func run(_ words: [String]) throws(CLIError) {
         do { return try body(client) } catch { throw CLIError("\(error)", status: error.code.name) }
     }
 
+    if command != "model", let flag = modelFlags.seen.first { throw CLIError("\(command) does not take \(flag) (it is a `model run|bench` option)") }
     switch command {
     case "model":
-        try ModelCommands.run(positional, inputs: inputs, outputDirectory: outputDirectory, json: json)
+        try ModelCommands.run(positional, inputs: inputs, outputDirectory: outputDirectory, json: json, flags: modelFlags)
     case "list":
         let models = try call { client throws(RPCError) in try client.listModels() }
         if models.isEmpty { print("(no models)") }

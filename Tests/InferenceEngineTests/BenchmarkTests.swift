@@ -38,7 +38,7 @@ struct BenchmarkTests {
         }
     }
 
-    /// Per-model latency of the PyTorch zoo (compare with `python3 Benchmarks/engine/ort_zoo.py`).
+    /// Per-model latency of the PyTorch zoo (compare with `python3 Benchmarks/engine/side_by_side.py --models all --batch 3 --threads 1`).
     @Test func zooLatency() throws {
         let only = ProcessInfo.processInfo.environment["TENSORWIRE_BENCH_FILTER"]
         for zoo in zooCases where zoo.fixture.name.hasSuffix("batch3") && (only == nil || zoo.fixture.name.contains(only!)) {

@@ -65,3 +65,31 @@ extension ModelCommandTests {
         #expect(result.error.contains("is not a regular file"))
     }
 }
+
+extension ModelCommandTests {
+    /// Every optimization level must give onnxruntime's outputs (within float32 tolerance).
+    @Test(arguments: ["none", "basic", "all"])
+    func runAtEachOptimizationLevelMatchesOnnxRuntime(_ level: String) throws {
+        let fixture = TransformerExampleTests.cases.first { $0.shape[0] > 1 }!
+        let directory = NSTemporaryDirectory() + "tensorwire-model-run-\(level)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let input = try WireTensor(name: "ticks", shape: fixture.shape, floats: fixture.input)
+        try Data(NPYFormat.encode(input)).write(to: URL(fileURLWithPath: directory + "/ticks.npy"))
+        let result = try TestEnvironment.runTool("tensorwire", [
+            "model", "run", transformer, "--optimize", level, "--input", "ticks=\(directory)/ticks.npy", "--output-dir", directory + "/out",
+        ])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        let written = try Data(contentsOf: URL(fileURLWithPath: directory + "/out/probabilities.npy"))
+        let output = try NPYFormat.decode([UInt8](written), name: "probabilities")
+        expectClose(try #require(output.floats), fixture.output)
+    }
+
+    @Test func runRefusesAnUnknownOrSecondOptimizationLevel() throws {
+        for (level, message) in [("fast", "--optimize takes none, basic, all"), ("none,all", "model run takes one --optimize level")] {
+            let result = try TestEnvironment.runTool("tensorwire", ["model", "run", transformer, "--optimize", level, "--output-dir", "/nonexistent"])
+            #expect(result.status == 2)
+            #expect(result.error.contains(message), "stderr: \(result.error)")
+        }
+    }
+}
