@@ -5,6 +5,8 @@ import InferenceEngine
 enum ModelCommands {
     static let help = """
       model inspect MODEL.onnx [--json]                   inputs, outputs, opset, op histogram, parameters, anything unsupported
+      model inspect MODEL.onnx --optimized [--optimize none|basic|all] [--json]
+                                                          the nodes that run after the graph optimizer (default level all)
       model run MODEL.onnx --input NAME=FILE.npy ... --output-dir DIR [--optimize none|basic|all]
                                                           run locally; writes DIR/<output>.npy
     \(ModelFlags.help)
@@ -15,11 +17,19 @@ enum ModelCommands {
         guard positional.count >= 2 else { throw CLIError("model needs a subcommand and a file\n\(help)") }
         let path = positional[1]
         let subcommand = positional[0]
-        let accepted: Set<String> = subcommand == "bench" ? Set(flags.seen) : subcommand == "run" ? ["--optimize"] : []
+        let accepted: Set<String> = switch subcommand {
+        case "bench": Set(flags.seen)
+        case "run": ["--optimize"]
+        case "inspect": flags.optimized ? ["--optimized", "--optimize"] : []
+        default: []
+        }
         if let flag = flags.seen.first(where: { !accepted.contains($0) }) {
             throw CLIError("model \(subcommand) does not take \(flag) (see tensorwire --help)")
         }
         switch subcommand {
+        case "inspect" where flags.optimized:
+            guard flags.optimizations.count == 1 else { throw CLIError("model inspect takes one --optimize level") }
+            try inspectOptimized(path, level: flags.optimizations[0], json: json)
         case "inspect":
             try inspect(path, json: json)
         case "run":
@@ -29,6 +39,41 @@ enum ModelCommands {
             try ModelBench.run(path, given: try loadTensors(inputs), flags: flags, json: json)
         default:
             throw CLIError("unknown model subcommand '\(positional[0])'\n\(help)")
+        }
+    }
+
+    /// The execution plan after the optimizer: what runs, fused nodes named after what they replaced.
+    private static func inspectOptimized(_ path: String, level: OptimizationLevel, json: Bool) throws(CLIError) {
+        let original: Model, model: Model
+        do {
+            original = try Model(contentsOf: path, options: ModelOptions(outputTypes: Model.allOutputTypes, optimization: .none))
+            model = try Model(contentsOf: path, options: ModelOptions(outputTypes: Model.allOutputTypes, optimization: level))
+        } catch {
+            throw CLIError("\(path): \(error)", status: "NOT_SERVABLE")
+        }
+        let plan = model.executionPlan
+        var histogram: [String: Int] = [:]
+        for node in plan { histogram[node.opType, default: 0] += 1 }
+        let perRequest = { (p: [PlannedNode]) in p.filter { !$0.shapeOnly }.count }
+        if json {
+            let object: [String: Any] = [
+                "level": level.rawValue, "passes": model.optimizationReport,
+                "nodes_before": original.executionPlan.count, "nodes_after": plan.count,
+                "request_nodes_before": perRequest(original.executionPlan), "request_nodes_after": perRequest(plan),
+                "operators": histogram,
+                "plan": plan.map { ["op": $0.opType, "name": $0.name, "shape_only": $0.shapeOnly] as [String: Any] },
+            ]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("model \(path), optimization \(level.rawValue)")
+        print("nodes        \(original.executionPlan.count) → \(plan.count) (per request: \(perRequest(original.executionPlan)) → \(perRequest(plan)); the rest is cached per input shape)")
+        print("passes       " + (model.optimizationReport.isEmpty ? "none applied"
+              : model.optimizationReport.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", ")))
+        print("plan:")
+        for node in plan {
+            print("  \(node.opType.padding(toLength: 24, withPad: " ", startingAt: 0)) \(node.name)\(node.shapeOnly ? "   [per shape]" : "")")
         }
     }
 

@@ -13,6 +13,8 @@ struct ModelFlags {
     var seed: UInt64 = 1
     var integerLimit: Int64 = 2
     var boolValue = true
+    /// `model inspect --optimized`: show the graph after the optimizer.
+    var optimized = false
     /// Every model flag seen, so that commands that take none of them can refuse them.
     private(set) var seen: [String] = []
 
@@ -61,6 +63,7 @@ struct ModelFlags {
                 throw CLIError("--dim needs NAME=N (a symbolic dimension and its size), got '\(spec)'")
             }
             dimensions[String(spec[..<equals])] = try Self.positive(String(spec[spec.index(after: equals)...]), flag: flag)
+        case "--optimized": optimized = true
         case "--batch-dim": batchDimension = try arguments.value(for: flag)
         case "--seed": seed = UInt64(try arguments.integer(for: flag))
         case "--int-max": integerLimit = Int64(try Self.positive(try arguments.value(for: flag), flag: flag))
