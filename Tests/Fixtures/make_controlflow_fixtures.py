@@ -276,6 +276,17 @@ for level in range(8):
                  f"level{level}", [], [vi(f"o{level}")])
 refuse("if_nested_too_deep", list(deep.node), [vi("c", [], T.BOOL), vi("x", [2])], [vi("o7")], "subgraphs nested deeper than 6 levels")
 
+# Several problems at once, for Model.inspect: an unsupported attribute and an unsupported
+# operator in the model's graph and again inside a Loop body.
+refuse("inspect_many_problems",
+       [h.make_node("Relu", ["x"], ["y1"], name="r1", alpha=0.5),
+        h.make_node("Foo", ["x"], ["y2"], name="f1"),
+        h.make_node("Loop", ["M", "", "x"], ["y3"], name="loop1",
+                    body=body([h.make_node("Sigmoid", ["acc"], ["s"], name="s1", beta=2.0),
+                               h.make_node("Bar", ["s"], ["acc2"], name="b1")], [("acc", "acc2", T.FLOAT)], []))],
+       [vi("x", [2])], [vi("y1"), vi("y2"), vi("y3")], "unsupported operator 'Foo' (node 'f1')",
+       inits=[const("M", np.int64(2))])
+
 # Loads (the trip count comes from the request) but a huge M with an always-true condition
 # must stop at the engine's iteration limit.
 path = save("loop_runs_into_limit", [h.make_node("Loop", ["M", "", "a0"], ["a"], name="loop1", body=keep_going)],

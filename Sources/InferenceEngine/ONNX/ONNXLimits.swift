@@ -36,5 +36,5 @@ enum ONNXLimits {
     /// Iterations of one Loop or Scan node in one run. A model controls its loop condition
     /// and trip count, so without a bound a hostile or broken model could spin forever;
     /// reaching it fails the request as invalid rather than hanging a compute thread.
-    static let maxLoopIterations = 1 << 20
+    static let maxLoopIterations = 1 << 18
 }
