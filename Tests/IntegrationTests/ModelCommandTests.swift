@@ -28,6 +28,22 @@ import TensorWireProtocol
         #expect(result.output.contains("NOT SERVABLE"))
     }
 
+    @Test func inspectListsEveryUnsupportedOperatorAndAttributeInsideSubgraphs() throws {
+        let broken = TestEnvironment.repositoryRoot + "/Tests/Fixtures/controlflow/inspect_many_problems.onnx"
+        let result = try TestEnvironment.runTool("tensorwire", ["model", "inspect", broken])
+        #expect(result.status != 0)
+        for line in ["unsupported operator 'Foo' (node 'f1')", "unsupported operator 'Bar' (node Loop 'loop1' > body > Bar 'b1')",
+                     "unsupported attribute 'alpha' of Relu (node 'r1')",
+                     "unsupported attribute 'beta' of Sigmoid (node Loop 'loop1' > body > Sigmoid 's1')",
+                     "operators (in subgraphs):"] {
+            #expect(result.output.contains(line), "\(line) missing in: \(result.output)")
+        }
+        let json = try TestEnvironment.runTool("tensorwire", ["model", "inspect", broken, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect((object["unsupported_attributes"] as? [[String: String]])?.count == 2)
+        #expect((object["subgraph_operators"] as? [String: Int]) == ["Sigmoid": 1, "Bar": 1])
+    }
+
     @Test func runWritesEachOutputAsNpyMatchingOnnxRuntime() throws {
         let fixture = TransformerExampleTests.cases.first { $0.shape[0] > 1 }!
         let directory = NSTemporaryDirectory() + "tensorwire-model-run-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
