@@ -295,6 +295,16 @@ runtime.append({"name": "loop_runs_into_limit", "model": os.path.relpath(path, R
                 "inputs": {"M": enc(np.array(10**12, np.int64)), "a0": enc(np.zeros(2, np.float32))},
                 "expect": "did not end within"})
 
+# Nested loops share one budget: 1000 x 1000 iterations, each within the per-loop count, exceed
+# it together (a per-node cap alone would multiply with every level of nesting).
+inner_loop = h.make_node("Loop", ["M", "", "acc"], ["acc2"], name="inner", body=keep_going)
+path = save("nested_loops_share_the_limit",
+            [h.make_node("Loop", ["M", "", "a0"], ["a"], name="loop1",
+                         body=body([inner_loop], [("acc", "acc2", T.FLOAT)], []))],
+            [vi("M", [], T.INT64), vi("a0", [2])], [vi("a")])
+runtime.append({"name": "nested_loops_share_the_limit", "model": os.path.relpath(path, ROOT),
+                "inputs": {"M": enc(np.array(1000, np.int64)), "a0": enc(np.zeros(2, np.float32))},
+                "expect": "did not end within"})
 
 # ------------------------------------------------------------------ PyTorch: data-dependent If
 def torch_if():

@@ -3,9 +3,10 @@
 /// output along a new first axis.
 ///
 /// As in onnxruntime and the ONNX reference, the body's condition output is honoured whether
-/// or not the node has a `cond` input. Iterations are capped at
-/// ``ONNXLimits/maxLoopIterations`` and scan outputs at ``ONNXLimits/maxComputedElements``:
-/// the model decides when the loop ends, so the bound is what keeps a request finite.
+/// or not the node has a `cond` input. Iterations draw from an ``IterationBudget`` of
+/// ``ONNXLimits/maxLoopIterations`` shared with the loops nested inside, and scan outputs are
+/// capped at ``ONNXLimits/maxComputedElements``: the model decides when the loop ends, so
+/// the bound is what keeps a request finite.
 struct LoopKernel: NodeKernel {
     let body: CompiledGraph
     let carriedCount: Int
@@ -18,6 +19,10 @@ struct LoopKernel: NodeKernel {
     let zeroIterationShapes: [[Int]]
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        try IterationBudget.withCurrent { budget throws(InferenceError) in try run(inputs, node, budget) }
+    }
+
+    private func run(_ inputs: [Tensor?], _ node: NodeExecutor, _ budget: IterationBudget) throws(InferenceError) -> [Tensor] {
         var tripCount: Int64? = nil
         if let m = inputs[0] { tripCount = try CompiledGraph.single(m, "the trip count M", of: node) }
         var condition = true
@@ -31,8 +36,8 @@ struct LoopKernel: NodeKernel {
         var scanElements = 0
         var iteration: Int64 = 0
         while condition, tripCount.map({ iteration < $0 }) ?? true {
-            guard iteration < Int64(ONNXLimits.maxLoopIterations) else {
-                throw node.invalid("the loop did not end within \(ONNXLimits.maxLoopIterations) iterations (the engine's limit)")
+            guard budget.spend() else {
+                throw node.invalid("the loop did not end within \(ONNXLimits.maxLoopIterations) iterations (the engine's limit, shared with the loops nested in it)")
             }
             let feeds = [Tensor(shape: [], storage: .int64([iteration])), Tensor(shape: [], storage: .bool([condition]))] + carried + outer
             let results = try body.run(asSubgraph: "body", of: node, feeds, outputCount: 1 + carriedCount + scanCount)

@@ -1,6 +1,7 @@
 /// ONNX `Scan` (opset 9+ semantics, opsets 11-21 here): runs the body once per position along
 /// each scan input's axis (forward or reverse per input), threading the state values through
 /// and stacking each scan output along its axis (appended, or prepended for direction 1).
+/// Steps draw from the same ``IterationBudget`` as Loop iterations.
 struct ScanKernel: NodeKernel {
     let body: CompiledGraph
     let stateCount: Int
@@ -15,6 +16,10 @@ struct ScanKernel: NodeKernel {
     let zeroIterationShapes: [[Int]]
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        try IterationBudget.withCurrent { budget throws(InferenceError) in try run(inputs, node, budget) }
+    }
+
+    private func run(_ inputs: [Tensor?], _ node: NodeExecutor, _ budget: IterationBudget) throws(InferenceError) -> [Tensor] {
         var states: [Tensor] = []
         for i in 0..<stateCount { states.append(try node.required(inputs, i)) }
         var scanInputs: [Tensor] = []
@@ -33,14 +38,17 @@ struct ScanKernel: NodeKernel {
             }
             length = n
         }
-        guard length <= ONNXLimits.maxLoopIterations else {
-            throw node.invalid("sequence length \(length) exceeds the engine's limit of \(ONNXLimits.maxLoopIterations) iterations")
+        guard length <= budget.remaining else {
+            throw node.invalid("sequence length \(length) exceeds the \(budget.remaining) iterations left of the engine's limit of \(ONNXLimits.maxLoopIterations) (shared with enclosing loops)")
         }
 
         let scanCount = outputAxes.count
         var scans = [[Tensor]](repeating: [], count: scanCount)
         var scanElements = 0
         for t in 0..<length {
+            guard budget.spend() else {
+                throw node.invalid("the scan did not end within \(ONNXLimits.maxLoopIterations) iterations (the engine's limit, shared with the loops around and inside it)")
+            }
             var feeds = states
             for (j, x) in scanInputs.enumerated() {
                 feeds.append(AxisSlicing.slice(x, axis: inputAxes[j], index: inputReversed[j] ? length - 1 - t : t))
