@@ -43,14 +43,19 @@ public final class Model: Sendable {
     }
 
     private let histogram: [String: Int]
+    private let subgraphHistogram: [String: Int]
     private let parameters: Int
     private let graph: CompiledGraph
 
     /// Default-domain opsets whose semantics the engine implements for all supported operators.
     public static let supportedOpsets: ClosedRange<Int> = 11...21
 
-    /// Number of nodes per operator type (`["Gemm": 3, "Relu": 2, ...]`), as in the file.
+    /// Number of nodes per operator type (`["Gemm": 3, "Relu": 2, ...]`), as in the file,
+    /// counting the nodes inside subgraphs (If branches, Loop and Scan bodies) too.
     public var operatorHistogram: [String: Int] { histogram }
+
+    /// The part of ``operatorHistogram`` inside subgraphs.
+    public var subgraphOperatorHistogram: [String: Int] { subgraphHistogram }
 
     /// Total number of elements in all initializers.
     public var parameterCount: Int { parameters }
@@ -143,8 +148,7 @@ public final class Model: Sendable {
         self.producerVersion = proto.producerVersion
         self.opsetImports = imports
         self.externalDataLocations = locations
-        var histogram: [String: Int] = [:]
-        for node in graphProto.nodes { histogram[node.opType, default: 0] += 1 }
+        let (histogram, subgraphHistogram) = Self.operatorHistograms(graphProto)
 
         for output in result.outputs where !outputTypes.contains(output.elementType) {
             throw ModelLoadError("graph output '\(output.name)' has element type \(output.elementType.onnxName); "
@@ -156,6 +160,7 @@ public final class Model: Sendable {
         self.opsetVersion = importsDefault ? Int(opset) : 0
         self.irVersion = Int(clamping: proto.irVersion)
         self.histogram = histogram
+        self.subgraphHistogram = subgraphHistogram
         self.parameters = result.parameterCount
         let optimized = try GraphOptimizer(level: options.optimization).optimize(result.compiled)
         self.graph = optimized.graph

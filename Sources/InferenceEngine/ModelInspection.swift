@@ -7,8 +7,26 @@ public struct ModelInspection: Sendable {
         public var opType: String
         /// The node name, or `#index` when the file leaves it empty.
         public var nodeName: String
-        /// `unsupported operator 'Einsum' (node 'einsum1')`.
-        public var description: String { "unsupported operator '\(opType)' (node '\(nodeName)')" }
+        /// Where the node's graph sits: `""` in the model's graph, `Loop 'loop1' > body` inside
+        /// a subgraph.
+        public var scope: String = ""
+        /// `nonzero1`, or `Loop 'loop1' > body > NonZero 'n3'` inside a subgraph.
+        public var nodePath: String { LoadDiagnostics.nodePath(scope: scope, opType: opType, label: nodeName) }
+        /// `unsupported operator 'Einsum' (node 'einsum1')`, or with the node path inside a
+        /// subgraph: `unsupported operator 'Foo' (node Loop 'loop1' > body > Foo 'n3')`.
+        public var description: String {
+            scope.isEmpty ? "unsupported operator '\(opType)' (node '\(nodeName)')" : "unsupported operator '\(opType)' (node \(nodePath))"
+        }
+    }
+
+    /// An attribute the engine does not support on a node whose operator it implements.
+    public struct UnsupportedAttribute: Sendable, Hashable, CustomStringConvertible {
+        public var attribute: String
+        public var opType: String
+        /// `relu1`, or `Loop 'loop1' > body > Relu 'n3'` inside a subgraph.
+        public var nodePath: String
+        /// `unsupported attribute 'foo' of LayerNormalization (node 'ln1')`.
+        public var description: String { "unsupported attribute '\(attribute)' of \(opType) (node \(nodePath.contains(" > ") ? nodePath : "'\(nodePath)'"))" }
     }
 
     /// Graph inputs that are not initializers, as declared (element types the engine cannot
@@ -25,17 +43,27 @@ public struct ModelInspection: Sendable {
     /// `ModelProto.producer_name` / `producer_version` (e.g. `pytorch`, `2.13.0`).
     public var producerName: String
     public var producerVersion: String
-    /// Number of nodes per operator type, as in the file.
+    /// Number of nodes per operator type, as in the file, counting the nodes inside subgraphs
+    /// (If branches, Loop and Scan bodies) too.
     public var operatorHistogram: [String: Int]
-    /// Number of nodes in the main graph.
+    /// The part of ``operatorHistogram`` inside subgraphs (empty for a model without any).
+    public var subgraphOperatorHistogram: [String: Int] = [:]
+    /// Number of nodes in the model's graph and all its subgraphs.
     public var nodeCount: Int
     /// Total number of elements in all initializers (from their declared dims; external data is
     /// not read for this).
     public var parameterCount: Int
     /// Distinct external data `location`s the initializers refer to.
     public var externalDataLocations: [String]
-    /// Nodes whose operator is not implemented, in graph order.
+    /// Nodes whose operator is not implemented, in graph order, subgraphs included (each right
+    /// after the node that holds it).
     public var unsupportedNodes: [UnsupportedNode]
+    /// Unsupported attributes of nodes whose operator is implemented, subgraphs included.
+    /// Nodes that read the output of an unsupported node are not checked.
+    public var unsupportedAttributes: [UnsupportedAttribute] = []
+    /// Other reasons particular nodes cannot load (bad attribute values, shape mismatches ...),
+    /// each message naming its node; found by the same pass as ``unsupportedAttributes``.
+    public var nodeProblems: [String] = []
     /// Why the model cannot be served (the ``ModelLoadError`` message a load gives), or `nil`
     /// when it loads.
     public var loadError: String?
@@ -65,8 +93,7 @@ extension Model {
         guard let graph = proto.graph else { throw ModelLoadError("model has no graph") }
         var imports: [String: Int] = [:]
         for entry in proto.opsetImports { imports[entry.domain == "ai.onnx" ? "" : entry.domain] = Int(clamping: entry.version) }
-        var histogram: [String: Int] = [:]
-        for node in graph.nodes { histogram[node.opType, default: 0] += 1 }
+        let (histogram, subgraphHistogram) = operatorHistograms(graph)
         var parameters = 0
         var locations: [String] = []
         for t in graph.initializers {
@@ -92,28 +119,53 @@ extension Model {
             outputs: graph.outputs.map(describe),
             irVersion: Int(clamping: proto.irVersion), opsetVersion: imports[""], opsetImports: imports,
             producerName: proto.producerName, producerVersion: proto.producerVersion,
-            operatorHistogram: histogram, nodeCount: graph.nodes.count, parameterCount: parameters,
-            externalDataLocations: locations, unsupportedNodes: unsupportedNodes(graph), loadError: nil)
+            operatorHistogram: histogram, subgraphOperatorHistogram: subgraphHistogram, nodeCount: histogram.values.reduce(0, +),
+            parameterCount: parameters, externalDataLocations: locations, unsupportedNodes: unsupportedNodes(graph), loadError: nil)
         do {
             let model = try Model(bytes: bytes, modelDirectory: modelDirectory, outputTypes: Model.allOutputTypes)
             inspection.inputs = model.inputs
             inspection.outputs = model.outputs
         } catch {
             inspection.loadError = error.message
+            // A load stops at its first problem; a second pass that records instead of throwing
+            // lists every unsupported attribute and node problem.
+            let opset = imports[""] ?? Model.supportedOpsets.upperBound
+            if Model.supportedOpsets.contains(opset) {
+                let diagnostics = LoadDiagnostics()
+                var compiler = GraphCompiler(graph: graph, opset: opset, modelDirectory: modelDirectory)
+                compiler.diagnostics = diagnostics
+                _ = try? compiler.compile()
+                for entry in diagnostics.entries {
+                    switch entry.kind {
+                    case .unsupportedAttribute(let name):
+                        inspection.unsupportedAttributes.append(.init(attribute: name, opType: entry.opType, nodePath: entry.nodePath))
+                    case .error(let message):
+                        inspection.nodeProblems.append(message)
+                    }
+                }
+            }
         }
         return inspection
     }
 
+    /// Nodes per operator type in the whole model, and in its subgraphs alone.
+    static func operatorHistograms(_ graph: GraphProtoIR) -> (all: [String: Int], subgraphs: [String: Int]) {
+        var all: [String: Int] = [:], subgraphs: [String: Int] = [:]
+        graph.forEachNode { node, _, scope in
+            all[node.opType, default: 0] += 1
+            if !scope.isEmpty { subgraphs[node.opType, default: 0] += 1 }
+        }
+        return (all, subgraphs)
+    }
+
     /// Nodes whose operator (with its domain) is not implemented.
     static func unsupportedNodes(_ graph: GraphProtoIR) -> [ModelInspection.UnsupportedNode] {
-        let supported = Set(OperatorCompiler.supportedOperators)
         var result: [ModelInspection.UnsupportedNode] = []
-        for (index, node) in graph.nodes.enumerated() {
+        graph.forEachNode { node, label, scope in
+            if OperatorCompiler.implements(node) { return }
             let defaultDomain = node.domain.isEmpty || node.domain == "ai.onnx"
-            if defaultDomain && supported.contains(node.opType) { continue }
-            if node.domain == "ai.onnx.ml" && OperatorCompiler.supportedMLOperators.contains(node.opType) { continue }
             let op = defaultDomain ? node.opType : "\(node.domain).\(node.opType)"
-            result.append(.init(opType: op, nodeName: node.name.isEmpty ? "#\(index)" : node.name))
+            result.append(.init(opType: op, nodeName: label, scope: scope))
         }
         return result
     }
@@ -122,7 +174,8 @@ extension Model {
     public var inspection: ModelInspection {
         ModelInspection(inputs: inputs, outputs: outputs, irVersion: irVersion, opsetVersion: opsetVersion,
                         opsetImports: opsetImports, producerName: producerName, producerVersion: producerVersion,
-                        operatorHistogram: operatorHistogram, nodeCount: operatorHistogram.values.reduce(0, +),
+                        operatorHistogram: operatorHistogram, subgraphOperatorHistogram: subgraphOperatorHistogram,
+                        nodeCount: operatorHistogram.values.reduce(0, +),
                         parameterCount: parameterCount, externalDataLocations: externalDataLocations,
                         unsupportedNodes: [], loadError: nil)
     }

@@ -92,7 +92,10 @@ enum ModelCommands {
                 "producer": "\(inspection.producerName) \(inspection.producerVersion)", "operators": inspection.operatorHistogram,
                 "nodes": inspection.nodeCount, "parameters": inspection.parameterCount,
                 "external_data": inspection.externalDataLocations,
-                "unsupported": inspection.unsupportedNodes.map { ["op": $0.opType, "node": $0.nodeName] },
+                "subgraph_operators": inspection.subgraphOperatorHistogram,
+                "unsupported": inspection.unsupportedNodes.map { ["op": $0.opType, "node": $0.nodeName, "path": $0.nodePath] },
+                "unsupported_attributes": inspection.unsupportedAttributes.map { ["attribute": $0.attribute, "op": $0.opType, "node": $0.nodePath] },
+                "problems": inspection.nodeProblems,
                 "servable": inspection.isServable, "error": inspection.loadError as Any,
             ]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
@@ -106,14 +109,18 @@ enum ModelCommands {
             for info in inspection.inputs { print("  " + describe(info)) }
             print("outputs:")
             for info in inspection.outputs { print("  " + describe(info)) }
-            print("operators:")
+            // Counts include the nodes inside subgraphs (If branches, Loop/Scan bodies), shown apart.
+            let inside = inspection.subgraphOperatorHistogram
+            print(inside.isEmpty ? "operators:" : "operators (in subgraphs):")
             for (op, count) in inspection.operatorHistogram.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }) {
-                print("  \(op.padding(toLength: 28, withPad: " ", startingAt: 0)) \(count)")
+                print("  \(op.padding(toLength: 28, withPad: " ", startingAt: 0)) \(count)" + (inside[op].map { " (\($0))" } ?? ""))
             }
             if !inspection.externalDataLocations.isEmpty {
                 print("external data: \(inspection.externalDataLocations.joined(separator: ", "))")
             }
             for node in inspection.unsupportedNodes { print("UNSUPPORTED  \(node)") }
+            for attribute in inspection.unsupportedAttributes { print("UNSUPPORTED  \(attribute)") }
+            for problem in inspection.nodeProblems { print("PROBLEM      \(problem)") }
             if let error = inspection.loadError { print("NOT SERVABLE: \(error)") } else { print("servable: yes") }
         }
         if !inspection.isServable { throw CLIError("\(path) cannot be served", status: "NOT_SERVABLE") }

@@ -7,7 +7,7 @@ Writes Tests/Fixtures/onnx_node/<test>.onnx and Tests/Fixtures/onnx_node/cases.j
   [{"name", "model", "inputs": {name: tensor}, "outputs": {name: tensor}, "rtol", "atol"}]
 with the reference outputs computed by ONNX itself (not by onnxruntime). Only tests whose
 default-domain opset is 11...21, whose inputs and outputs are FLOAT/INT64/INT32/BOOL tensors and
-whose nodes all use supported operators are kept. Known differences are listed in
+whose nodes (subgraphs included) all use supported operators are kept. Known differences are listed in
 Tests/Fixtures/onnx_node/known_failures.json (maintained by hand, with reasons).
 
 Run: python3 Tests/Fixtures/make_onnx_node_fixtures.py
@@ -40,8 +40,17 @@ TYPE_ONLY_CHANGES = {
     "Elu", "EyeLike", "GRU", "GlobalAveragePool", "GlobalMaxPool", "HardSigmoid", "HardSwish", "InstanceNormalization",
     "LSTM", "MaxPool", "Mish", "RNN", "Round", "Selu", "Sin", "Sinh", "Softplus", "Softsign", "Tan", "ThresholdedRelu",
     "Cast", "CastLike", "Constant", "ConstantOfShape", "Flatten", "Identity", "Pad", "Reshape", "Shape", "Size", "Squeeze",
-    "Transpose", "Unsqueeze",
+    "Transpose", "Unsqueeze", "If", "Loop", "Scan",
 }
+
+
+def all_nodes(g):
+    """The nodes of `g` and of its subgraphs (If branches, Loop and Scan bodies)."""
+    for n in g.node:
+        yield n
+        for a in n.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                yield from all_nodes(a.g)
 TYPES = {np.dtype(np.float32): None, np.dtype(np.int64): "int64", np.dtype(np.int32): "int32", np.dtype(np.bool_): "bool"}
 
 
@@ -77,7 +86,7 @@ def main():
             try:
                 same = all(onnx.defs.get_schema(n.op_type, opset[0], n.domain).since_version
                            == onnx.defs.get_schema(n.op_type, 21, n.domain).since_version or n.op_type in TYPE_ONLY_CHANGES
-                           for n in m.graph.node)
+                           for n in all_nodes(m.graph))
             except Exception:  # noqa: BLE001 - operator unknown at 21
                 same = False
             if not same:
@@ -92,7 +101,7 @@ def main():
             if n.domain in ("", "ai.onnx"):
                 return n.op_type in SUPPORTED
             return n.domain == "ai.onnx.ml" and n.op_type in ML_SUPPORTED
-        if not all(supported(n) for n in m.graph.node):
+        if not all(supported(n) for n in all_nodes(m.graph)):
             continue
         if len(t.data_sets) == 0:
             continue

@@ -73,7 +73,10 @@ func loadJSON(_ relative: String) -> Any {
     return try! JSONSerialization.jsonObject(with: data)
 }
 
-let opCases: [FixtureCase] = (loadJSON("Tests/Fixtures/ops/cases.json") as! [[String: Any]]).map {
+/// Single-operator cases: ops/ and the If/Loop/Scan models of controlflow/.
+let opCases: [FixtureCase] = (["Tests/Fixtures/ops/cases.json", "Tests/Fixtures/controlflow/cases.json"].flatMap {
+    loadJSON($0) as! [[String: Any]]
+}).map {
     FixtureCase(name: $0["name"] as! String, model: $0["model"] as! String, json: $0)
 }
 
@@ -93,7 +96,9 @@ struct BrokenCase: Sendable, CustomStringConvertible {
     var description: String { name }
 }
 
-let brokenCases: [BrokenCase] = (loadJSON("Tests/Fixtures/broken/cases.json") as! [[String: Any]]).map {
+let brokenCases: [BrokenCase] = (["Tests/Fixtures/broken/cases.json", "Tests/Fixtures/controlflow/broken.json"].flatMap {
+    loadJSON($0) as! [[String: Any]]
+}).map {
     BrokenCase(name: $0["name"] as! String, model: $0["model"] as! String, expect: $0["expect"] as! String)
 }
 

@@ -20,12 +20,46 @@ import TensorWireProtocol
         #expect(object["parameters"] as? Int == 69763)
     }
 
+    @Test func inspectOptimizedShowsTheFusedPlan() throws {
+        let encoder = TestEnvironment.repositoryRoot + "/Tests/Fixtures/zoo/encoder_padding_legacy.onnx"
+        let result = try TestEnvironment.runTool("tensorwire", ["model", "inspect", encoder, "--optimized"])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        for expected in ["optimization all", "attention-fusion ×1", "Attention", "(MatMul+Add+Softmax+MatMul)", "AddLayerNormalization"] {
+            #expect(result.output.contains(expected), "missing '\(expected)' in \(result.output)")
+        }
+        let json = try TestEnvironment.runTool("tensorwire", ["model", "inspect", encoder, "--optimized", "--optimize", "none", "--json"])
+        let object = try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as! [String: Any]
+        #expect(object["level"] as? String == "none")
+        #expect(object["nodes_before"] as? Int == object["nodes_after"] as? Int)
+        let plan = try #require(object["plan"] as? [[String: Any]])
+        #expect(!plan.contains { $0["op"] as? String == "Attention" })
+        let refused = try TestEnvironment.runTool("tensorwire", ["model", "inspect", encoder, "--optimize", "basic"])
+        #expect(refused.status != 0)
+        #expect(refused.error.contains("does not take --optimize"))
+    }
+
     @Test func inspectNamesUnsupportedOperatorsAndTheirNodes() throws {
         let broken = TestEnvironment.repositoryRoot + "/Tests/Fixtures/broken/two_unsupported_ops.onnx"
         let result = try TestEnvironment.runTool("tensorwire", ["model", "inspect", broken])
         #expect(result.status != 0)
         #expect(result.output.contains("unsupported operator 'NonZero' (node 'nonzero1')"))
         #expect(result.output.contains("NOT SERVABLE"))
+    }
+
+    @Test func inspectListsEveryUnsupportedOperatorAndAttributeInsideSubgraphs() throws {
+        let broken = TestEnvironment.repositoryRoot + "/Tests/Fixtures/controlflow/inspect_many_problems.onnx"
+        let result = try TestEnvironment.runTool("tensorwire", ["model", "inspect", broken])
+        #expect(result.status != 0)
+        for line in ["unsupported operator 'Foo' (node 'f1')", "unsupported operator 'Bar' (node Loop 'loop1' > body > Bar 'b1')",
+                     "unsupported attribute 'alpha' of Relu (node 'r1')",
+                     "unsupported attribute 'beta' of Sigmoid (node Loop 'loop1' > body > Sigmoid 's1')",
+                     "operators (in subgraphs):"] {
+            #expect(result.output.contains(line), "\(line) missing in: \(result.output)")
+        }
+        let json = try TestEnvironment.runTool("tensorwire", ["model", "inspect", broken, "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+        #expect((object["unsupported_attributes"] as? [[String: String]])?.count == 2)
+        #expect((object["subgraph_operators"] as? [String: Int]) == ["Sigmoid": 1, "Bar": 1])
     }
 
     @Test func runWritesEachOutputAsNpyMatchingOnnxRuntime() throws {

@@ -30,4 +30,11 @@ enum ONNXLimits {
     static let maxComputedElements = 1 << 27
     /// Bytes in a name, producer string or attribute string.
     static let maxStringBytes = 1 << 16
+    /// Levels of subgraphs (If branches, Loop and Scan bodies) inside subgraphs. Exporters nest
+    /// two or three deep; the bound keeps the parser's and the compiler's recursion shallow.
+    static let maxSubgraphNesting = 6
+    /// Iterations of one Loop or Scan node in one run. A model controls its loop condition
+    /// and trip count, so without a bound a hostile or broken model could spin forever;
+    /// reaching it fails the request as invalid rather than hanging a compute thread.
+    static let maxLoopIterations = 1 << 18
 }

@@ -48,7 +48,8 @@ enum ONNXModelParser {
         return (domain, version)
     }
 
-    static func parseGraph(_ reader: inout ProtobufReader) throws(ModelLoadError) -> GraphProtoIR {
+    /// - Parameter nesting: 0 for the model's graph, 1 for a subgraph of one of its nodes, ...
+    static func parseGraph(_ reader: inout ProtobufReader, nesting: Int = 0) throws(ModelLoadError) -> GraphProtoIR {
         var graph = GraphProtoIR()
         while !reader.isAtEnd {
             let (field, wire) = try reader.readTag()
@@ -58,7 +59,7 @@ enum ONNXModelParser {
                     throw reader.error("more than \(ONNXLimits.maxNodes) nodes")
                 }
                 var sub = try reader.readMessage(wireType: wire)
-                graph.nodes.append(try parseNode(&sub))
+                graph.nodes.append(try parseNode(&sub, nesting: nesting))
             case 2: graph.name = try reader.readString(wireType: wire)
             case 5:
                 guard graph.initializers.count < ONNXLimits.maxInitializers else {
@@ -87,7 +88,7 @@ enum ONNXModelParser {
         return graph
     }
 
-    static func parseNode(_ reader: inout ProtobufReader) throws(ModelLoadError) -> NodeProtoIR {
+    static func parseNode(_ reader: inout ProtobufReader, nesting: Int = 0) throws(ModelLoadError) -> NodeProtoIR {
         var node = NodeProtoIR()
         while !reader.isAtEnd {
             let (field, wire) = try reader.readTag()
@@ -105,7 +106,7 @@ enum ONNXModelParser {
                     throw reader.error("node has more than \(ONNXLimits.maxAttributes) attributes")
                 }
                 var sub = try reader.readMessage(wireType: wire)
-                node.attributes.append(try parseAttribute(&sub))
+                node.attributes.append(try parseAttribute(&sub, nesting: nesting))
             case 7: node.domain = try reader.readString(wireType: wire)
             default: try reader.skip(wireType: wire)
             }
@@ -113,7 +114,7 @@ enum ONNXModelParser {
         return node
     }
 
-    static func parseAttribute(_ reader: inout ProtobufReader) throws(ModelLoadError) -> AttributeProtoIR {
+    static func parseAttribute(_ reader: inout ProtobufReader, nesting: Int = 0) throws(ModelLoadError) -> AttributeProtoIR {
         var attribute = AttributeProtoIR()
         var declared: Int32 = 0
         var inferred: AttributeProtoIR.Kind = .undefined
@@ -131,7 +132,14 @@ enum ONNXModelParser {
                 var sub = try reader.readMessage(wireType: wire)
                 attribute.t = try parseTensor(&sub)
                 inferred = .tensor
-            case 6: try reader.skip(wireType: wire); inferred = .graph
+            case 6:
+                guard nesting < ONNXLimits.maxSubgraphNesting else {
+                    throw reader.error("subgraphs nested deeper than \(ONNXLimits.maxSubgraphNesting) levels (attribute '\(attribute.name)')")
+                }
+                guard attribute.g == nil else { throw reader.error("attribute '\(attribute.name)' has two graphs") }
+                var sub = try reader.readMessage(wireType: wire)
+                attribute.g = try parseGraph(&sub, nesting: nesting + 1)
+                inferred = .graph
             case 7:
                 try reader.appendFloats(wireType: wire, to: &attribute.floats, limit: limit, field: "AttributeProto.floats")
                 inferred = .floats
@@ -206,6 +214,7 @@ enum ONNXModelParser {
             switch field {
             case 1: info.name = try reader.readString(wireType: wire)
             case 2:
+                info.hasType = true
                 var typeReader = try reader.readMessage(wireType: wire)
                 while !typeReader.isAtEnd {
                     let (typeField, typeWire) = try typeReader.readTag()

@@ -46,6 +46,8 @@ struct AttributeProtoIR {
     var floats: [Float] = []
     var ints: [Int64] = []
     var strings: [String] = []
+    /// `g`: the subgraph of a GRAPH attribute (If branches, Loop and Scan bodies).
+    var g: GraphProtoIR?
     /// `ref_attr_name` (function attributes); refused in v0.
     var refAttrName = ""
 }
@@ -72,6 +74,8 @@ struct ValueInfoProtoIR {
     var name = ""
     /// `false` for sequence/map/optional types and for a missing type.
     var isTensor = false
+    /// Whether a `type` field was present at all (subgraph values may leave it out).
+    var hasType = false
     var elemType: Int32 = 0
     /// `nil` when the tensor type declares no shape (unknown rank).
     var dims: [DimIR]?

@@ -16,10 +16,11 @@ struct ProtobufReader {
         case fixed32 = 5
     }
 
-    /// Nesting limit. ONNX needs ModelProto > GraphProto > NodeProto > AttributeProto >
-    /// TensorProto > StringStringEntryProto (6); subgraphs are skipped in v0. 16 leaves headroom
-    /// while keeping recursion bounded.
-    static let maxDepth = 16
+    /// Nesting limit. A graph needs 5 levels below it (ValueInfoProto > TypeProto > Tensor >
+    /// TensorShapeProto > Dimension) and each subgraph level adds 3 (NodeProto > AttributeProto
+    /// > GraphProto), so the model's graph at depth 1 with ``ONNXLimits/maxSubgraphNesting``
+    /// levels of subgraphs fits exactly; the parser refuses deeper subgraphs first, by name.
+    static let maxDepth = 6 + 3 * ONNXLimits.maxSubgraphNesting
 
     let bytes: [UInt8]
     private(set) var position: Int

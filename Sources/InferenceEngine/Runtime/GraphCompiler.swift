@@ -7,12 +7,20 @@ struct GraphCompiler {
     let opset: Int
     /// Where external data is resolved; nil when the model came from bytes without a directory.
     var modelDirectory: String? = nil
+    /// Set when compiling an If branch or a Loop/Scan body (see GraphCompiler+Subgraph.swift).
+    var subgraph: SubgraphContext? = nil
+    /// Set by `Model.inspect` to collect every problem instead of throwing at the first.
+    var diagnostics: LoadDiagnostics? = nil
 
     struct Result {
         var compiled: CompiledGraph
         var inputs: [ValueInfo]
         var outputs: [ValueInfo]
         var parameterCount: Int
+        /// Outer-scope values a subgraph reads, in the order they follow its formal inputs.
+        var capturedNames: [String] = []
+        /// What the compiler knows about each graph output.
+        var outputFacts: [ValueFacts] = []
     }
 
     func compile() throws(ModelLoadError) -> Result {
@@ -45,11 +53,17 @@ struct GraphCompiler {
             constants.append((slot, tensor))
         }
 
-        // Model inputs.
+        // Model inputs (for a subgraph: the formal inputs its control-flow node binds).
         var inputs: [ValueInfo] = []
         var inputSlots: [Int] = []
         let initializerNames = Set(graph.initializers.map(\.name))
-        for info in graph.inputs where !initializerNames.contains(info.name) {
+        for (info, f) in try subgraphInputs() {
+            guard slotOf[info.name] == nil else { throw ModelLoadError("subgraph input '\(info.name)' is declared twice") }
+            let slot = newSlot(info.name, f)
+            if let c = f.constant { constants.append((slot, c)) }
+            inputSlots.append(slot)
+        }
+        for info in graph.inputs where subgraph == nil && !initializerNames.contains(info.name) {
             guard !info.name.isEmpty else { throw ModelLoadError("a graph input has no name") }
             guard slotOf[info.name] == nil else { throw ModelLoadError("graph input '\(info.name)' is declared twice") }
             let value = try describeInput(info)
@@ -57,15 +71,32 @@ struct GraphCompiler {
             inputSlots.append(newSlot(info.name, ValueFacts(shape: InferredShape(value.dimensions), type: value.elementType, constant: nil)))
         }
 
+        // Names not defined here are looked up in the enclosing graphs (subgraphs only).
+        var captured: [(name: String, slot: Int)] = []
+        func resolve(_ name: String) -> Int? {
+            if let slot = slotOf[name] { return slot }
+            guard let f = subgraph?.outer(name) else { return nil }
+            let slot = newSlot(name, f)
+            if let c = f.constant { constants.append((slot, c)) } else { captured.append((name, slot)) }
+            return slot
+        }
+        // Outputs of nodes that failed while collecting diagnostics; their readers are skipped.
+        var poisoned = Set<String>()
+        let problemsBefore = diagnostics?.count ?? 0
+
         // Nodes, in file order, which ONNX requires to be topological.
         var nodes: [CompiledNode] = []
         for (index, node) in graph.nodes.enumerated() {
             let label = node.name.isEmpty ? "#\(index)" : node.name
+            if diagnostics != nil, node.inputs.contains(where: poisoned.contains) {
+                poisoned.formUnion(node.outputs)
+                continue
+            }
             var inputFacts: [ValueFacts?] = []
             var inputSlotsOfNode: [Int] = []
             for name in node.inputs {
                 if name.isEmpty { inputFacts.append(nil); inputSlotsOfNode.append(-1); continue }
-                guard let slot = slotOf[name] else {
+                guard let slot = resolve(name) else {
                     throw ModelLoadError("input '\(name)' of node '\(label)' (\(node.opType)) is not produced by any earlier node, graph input or initializer (nodes must be topologically sorted)")
                 }
                 inputFacts.append(facts[slot])
@@ -85,8 +116,34 @@ struct GraphCompiler {
                 continue
             }
 
-            let compiler = OperatorCompiler(node: node, label: label, inputs: inputFacts, opset: opset)
-            let (operation, shapes, types) = try compiler.compileAny()
+            let compiler = OperatorCompiler(node: node, label: label, inputs: inputFacts, opset: opset,
+                                            diagnostics: diagnostics, scope: subgraph?.path ?? "")
+            let operation: Operation, shapes: [InferredShape], types: [ElementType]
+            let problemsBeforeNode = diagnostics?.count ?? 0
+            do throws(ModelLoadError) {
+                if ControlFlowCompiler.handles(node) {
+                    let cf = try ControlFlowCompiler(operatorCompiler: compiler, context: self,
+                                                     outer: { name in resolve(name).map { facts[$0] } }).compile()
+                    // Captured values become extra inputs of the node: it passes them to its subgraphs.
+                    for name in cf.captured {
+                        guard let slot = resolve(name) else { throw compiler.fail("captured value '\(name)' vanished") }
+                        inputSlotsOfNode.append(slot)
+                        inputFacts.append(facts[slot])
+                    }
+                    (operation, shapes, types) = (cf.operation, cf.shapes, cf.types)
+                } else {
+                    (operation, shapes, types) = try compiler.compileAny()
+                }
+            } catch {
+                guard let diagnostics else { throw error }
+                // Unsupported operators are listed separately; a subgraph reports its own nodes.
+                if diagnostics.count == problemsBeforeNode && OperatorCompiler.implements(node) {
+                    diagnostics.record(.init(kind: .error(error.message), opType: node.opType,
+                                             nodePath: LoadDiagnostics.nodePath(scope: subgraph?.path ?? "", opType: node.opType, label: label)))
+                }
+                poisoned.formUnion(node.outputs)
+                continue
+            }
             // Inferred sizes stay in 0...2^31 so that later inference arithmetic cannot overflow.
             for shape in shapes {
                 for d in shape.dims {
@@ -152,7 +209,8 @@ struct GraphCompiler {
         var outputs: [ValueInfo] = []
         var outputSlots: [Int] = []
         for info in graph.outputs {
-            guard let slot = slotOf[info.name] else {
+            if diagnostics != nil && poisoned.contains(info.name) { continue }
+            guard let slot = resolve(info.name) else {
                 throw ModelLoadError("graph output '\(info.name)' is not produced by any node, input or initializer")
             }
             let f = facts[slot]
@@ -164,11 +222,15 @@ struct GraphCompiler {
             outputSlots.append(slot)
         }
         guard !outputs.isEmpty else { throw ModelLoadError("the graph has no outputs") }
+        if let diagnostics, diagnostics.count > problemsBefore {
+            throw ModelLoadError("\(diagnostics.count - problemsBefore) problems found")
+        }
 
         let compiled = CompiledGraph.assemble(
-            valueCount: facts.count, constants: constants, inputSlots: inputSlots, outputSlots: outputSlots,
+            valueCount: facts.count, constants: constants, inputSlots: inputSlots + captured.map(\.slot), outputSlots: outputSlots,
             nodes: nodes, valueTypes: facts.map(\.type), valueShapes: facts.map(\.shape))
-        return Result(compiled: compiled, inputs: inputs, outputs: outputs, parameterCount: parameterCount)
+        return Result(compiled: compiled, inputs: inputs, outputs: outputs, parameterCount: parameterCount,
+                      capturedNames: captured.map(\.name), outputFacts: outputSlots.map { facts[$0] })
     }
 
     /// Symbolic values of small integer tensors through the usual shape-computing ops, so that

@@ -31,6 +31,10 @@ struct OperatorCompiler {
     let label: String
     let inputs: [ValueFacts?]
     let opset: Int
+    /// Set while `Model.inspect` collects problems: unknown attributes are recorded, not thrown.
+    var diagnostics: LoadDiagnostics? = nil
+    /// Where the node's graph sits (`Loop 'loop1' > body`), `""` for the model's graph.
+    var scope = ""
 
     /// Default-domain operators the engine implements (error messages, inspection, fixture
     /// coverage); `supportedMLOperators` lists the `ai.onnx.ml` ones.
@@ -40,9 +44,9 @@ struct OperatorCompiler {
         "CastLike", "IsNaN", "IsInf", "GatherElements", "ScatterElements", "ScatterND", "TopK", "OneHot", "Hardmax",
         "EyeLike", "DepthToSpace", "SpaceToDepth", "ArgMax", "ArgMin", "AveragePool", "CumSum", "HardSwish", "LogSoftmax", "Pad", "PRelu", "Selu", "GRU", "LSTM", "RNN", "InstanceNormalization", "GroupNormalization", "ConvTranspose", "BatchNormalization", "Cast", "Ceil", "Clip", "Concat", "Constant", "ConstantOfShape", "Conv",
         "Cos", "Div", "Dropout", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Floor", "Gather", "Gelu", "Gemm",
-        "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "Identity", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual",
-        "Log", "MatMul", "Max", "MaxPool", "Min", "Mod", "Mul", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceL2",
-        "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Shape",
+        "GlobalAveragePool", "GlobalMaxPool", "Greater", "GreaterOrEqual", "HardSigmoid", "Identity", "If", "LayerNormalization", "LeakyRelu", "Less", "LessOrEqual",
+        "Log", "Loop", "MatMul", "Max", "MaxPool", "Min", "Mod", "Mul", "Neg", "Not", "Or", "Pow", "Range", "Reciprocal", "ReduceL2",
+        "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare", "Relu", "Reshape", "Scan", "Shape",
         "Sigmoid", "Sign", "Sin", "Size", "Slice", "Softmax", "Softplus", "Split", "Sqrt", "Squeeze", "Sub", "Tanh",
         "Tile", "Transpose", "Trilu", "Unsqueeze", "Where", "Xor"].sorted()
 
@@ -140,6 +144,11 @@ struct OperatorCompiler {
         var byName: [String: AttributeProtoIR] = [:]
         for attribute in node.attributes {
             guard allowed.contains(attribute.name) else {
+                if let diagnostics {
+                    diagnostics.record(.init(kind: .unsupportedAttribute(attribute.name), opType: node.opType,
+                                             nodePath: LoadDiagnostics.nodePath(scope: scope, opType: node.opType, label: label)))
+                    continue
+                }
                 throw fail("unsupported attribute '\(attribute.name)'")
             }
             guard attribute.refAttrName.isEmpty else {
