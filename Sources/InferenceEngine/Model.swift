@@ -37,6 +37,8 @@ public final class Model: Sendable {
     private let histogram: [String: Int]
     private let parameters: Int
     private let graph: CompiledGraph
+    /// Workers for large operators when ``ModelOptions/intraOpThreads`` > 1.
+    private let intraOpPool: IntraOpPool?
 
     /// Default-domain opsets whose semantics the engine implements for all supported operators.
     public static let supportedOpsets: ClosedRange<Int> = 11...21
@@ -151,6 +153,7 @@ public final class Model: Sendable {
         self.parameters = result.parameterCount
         self.graph = result.compiled
         self.options = options
+        self.intraOpPool = options.intraOpThreads > 1 ? IntraOpPool(threadCount: options.intraOpThreads) : nil
     }
 
     /// Runs the graph.
@@ -195,7 +198,7 @@ public final class Model: Sendable {
             }
             ordered.append(tensor)
         }
-        return try graph.execute(ordered, symbols: symbols.mapValues(\.size))
+        return try graph.execute(ordered, symbols: symbols.mapValues(\.size), context: ExecutionContext(pool: intraOpPool))
     }
 
     /// The compiled graph, for white-box tests.
