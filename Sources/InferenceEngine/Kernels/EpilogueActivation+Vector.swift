@@ -14,7 +14,7 @@ extension EpilogueActivation {
         case .none: return x
         case .relu: return x.replacing(with: 0, where: x .< 0)
         case .leakyRelu(let alpha): return x.replacing(with: x * alpha, where: x .< 0)
-        case .clip(let lo, let hi): return x.clamped(lowerBound: Vector(repeating: lo), upperBound: Vector(repeating: hi))
+        case .clip(let lo, let hi): return VectorMath.clamp(x, lo, hi)
         default: return applyTranscendental(x)
         }
     }
@@ -46,7 +46,7 @@ enum VectorMath {
     /// result saturates (to ~2^127 or ~2^-126) instead of overflowing.
     @inline(__always)
     static func exp(_ x: Vector) -> Vector {
-        let clamped = x.clamped(lowerBound: Vector(repeating: -87.3), upperBound: Vector(repeating: 88.0))
+        let clamped = clamp(x, -87.3, 88.0)
         let n = (clamped * 1.44269504088896341).rounded(.toNearestOrEven)
         let r = clamped - n * 0.693359375 + n * 2.12194440e-4
         var p = Vector(repeating: 1.9875691500e-4)
@@ -58,6 +58,14 @@ enum VectorMath {
         let e = p * (r * r) + r + 1
         let bits = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
         return e * unsafeBitCast(bits, to: Vector.self)
+    }
+
+    /// `min(max(x, lo), hi)` as two compare-and-selects (the generic `clamped` is not inlined).
+    /// NaN lanes stay NaN.
+    @inline(__always)
+    static func clamp(_ x: Vector, _ lo: Float, _ hi: Float) -> Vector {
+        let low = x.replacing(with: lo, where: x .< lo)
+        return low.replacing(with: hi, where: low .> hi)
     }
 
     @inline(__always)

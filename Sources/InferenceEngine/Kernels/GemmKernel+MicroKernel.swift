@@ -35,134 +35,104 @@ extension GemmKernel {
         }
     }
 
-    /// Selects the specialisation for a tile of `rows` (1...12) rows: each case inlines
-    /// `microTile` with constant arguments, so unused rows and branches disappear.
+    /// Selects the specialisation for a tile of `rows` (1...12) rows. Each one is a separate
+    /// generic specialisation in which the row count, width and A layout are constants, so
+    /// unused rows and branches disappear (one function holding all of them inline would
+    /// exceed the optimizer's size limits and stay generic).
     @inline(__always)
     static func tile(rows: Int, wide: Bool, packedA: Bool, k: Int, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, _ finish: TileFinish) {
         switch (wide, packedA) {
-        case (true, true): tileWidePacked(rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
-        case (true, false): tileWide(rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
-        case (false, true): tileNarrowPacked(rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
-        case (false, false): tileNarrow(rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case (true, true): tile(WidePacked.self, rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case (true, false): tile(Wide.self, rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case (false, true): tile(NarrowPacked.self, rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case (false, false): tile(Narrow.self, rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
         }
     }
 
-    @inline(never)
-    static func tileWidePacked(rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                           c: UnsafeMutablePointer<Float>, ldc: Int, _ f: TileFinish) {
-        switch rows {
-        case 12: microTile(rows: 12, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 11: microTile(rows: 11, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 10: microTile(rows: 10, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 9: microTile(rows: 9, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 8: microTile(rows: 8, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 7: microTile(rows: 7, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 6: microTile(rows: 6, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 5: microTile(rows: 5, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 4: microTile(rows: 4, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 3: microTile(rows: 3, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 2: microTile(rows: 2, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        default: microTile(rows: 1, wide: true, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        }
-    }
-
-    @inline(never)
-    static func tileWide(rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                           c: UnsafeMutablePointer<Float>, ldc: Int, _ f: TileFinish) {
-        switch rows {
-        case 12: microTile(rows: 12, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 11: microTile(rows: 11, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 10: microTile(rows: 10, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 9: microTile(rows: 9, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 8: microTile(rows: 8, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 7: microTile(rows: 7, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 6: microTile(rows: 6, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 5: microTile(rows: 5, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 4: microTile(rows: 4, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 3: microTile(rows: 3, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 2: microTile(rows: 2, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        default: microTile(rows: 1, wide: true, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        }
-    }
-
-    @inline(never)
-    static func tileNarrowPacked(rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                           c: UnsafeMutablePointer<Float>, ldc: Int, _ f: TileFinish) {
-        switch rows {
-        case 12: microTile(rows: 12, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 11: microTile(rows: 11, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 10: microTile(rows: 10, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 9: microTile(rows: 9, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 8: microTile(rows: 8, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 7: microTile(rows: 7, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 6: microTile(rows: 6, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 5: microTile(rows: 5, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 4: microTile(rows: 4, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 3: microTile(rows: 3, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 2: microTile(rows: 2, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        default: microTile(rows: 1, wide: false, packedA: true, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        }
-    }
-
-    @inline(never)
-    static func tileNarrow(rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                           c: UnsafeMutablePointer<Float>, ldc: Int, _ f: TileFinish) {
-        switch rows {
-        case 12: microTile(rows: 12, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 11: microTile(rows: 11, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 10: microTile(rows: 10, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 9: microTile(rows: 9, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 8: microTile(rows: 8, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 7: microTile(rows: 7, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 6: microTile(rows: 6, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 5: microTile(rows: 5, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 4: microTile(rows: 4, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 3: microTile(rows: 3, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        case 2: microTile(rows: 2, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        default: microTile(rows: 1, wide: false, packedA: false, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, f)
-        }
-    }
-
-    /// A `rows` × (32 or 16) tile over `k` steps. A is either packed (`a[p·12 + r]`) or read
-    /// in place (`a[r·lda + p]`); B's rows are `ldb` apart.
     @inline(__always)
-    static func microTile(rows: Int, wide: Bool, packedA: Bool, k: Int, a: UnsafePointer<Float>, lda: Int,
-                          b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, _ finish: TileFinish) {
+    static func tile<V: TileVariant>(_: V.Type, rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>,
+                                     ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, _ finish: TileFinish) {
+        switch rows {
+        case 12: microTile(Rows12.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case 11: microTile(Rows11.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case 10: microTile(Rows10.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case 9: microTile(Rows9.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case 8: microTile(Rows8.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case 7: microTile(Rows7.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case 6: microTile(Rows6.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case 5: microTile(Rows5.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case 4: microTile(Rows4.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case 3: microTile(Rows3.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        case 2: microTile(Rows2.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        default: microTile(Rows1.self, V.self, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+        }
+    }
+
+    /// A `R.count` × (32 or 16) tile over `k` steps. A is either packed (`a[p·12 + r]`) or read
+    /// in place (`a[r·lda + p]`); B's rows are `ldb` apart.
+    @inline(never)
+    static func microTile<R: TileRows, V: TileVariant>(_: R.Type, _: V.Type, k: Int, a: UnsafePointer<Float>, lda: Int,
+                                                       b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>,
+                                                       ldc: Int, _ finish: TileFinish) {
         let z = Vector()
         let packedRows = rowTile
         var c0a = z, c0b = z, c1a = z, c1b = z, c2a = z, c2b = z, c3a = z, c3b = z, c4a = z, c4b = z, c5a = z, c5b = z, c6a = z, c6b = z, c7a = z, c7b = z, c8a = z, c8b = z, c9a = z, c9b = z, c10a = z, c10b = z, c11a = z, c11b = z
         var ap = a, bp = b
         for _ in 0..<k {
             let b0 = load(bp)
-            let b1 = wide ? load(bp + 16) : z
-            do { let x = broadcastA(ap, 0, lda, packedA); c0a = c0a.addingProduct(x, b0); if wide { c0b = c0b.addingProduct(x, b1) } }
-            if rows > 1 { let x = broadcastA(ap, 1, lda, packedA); c1a = c1a.addingProduct(x, b0); if wide { c1b = c1b.addingProduct(x, b1) } }
-            if rows > 2 { let x = broadcastA(ap, 2, lda, packedA); c2a = c2a.addingProduct(x, b0); if wide { c2b = c2b.addingProduct(x, b1) } }
-            if rows > 3 { let x = broadcastA(ap, 3, lda, packedA); c3a = c3a.addingProduct(x, b0); if wide { c3b = c3b.addingProduct(x, b1) } }
-            if rows > 4 { let x = broadcastA(ap, 4, lda, packedA); c4a = c4a.addingProduct(x, b0); if wide { c4b = c4b.addingProduct(x, b1) } }
-            if rows > 5 { let x = broadcastA(ap, 5, lda, packedA); c5a = c5a.addingProduct(x, b0); if wide { c5b = c5b.addingProduct(x, b1) } }
-            if rows > 6 { let x = broadcastA(ap, 6, lda, packedA); c6a = c6a.addingProduct(x, b0); if wide { c6b = c6b.addingProduct(x, b1) } }
-            if rows > 7 { let x = broadcastA(ap, 7, lda, packedA); c7a = c7a.addingProduct(x, b0); if wide { c7b = c7b.addingProduct(x, b1) } }
-            if rows > 8 { let x = broadcastA(ap, 8, lda, packedA); c8a = c8a.addingProduct(x, b0); if wide { c8b = c8b.addingProduct(x, b1) } }
-            if rows > 9 { let x = broadcastA(ap, 9, lda, packedA); c9a = c9a.addingProduct(x, b0); if wide { c9b = c9b.addingProduct(x, b1) } }
-            if rows > 10 { let x = broadcastA(ap, 10, lda, packedA); c10a = c10a.addingProduct(x, b0); if wide { c10b = c10b.addingProduct(x, b1) } }
-            if rows > 11 { let x = broadcastA(ap, 11, lda, packedA); c11a = c11a.addingProduct(x, b0); if wide { c11b = c11b.addingProduct(x, b1) } }
-            ap += packedA ? packedRows : 1
+            let b1 = V.wide ? load(bp + 16) : z
+            do { let x = broadcastA(ap, 0, lda, V.packedA); c0a = c0a.addingProduct(x, b0); if V.wide { c0b = c0b.addingProduct(x, b1) } }
+            if R.count > 1 { let x = broadcastA(ap, 1, lda, V.packedA); c1a = c1a.addingProduct(x, b0); if V.wide { c1b = c1b.addingProduct(x, b1) } }
+            if R.count > 2 { let x = broadcastA(ap, 2, lda, V.packedA); c2a = c2a.addingProduct(x, b0); if V.wide { c2b = c2b.addingProduct(x, b1) } }
+            if R.count > 3 { let x = broadcastA(ap, 3, lda, V.packedA); c3a = c3a.addingProduct(x, b0); if V.wide { c3b = c3b.addingProduct(x, b1) } }
+            if R.count > 4 { let x = broadcastA(ap, 4, lda, V.packedA); c4a = c4a.addingProduct(x, b0); if V.wide { c4b = c4b.addingProduct(x, b1) } }
+            if R.count > 5 { let x = broadcastA(ap, 5, lda, V.packedA); c5a = c5a.addingProduct(x, b0); if V.wide { c5b = c5b.addingProduct(x, b1) } }
+            if R.count > 6 { let x = broadcastA(ap, 6, lda, V.packedA); c6a = c6a.addingProduct(x, b0); if V.wide { c6b = c6b.addingProduct(x, b1) } }
+            if R.count > 7 { let x = broadcastA(ap, 7, lda, V.packedA); c7a = c7a.addingProduct(x, b0); if V.wide { c7b = c7b.addingProduct(x, b1) } }
+            if R.count > 8 { let x = broadcastA(ap, 8, lda, V.packedA); c8a = c8a.addingProduct(x, b0); if V.wide { c8b = c8b.addingProduct(x, b1) } }
+            if R.count > 9 { let x = broadcastA(ap, 9, lda, V.packedA); c9a = c9a.addingProduct(x, b0); if V.wide { c9b = c9b.addingProduct(x, b1) } }
+            if R.count > 10 { let x = broadcastA(ap, 10, lda, V.packedA); c10a = c10a.addingProduct(x, b0); if V.wide { c10b = c10b.addingProduct(x, b1) } }
+            if R.count > 11 { let x = broadcastA(ap, 11, lda, V.packedA); c11a = c11a.addingProduct(x, b0); if V.wide { c11b = c11b.addingProduct(x, b1) } }
+            ap += V.packedA ? packedRows : 1
             bp += ldb
         }
-        finishRow(0, c0a, c0b, wide: wide, c: c, ldc: ldc, finish)
-        if rows > 1 { finishRow(1, c1a, c1b, wide: wide, c: c, ldc: ldc, finish) }
-        if rows > 2 { finishRow(2, c2a, c2b, wide: wide, c: c, ldc: ldc, finish) }
-        if rows > 3 { finishRow(3, c3a, c3b, wide: wide, c: c, ldc: ldc, finish) }
-        if rows > 4 { finishRow(4, c4a, c4b, wide: wide, c: c, ldc: ldc, finish) }
-        if rows > 5 { finishRow(5, c5a, c5b, wide: wide, c: c, ldc: ldc, finish) }
-        if rows > 6 { finishRow(6, c6a, c6b, wide: wide, c: c, ldc: ldc, finish) }
-        if rows > 7 { finishRow(7, c7a, c7b, wide: wide, c: c, ldc: ldc, finish) }
-        if rows > 8 { finishRow(8, c8a, c8b, wide: wide, c: c, ldc: ldc, finish) }
-        if rows > 9 { finishRow(9, c9a, c9b, wide: wide, c: c, ldc: ldc, finish) }
-        if rows > 10 { finishRow(10, c10a, c10b, wide: wide, c: c, ldc: ldc, finish) }
-        if rows > 11 { finishRow(11, c11a, c11b, wide: wide, c: c, ldc: ldc, finish) }
+        storeRow(0, c0a, c0b, wide: V.wide, c: c, ldc: ldc, finish)
+        if R.count > 1 { storeRow(1, c1a, c1b, wide: V.wide, c: c, ldc: ldc, finish) }
+        if R.count > 2 { storeRow(2, c2a, c2b, wide: V.wide, c: c, ldc: ldc, finish) }
+        if R.count > 3 { storeRow(3, c3a, c3b, wide: V.wide, c: c, ldc: ldc, finish) }
+        if R.count > 4 { storeRow(4, c4a, c4b, wide: V.wide, c: c, ldc: ldc, finish) }
+        if R.count > 5 { storeRow(5, c5a, c5b, wide: V.wide, c: c, ldc: ldc, finish) }
+        if R.count > 6 { storeRow(6, c6a, c6b, wide: V.wide, c: c, ldc: ldc, finish) }
+        if R.count > 7 { storeRow(7, c7a, c7b, wide: V.wide, c: c, ldc: ldc, finish) }
+        if R.count > 8 { storeRow(8, c8a, c8b, wide: V.wide, c: c, ldc: ldc, finish) }
+        if R.count > 9 { storeRow(9, c9a, c9b, wide: V.wide, c: c, ldc: ldc, finish) }
+        if R.count > 10 { storeRow(10, c10a, c10b, wide: V.wide, c: c, ldc: ldc, finish) }
+        if R.count > 11 { storeRow(11, c11a, c11b, wide: V.wide, c: c, ldc: ldc, finish) }
+
+    }
+
+    /// Stores one finished tile row: plain scaling and `beta·C` inline, the epilogue (once per
+    /// tile, on the last K slice) out of line to keep the micro-kernels small.
+    @inline(__always)
+    static func storeRow(_ r: Int, _ v0: Vector, _ v1: Vector, wide: Bool, c: UnsafeMutablePointer<Float>, ldc: Int,
+                       _ f: TileFinish) {
+        if f.applyEpilogue {
+            finishRow(r, v0, v1, wide: wide, c: c, ldc: ldc, f)
+            return
+        }
+        let row = c + r * ldc
+        var x0 = v0, x1 = v1
+        if f.alpha != 1 { x0 *= f.alpha; x1 *= f.alpha }
+        if f.beta == 1 {
+            x0 += load(row)
+            if wide { x1 += load(row + 16) }
+        } else if f.beta != 0 {
+            x0 = x0.addingProduct(load(row), Vector(repeating: f.beta))
+            if wide { x1 = x1.addingProduct(load(row + 16), Vector(repeating: f.beta)) }
+        }
+        store(x0, row)
+        if wide { store(x1, row + 16) }
     }
 
     @inline(__always)
@@ -171,7 +141,7 @@ extension GemmKernel {
     }
 
     /// Scales, adds `beta·C`, applies the epilogue and stores one tile row.
-    @inline(__always)
+    @inline(never)
     static func finishRow(_ r: Int, _ v0: Vector, _ v1: Vector, wide: Bool, c: UnsafeMutablePointer<Float>, ldc: Int,
                           _ f: TileFinish) {
         let row = c + r * ldc
@@ -251,7 +221,7 @@ extension GemmKernel {
                 q += 1
             }
         }
-        finishRow(0, (s0a + s1a) + (s2a + s3a), (s0b + s1b) + (s2b + s3b), wide: wide, c: c, ldc: 0, finish)
+        storeRow(0, (s0a + s1a) + (s2a + s3a), (s0b + s1b) + (s2b + s3b), wide: wide, c: c, ldc: 0, finish)
     }
 
     /// Out-of-line entry to the two GEMV specialisations.
@@ -260,4 +230,29 @@ extension GemmKernel {
                          c: UnsafeMutablePointer<Float>, _ finish: TileFinish) {
         if wide { gemvPanel(wide: true, a: a, b: b, panel: p, c: c, finish) } else { gemvPanel(wide: false, a: a, b: b, panel: p, c: c, finish) }
     }
+
+    /// Row count of a micro-kernel specialisation, as a type so that it is a constant inside.
+    protocol TileRows { static var count: Int { get } }
+    enum Rows1: TileRows { static var count: Int { 1 } }
+    enum Rows2: TileRows { static var count: Int { 2 } }
+    enum Rows3: TileRows { static var count: Int { 3 } }
+    enum Rows4: TileRows { static var count: Int { 4 } }
+    enum Rows5: TileRows { static var count: Int { 5 } }
+    enum Rows6: TileRows { static var count: Int { 6 } }
+    enum Rows7: TileRows { static var count: Int { 7 } }
+    enum Rows8: TileRows { static var count: Int { 8 } }
+    enum Rows9: TileRows { static var count: Int { 9 } }
+    enum Rows10: TileRows { static var count: Int { 10 } }
+    enum Rows11: TileRows { static var count: Int { 11 } }
+    enum Rows12: TileRows { static var count: Int { 12 } }
+
+    /// Tile width (32 or 16) and A layout (packed micro-panels or rows in place).
+    protocol TileVariant {
+        static var wide: Bool { get }
+        static var packedA: Bool { get }
+    }
+    enum WidePacked: TileVariant { static var wide: Bool { true }; static var packedA: Bool { true } }
+    enum Wide: TileVariant { static var wide: Bool { true }; static var packedA: Bool { false } }
+    enum NarrowPacked: TileVariant { static var wide: Bool { false }; static var packedA: Bool { true } }
+    enum Narrow: TileVariant { static var wide: Bool { false }; static var packedA: Bool { false } }
 }
