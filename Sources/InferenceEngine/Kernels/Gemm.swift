@@ -83,7 +83,8 @@ enum GemmKernel {
         }
         let tailColumns = n & 15
         let tailStart = n - tailColumns
-        let tail = UnsafeMutablePointer<Float>.allocate(capacity: max(1, k * 16))
+        // Only a ragged last panel needs the copy (k × 16 floats), so only it pays for one.
+        let tail = UnsafeMutablePointer<Float>.allocate(capacity: tailColumns > 0 ? max(1, k * 16) : 1)
         defer { tail.deallocate() }
         if tailColumns > 0 {
             for p in 0..<k {
@@ -188,8 +189,9 @@ enum GemmKernel {
             let slices = b.sliceCount
             let scratch = packA ? UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * b.depth) : nil
             defer { scratch?.deallocate() }
-            let edge = EdgeTile()
-            defer { edge.deallocate() }
+            // Allocated on the first ragged tile: most layers of a small MLP have none.
+            var edge: EdgeTile? = nil
+            defer { edge?.deallocate() }
             for s in 0..<slices {
                 let k0 = s * b.depth, depth = max(0, min(b.depth, k - k0))
                 var finish = TileFinish(alpha: alpha, beta: s == 0 ? beta : 1, epilogue: s == slices - 1 ? epilogue : nil)
@@ -211,7 +213,8 @@ enum GemmKernel {
                                 tile(rows: tileRows, wide: width == 32, packedA: scratch != nil, k: depth, a: aTile, lda: lda,
                                      b: bPanel, ldb: ldb, c: cTile, ldc: ldc, finish)
                             } else {
-                                edge.run(rows: tileRows, columns: valid, c: cTile, ldc: ldc, finish: finish) { c, ldc, finish in
+                                if edge == nil { edge = EdgeTile() }
+                                edge!.run(rows: tileRows, columns: valid, c: cTile, ldc: ldc, finish: finish) { c, ldc, finish in
                                     tile(rows: tileRows, wide: width == 32, packedA: scratch != nil, k: depth, a: aTile, lda: lda,
                                          b: bPanel, ldb: ldb, c: c, ldc: ldc, finish)
                                 }
@@ -228,8 +231,8 @@ enum GemmKernel {
         /// finished once.
         func gemvRegion(row: Int, panels: Range<Int>) {
             guard let packed = b.packed else { return }
-            let edge = EdgeTile()
-            defer { edge.deallocate() }
+            var edge: EdgeTile? = nil
+            defer { edge?.deallocate() }
             var finish = TileFinish(alpha: alpha, beta: beta, epilogue: epilogue)
             let aRow = a + row * lda
             for p in panels {
@@ -240,7 +243,8 @@ enum GemmKernel {
                 if valid == width {
                     gemvTile(wide: width == 32, a: aRow, b: packed, panel: p, c: cRow, finish)
                 } else {
-                    edge.run(rows: 1, columns: valid, c: cRow, ldc: ldc, finish: finish) { c, _, finish in
+                    if edge == nil { edge = EdgeTile() }
+                    edge!.run(rows: 1, columns: valid, c: cRow, ldc: ldc, finish: finish) { c, _, finish in
                         gemvTile(wide: width == 32, a: aRow, b: packed, panel: p, c: c, finish)
                     }
                 }
