@@ -187,11 +187,9 @@ enum GemmKernel {
             // and keeps 12 rows `lda` apart (4 KiB for k = 1024) from aliasing in L1.
             let packA = rows.count > rowTile && panels.count > 1
             let slices = b.sliceCount
-            let scratch = packA ? UnsafeMutablePointer<Float>.allocate(capacity: rowBlock * b.depth) : nil
-            defer { scratch?.deallocate() }
-            // Allocated on the first ragged tile: most layers of a small MLP have none.
-            var edge: EdgeTile? = nil
-            defer { edge?.deallocate() }
+            let buffer = GemmScratch.buffer(count: EdgeTile.capacity + (packA ? rowBlock * b.depth : 0))
+            let edge = EdgeTile(buffer: buffer)
+            let scratch = packA ? buffer + EdgeTile.capacity : nil
             for s in 0..<slices {
                 let k0 = s * b.depth, depth = max(0, min(b.depth, k - k0))
                 var finish = TileFinish(alpha: alpha, beta: s == 0 ? beta : 1, epilogue: s == slices - 1 ? epilogue : nil)
@@ -213,8 +211,7 @@ enum GemmKernel {
                                 tile(rows: tileRows, wide: width == 32, packedA: scratch != nil, k: depth, a: aTile, lda: lda,
                                      b: bPanel, ldb: ldb, c: cTile, ldc: ldc, finish)
                             } else {
-                                if edge == nil { edge = EdgeTile() }
-                                edge!.run(rows: tileRows, columns: valid, c: cTile, ldc: ldc, finish: finish) { c, ldc, finish in
+                                edge.run(rows: tileRows, columns: valid, c: cTile, ldc: ldc, finish: finish) { c, ldc, finish in
                                     tile(rows: tileRows, wide: width == 32, packedA: scratch != nil, k: depth, a: aTile, lda: lda,
                                          b: bPanel, ldb: ldb, c: c, ldc: ldc, finish)
                                 }
@@ -231,8 +228,7 @@ enum GemmKernel {
         /// finished once.
         func gemvRegion(row: Int, panels: Range<Int>) {
             guard let packed = b.packed else { return }
-            var edge: EdgeTile? = nil
-            defer { edge?.deallocate() }
+            let edge = EdgeTile(buffer: GemmScratch.buffer(count: EdgeTile.capacity))
             var finish = TileFinish(alpha: alpha, beta: beta, epilogue: epilogue)
             let aRow = a + row * lda
             for p in panels {
@@ -243,8 +239,7 @@ enum GemmKernel {
                 if valid == width {
                     gemvTile(wide: width == 32, a: aRow, b: packed, panel: p, c: cRow, finish)
                 } else {
-                    if edge == nil { edge = EdgeTile() }
-                    edge!.run(rows: 1, columns: valid, c: cRow, ldc: ldc, finish: finish) { c, _, finish in
+                    edge.run(rows: 1, columns: valid, c: cRow, ldc: ldc, finish: finish) { c, _, finish in
                         gemvTile(wide: width == 32, a: aRow, b: packed, panel: p, c: c, finish)
                     }
                 }

@@ -8,16 +8,16 @@ extension GemmKernel {
         private let residual: UnsafeMutablePointer<Float>
         private let bias: UnsafeMutablePointer<Float>
 
-        init() {
-            let tile = rowTile * Self.stride
-            c = .allocate(capacity: 2 * tile + Self.stride)
-            // Zeroed so that padding lanes hold finite values (they are computed, never stored).
-            c.initialize(repeating: 0, count: 2 * tile + Self.stride)
-            residual = c + tile
-            bias = residual + tile
-        }
+        /// Floats of scratch an edge tile uses.
+        static let capacity = 2 * rowTile * stride + stride
 
-        func deallocate() { c.deallocate() }
+        /// Lays the tile out in `buffer` (``capacity`` floats, owned by the caller). Padding
+        /// lanes may hold anything: they are computed but never copied back.
+        init(buffer: UnsafeMutablePointer<Float>) {
+            c = buffer
+            residual = c + rowTile * Self.stride
+            bias = residual + rowTile * Self.stride
+        }
 
         /// Runs `body` on the scratch tile in place of `rows × columns` of C at `target`.
         @inline(__always)
