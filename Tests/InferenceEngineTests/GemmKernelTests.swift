@@ -41,6 +41,34 @@ struct GemmKernelTests {
         }
     }
 
+    /// A row's result is bit-for-bit the same whatever rows share the call (GEMV, unpacked and
+    /// packed A, strided B, parallel): batching requests must not change their answers.
+    @Test func rowResultsDoNotDependOnTheBatch() {
+        let (n, k) = (300, 333)
+        var rng = SplitMix64(seed: 3)
+        let a = Self.random(60 * k, &rng), b = Self.random(k * n, &rng), bias = Self.random(n, &rng)
+        let pool = IntraOpPool(threadCount: 2)
+        bias.withUnsafeBufferPointer { pBias in
+        var epilogue = GemmEpilogue()
+        epilogue.activation = .gelu(approximateTanh: false)
+        epilogue.bias = pBias.baseAddress
+        let alone = Self.runPacked(m: 1, n: n, k: k, alpha: 1, a: Array(a[0..<k]), b: b, beta: 0, c: [], epilogue: epilogue, pool: nil)
+        for m in [2, 5, 13, 60] {
+            for threaded in [false, true] {
+                let batch = Self.runPacked(m: m, n: n, k: k, alpha: 1, a: Array(a[0..<(m * k)]), b: b, beta: 0, c: [],
+                                           epilogue: epilogue, pool: threaded ? pool : nil)
+                #expect(Array(batch[0..<n]) == alone, "m = \(m), threaded \(threaded)")
+            }
+            var strided = [Float](repeating: 0, count: m * n)
+            a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in strided.withUnsafeMutableBufferPointer { pc in
+                GemmKernel.multiplyAccumulate(m: m, n: n, k: k, alpha: 1, a: pa.baseAddress!, lda: k, b: pb.baseAddress!, ldb: n,
+                                              c: pc.baseAddress!, ldc: n, beta: 0, epilogue: epilogue)
+            } } }
+            #expect(Array(strided[0..<n]) == alone, "strided, m = \(m)")
+        }
+        }
+    }
+
     /// Leading dimensions larger than the row length (sub-matrices) are honoured.
     @Test func stridedOperands() {
         let (m, n, k) = (14, 37, 20), lda = 25, ldb = 41, ldc = 40
@@ -115,7 +143,7 @@ struct GemmKernelTests {
     @Test func vectorActivationsMatchLibm() {
         let activations: [EpilogueActivation] = [.sigmoid, .tanh, .gelu(approximateTanh: false), .gelu(approximateTanh: true)]
         var x: [Float] = stride(from: Float(-30), through: 30, by: 0.01).map { $0 }
-        x += [0, -0, 1e-6, -1e-6, 100, -100, 1e30, -1e30, .infinity, -.infinity]
+        x += [0, -0, 1e-6, -1e-6, 100, -100, 1e30, -1e30, .infinity, -.infinity, .nan]
         while x.count % 16 != 0 { x.append(0.5) }
         for activation in activations {
             for start in stride(from: 0, to: x.count, by: 16) {

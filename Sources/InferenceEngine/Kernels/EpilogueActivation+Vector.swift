@@ -56,7 +56,9 @@ enum VectorMath {
         p = p * r + 1.6666665459e-1
         p = p * r + 5.0000001201e-1
         let e = p * (r * r) + r + 1
-        let bits = (SIMD16<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        // NaN lanes would trap in the conversion; they become 2^0 and stay NaN through `e`.
+        let exponent = n.replacing(with: 0, where: .!(n .== n))
+        let bits = (SIMD16<Int32>(exponent, rounding: .towardZero) &+ 127) &<< 23
         return e * unsafeBitCast(bits, to: Vector.self)
     }
 

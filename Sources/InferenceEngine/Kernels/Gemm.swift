@@ -224,24 +224,41 @@ enum GemmKernel {
             }
         }
 
-        /// M = 1 over packed B: each panel accumulates over every K slice in registers and is
-        /// finished once.
+        /// M = 1 over packed B. Four 32-wide panels run side by side (eight independent FMA
+        /// chains, so loads rather than FMA latency set the pace); every output element still
+        /// sees exactly the operations of the tile path (one chain per K slice, combined with C
+        /// after each slice), so a row's result does not depend on how many rows came with it.
         func gemvRegion(row: Int, panels: Range<Int>) {
             guard let packed = b.packed else { return }
             let edge = EdgeTile(buffer: GemmScratch.buffer(count: EdgeTile.capacity))
-            var finish = TileFinish(alpha: alpha, beta: beta, epilogue: epilogue)
             let aRow = a + row * lda
-            for p in panels {
-                let j0 = panelStart(p, n: n), width = panelWidth(p, n: n)
-                let valid = min(width, n - j0)
-                finish.locate(row: row, column: j0, epilogue: epilogue)
-                let cRow = c + row * ldc + j0
-                if valid == width {
-                    gemvTile(wide: width == 32, a: aRow, b: packed, panel: p, c: cRow, finish)
-                } else {
-                    edge.run(rows: 1, columns: valid, c: cRow, ldc: ldc, finish: finish) { c, _, finish in
-                        gemvTile(wide: width == 32, a: aRow, b: packed, panel: p, c: c, finish)
+            let fullPanels = min(panels.upperBound, n >> 5)
+            let slices = packed.sliceCount
+            for s in 0..<slices {
+                let (k0, depth) = packed.slice(s)
+                var finish = TileFinish(alpha: alpha, beta: s == 0 ? beta : 1, epilogue: s == slices - 1 ? epilogue : nil)
+                var p = panels.lowerBound
+                while p + 4 <= fullPanels {
+                    gemvFourPanels(depth: max(0, depth), a: aRow + k0, b: packed.panel(slice: s, panel: p), row: row,
+                                   column: p << 5, c: c + row * ldc + (p << 5), finish: &finish, epilogue: epilogue)
+                    p += 4
+                }
+                while p < panels.upperBound {
+                    let j0 = panelStart(p, n: n), width = panelWidth(p, n: n)
+                    let valid = min(width, n - j0)
+                    let bPanel = packed.panel(slice: s, panel: p)
+                    finish.locate(row: row, column: j0, epilogue: epilogue)
+                    let cRow = c + row * ldc + j0
+                    if valid == width {
+                        tile(rows: 1, wide: width == 32, packedA: false, k: max(0, depth), a: aRow + k0, lda: lda, b: bPanel,
+                             ldb: width, c: cRow, ldc: ldc, finish)
+                    } else {
+                        edge.run(rows: 1, columns: valid, c: cRow, ldc: ldc, finish: finish) { c, ldc, finish in
+                            tile(rows: 1, wide: width == 32, packedA: false, k: max(0, depth), a: aRow + k0, lda: lda, b: bPanel,
+                                 ldb: width, c: c, ldc: ldc, finish)
+                        }
                     }
+                    p += 1
                 }
             }
         }

@@ -182,53 +182,31 @@ extension GemmKernel {
         if wide { store(x1, row + 16) }
     }
 
-    /// One row of A times one packed panel over all K slices, with eight independent
-    /// accumulators so that the loads, not the FMA latency, set the pace.
-    @inline(__always)
-    static func gemvPanel(wide: Bool, a: UnsafePointer<Float>, b: PackedMatrix, panel p: Int,
-                          c: UnsafeMutablePointer<Float>, _ finish: TileFinish) {
+    /// One row of A times four consecutive 32-wide panels of one K slice (stored one after the
+    /// other, `32·depth` floats apart), each column a single FMA chain as in ``microTile``.
+    @inline(never)
+    static func gemvFourPanels(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, row: Int, column: Int,
+                               c: UnsafeMutablePointer<Float>, finish: inout TileFinish, epilogue: GemmEpilogue) {
         let z = Vector()
         var s0a = z, s0b = z, s1a = z, s1b = z, s2a = z, s2b = z, s3a = z, s3b = z
-        let width = wide ? 32 : 16
-        for s in 0..<b.sliceCount {
-            let (k0, depth) = b.slice(s)
-            var bp = b.panel(slice: s, panel: p)
-            var ap = a + k0
-            var q = 0
-            while q + 4 <= depth {
-                let x0 = Vector(repeating: ap[0]), x1 = Vector(repeating: ap[1])
-                let x2 = Vector(repeating: ap[2]), x3 = Vector(repeating: ap[3])
-                s0a = s0a.addingProduct(x0, load(bp))
-                s1a = s1a.addingProduct(x1, load(bp + width))
-                s2a = s2a.addingProduct(x2, load(bp + 2 * width))
-                s3a = s3a.addingProduct(x3, load(bp + 3 * width))
-                if wide {
-                    s0b = s0b.addingProduct(x0, load(bp + 16))
-                    s1b = s1b.addingProduct(x1, load(bp + width + 16))
-                    s2b = s2b.addingProduct(x2, load(bp + 2 * width + 16))
-                    s3b = s3b.addingProduct(x3, load(bp + 3 * width + 16))
-                }
-                ap += 4
-                bp += 4 * width
-                q += 4
-            }
-            while q < depth {
-                let x = Vector(repeating: ap.pointee)
-                s0a = s0a.addingProduct(x, load(bp))
-                if wide { s0b = s0b.addingProduct(x, load(bp + 16)) }
-                ap += 1
-                bp += width
-                q += 1
-            }
+        let stride = 32 * depth
+        var b0 = b, b1 = b + stride, b2 = b + 2 * stride, b3 = b + 3 * stride
+        for p in 0..<depth {
+            let x = Vector(repeating: a[p])
+            s0a = s0a.addingProduct(x, load(b0)); s0b = s0b.addingProduct(x, load(b0 + 16))
+            s1a = s1a.addingProduct(x, load(b1)); s1b = s1b.addingProduct(x, load(b1 + 16))
+            s2a = s2a.addingProduct(x, load(b2)); s2b = s2b.addingProduct(x, load(b2 + 16))
+            s3a = s3a.addingProduct(x, load(b3)); s3b = s3b.addingProduct(x, load(b3 + 16))
+            b0 += 32; b1 += 32; b2 += 32; b3 += 32
         }
-        storeRow(0, (s0a + s1a) + (s2a + s3a), (s0b + s1b) + (s2b + s3b), wide: wide, c: c, ldc: 0, finish)
-    }
-
-    /// Out-of-line entry to the two GEMV specialisations.
-    @inline(never)
-    static func gemvTile(wide: Bool, a: UnsafePointer<Float>, b: PackedMatrix, panel p: Int,
-                         c: UnsafeMutablePointer<Float>, _ finish: TileFinish) {
-        if wide { gemvPanel(wide: true, a: a, b: b, panel: p, c: c, finish) } else { gemvPanel(wide: false, a: a, b: b, panel: p, c: c, finish) }
+        finish.locate(row: row, column: column, epilogue: epilogue)
+        storeRow(0, s0a, s0b, wide: true, c: c, ldc: 0, finish)
+        finish.locate(row: row, column: column + 32, epilogue: epilogue)
+        storeRow(0, s1a, s1b, wide: true, c: c + 32, ldc: 0, finish)
+        finish.locate(row: row, column: column + 64, epilogue: epilogue)
+        storeRow(0, s2a, s2b, wide: true, c: c + 64, ldc: 0, finish)
+        finish.locate(row: row, column: column + 96, epilogue: epilogue)
+        storeRow(0, s3a, s3b, wide: true, c: c + 96, ldc: 0, finish)
     }
 
     /// Row count of a micro-kernel specialisation, as a type so that it is a constant inside.
