@@ -16,6 +16,7 @@ let usage = """
 usage: tensorwire-bench --models DIR --certs DIR [--iterations N] [--warmup N] [--mode blocking|busy-poll|both] [--json]
        tensorwire-bench batching --models DIR --certs DIR [--seconds S]
        tensorwire-bench engine --models DIR     (engine compute per inference at batch 1 and 64, JSON)
+       tensorwire-bench gemm                    (SGEMM GFLOP/s as a share of the measured FMA peak)
 """
 
 struct Options {
@@ -31,7 +32,7 @@ var options = Options()
 var arguments = CommandLine.arguments.dropFirst()
 var scenario = "latency"
 var seconds = 3.0
-if arguments.first == "batching" || arguments.first == "engine" { scenario = arguments.removeFirst() }
+if ["batching", "engine", "gemm"].contains(arguments.first) { scenario = arguments.removeFirst() }
 while let flag = arguments.popFirst() {
     switch flag {
     case "--models": options.models = arguments.popFirst() ?? options.models
@@ -52,6 +53,10 @@ signal(SIGPIPE, SIG_IGN)
 // As tensorwire-server does at start, so that in-process numbers match a served model's.
 AllocatorTuning.keepFreedMemoryForReuse()
 
+if scenario == "gemm" {
+    GemmBenchmark.run()
+    exit(0)
+}
 if scenario == "engine" {
     do {
         for (model, input, rowShape) in [("credit_default", "features", [10]), ("tick_transformer", "ticks", [32, 8])] {

@@ -46,6 +46,8 @@ public final class Model: Sendable {
     private let subgraphHistogram: [String: Int]
     private let parameters: Int
     private let graph: CompiledGraph
+    /// Workers for large operators when ``ModelOptions/intraOpThreads`` > 1.
+    private let intraOpPool: IntraOpPool?
 
     /// Default-domain opsets whose semantics the engine implements for all supported operators.
     public static let supportedOpsets: ClosedRange<Int> = 11...21
@@ -166,6 +168,7 @@ public final class Model: Sendable {
         self.graph = optimized.graph
         self.optimizationReport = optimized.report.applied
         self.options = options
+        self.intraOpPool = options.intraOpThreads > 1 ? IntraOpPool(threadCount: options.intraOpThreads) : nil
     }
 
     /// Runs the graph.
@@ -210,7 +213,7 @@ public final class Model: Sendable {
             }
             ordered.append(tensor)
         }
-        return try graph.execute(ordered, symbols: symbols.mapValues(\.size))
+        return try graph.execute(ordered, symbols: symbols.mapValues(\.size), context: ExecutionContext(pool: intraOpPool))
     }
 
     /// The compiled graph, for white-box tests.

@@ -1,74 +1,289 @@
-/// Baseline single-threaded SGEMM: `C[m×n] += alpha · A[m×k] · B[k×n]`, row-major with
-/// leading dimensions.
+/// Single-precision GEMM: `C[m×n] = act(alpha·A[m×k]·B[k×n] + beta·C (+ bias) (+ residual))`,
+/// row-major with leading dimensions.
 ///
-/// Cache-blocked over k (so a `kBlock × 32` panel of B stays in L1 while every row tile of A
-/// streams past it) with a 4×32 register tile of `SIMD16<Float>` accumulators. This is a
-/// deliberately simple baseline: a later version replaces it with packed micro-kernels, so the
-/// entry point takes plain pointers and strides and nothing else depends on its internals.
+/// The structure is the classic one (GotoBLAS/BLIS, MLAS): B is packed into 32-column panels,
+/// K-sliced so that one slice panel (``sliceDepth`` × 32 floats) stays in L1 while every row tile
+/// of A streams past it; large-M A blocks are packed into 12-row micro-panels so that the
+/// broadcasts read consecutive addresses; a 12×32 register tile of `SIMD16<Float>` FMAs does the
+/// work (24 accumulators + 2 B vectors + 1 broadcast of the 32 zmm registers). The epilogue
+/// (``GemmEpilogue``) is applied to the tile while it is still in registers on the last K
+/// slice, so C is written once. M = 1 takes a GEMV path that reads each packed panel once with
+/// independent accumulators. Large problems split over an ``IntraOpPool``.
 enum GemmKernel {
     typealias Vector = SIMD16<Float>
 
-    /// Depth of one k block: 128 × 32 floats of B = 16 KiB, half of a 32 KiB L1d.
-    static let kBlock = 128
+    /// Rows of A per micro-tile.
+    static let rowTile = 12
+    /// Rows of B per K slice: a 128 × 32 slice panel is 16 KiB, half of Zen 4's 32 KiB L1d.
+    static let sliceDepth = 128
+    /// Rows of A packed at once: 144 × 128 floats = 72 KiB, well inside a 1 MiB L2.
+    static let rowBlock = 144
+    /// Below this many multiply-adds a GEMM runs on the calling thread: waking a blocked worker
+    /// costs tens of microseconds, about what 2 M multiply-adds take on one core.
+    static let parallelThreshold = 1 << 21
+    /// A GEMV reading fewer floats of B than this runs on the calling thread.
+    static let parallelGemvThreshold = 1 << 18
 
+    // MARK: Panels
+
+    /// Number of column panels for `n` columns: 32-wide ones, then a 16-wide one if at least 16
+    /// columns remain, then a zero-padded 16-wide one for what is left.
+    @inline(__always)
+    static func panelCount(n: Int) -> Int {
+        let rest = n & 31
+        return n >> 5 + (rest >= 16 ? 1 : 0) + (rest & 15 != 0 ? 1 : 0)
+    }
+
+    @inline(__always)
+    static func panelStart(_ p: Int, n: Int) -> Int {
+        let full = n >> 5
+        return p <= full ? p << 5 : (full << 5) + ((p - full) << 4)
+    }
+
+    @inline(__always)
+    static func panelWidth(_ p: Int, n: Int) -> Int { p < n >> 5 ? 32 : 16 }
+
+    // MARK: Entry points
+
+    /// `C = act(alpha·A·B + beta·C (+ bias) (+ residual))` with B packed.
+    ///
+    /// `beta = 0` overwrites C without reading it (C may be uninitialised memory).
+    static func multiply(
+        m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int,
+        b: PackedMatrix,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+        epilogue: GemmEpilogue = GemmEpilogue(), pool: IntraOpPool? = nil
+    ) {
+        precondition(b.rows == k && b.columns == n, "packed B is \(b.rows)×\(b.columns), expected \(k)×\(n)")
+        let source = PanelSource(packed: b)
+        run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: source, beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+    }
+
+    /// `C += alpha·A·B` with B read in place (row-major, `ldb` apart): the entry point for
+    /// operators whose B changes per call (convolution's im2col, recurrent state).
+    ///
+    /// With enough rows of A to amortise it, B is packed into a temporary first; otherwise the
+    /// micro-kernels read B's rows directly (only the last `n % 16` columns are copied, so no
+    /// vector load runs past B).
     static func multiplyAccumulate(
         m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        beta: Float = 1, epilogue: GemmEpilogue = GemmEpilogue(), pool: IntraOpPool? = nil
     ) {
-        guard m > 0, n > 0, k > 0 else { return }
-        // With enough rows to amortise it, each kb×32 panel of B is copied into a contiguous
-        // buffer first: B rows ldb apart (e.g. 4 KiB for n = 1024) alias in L1 and the TLB.
-        let packPanels = m >= 8
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: kBlock * 32) { panelBuffer in
-        let panel = panelBuffer.baseAddress!
-        var k0 = 0
-        while k0 < k {
-            let kb = min(kBlock, k - k0)
-            let aBlock = a + k0
-            let bBlock = b + k0 * ldb
-            var j = 0
-            while j + 32 <= n {
-                var bTile = UnsafePointer(bBlock + j), bStride = ldb
-                if packPanels {
-                    for p in 0..<kb {
-                        store(load(bBlock + p * ldb + j), panel + p * 32)
-                        store(load(bBlock + p * ldb + j + 16), panel + p * 32 + 16)
-                    }
-                    bTile = UnsafePointer(panel)
-                    bStride = 32
-                }
-                var i = 0
-                while i + 4 <= m {
-                    tile4x32(kb, alpha, aBlock + i * lda, lda, bTile, bStride, c + i * ldc + j, ldc)
-                    i += 4
-                }
-                while i < m {
-                    tile1x32(kb, alpha, aBlock + i * lda, bTile, bStride, c + i * ldc + j)
-                    i += 1
-                }
-                j += 32
-            }
-            if j + 16 <= n {
-                var i = 0
-                while i + 4 <= m {
-                    tile4x16(kb, alpha, aBlock + i * lda, lda, bBlock + j, ldb, c + i * ldc + j, ldc)
-                    i += 4
-                }
-                while i < m {
-                    tile1x16(kb, alpha, aBlock + i * lda, bBlock + j, ldb, c + i * ldc + j)
-                    i += 1
-                }
-                j += 16
-            }
-            if j < n {
-                scalarTail(m: m, columns: j..<n, kb: kb, alpha: alpha, a: aBlock, lda: lda, b: bBlock, ldb: ldb, c: c, ldc: ldc)
-            }
-            k0 += kb
+        guard m > 0, n > 0 else { return }
+        // Each B element is reused by m rows; packing costs one read and one write of it.
+        if m > 2 * rowTile && n > 32 && k > 0 {
+            let packed = PackedMatrix(rows: k, columns: n, from: b, ldb: ldb)
+            multiply(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: packed, beta: beta, c: c, ldc: ldc,
+                     epilogue: epilogue, pool: pool)
+            return
         }
+        let tailColumns = n & 15
+        let tailStart = n - tailColumns
+        // Only a ragged last panel needs the copy (k × 16 floats), so only it pays for one.
+        let tail = UnsafeMutablePointer<Float>.allocate(capacity: tailColumns > 0 ? max(1, k * 16) : 1)
+        defer { tail.deallocate() }
+        if tailColumns > 0 {
+            for p in 0..<k {
+                let row = tail + p * 16
+                row.update(from: b + p * ldb + tailStart, count: tailColumns)
+                (row + tailColumns).update(repeating: 0, count: 16 - tailColumns)
+            }
+        }
+        let source = PanelSource(strided: b, ldb: ldb, k: k, n: n, tail: UnsafePointer(tail))
+        run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: source, beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+    }
+
+    // MARK: Driver
+
+    /// Where the micro-kernel finds each K slice of each column panel of B.
+    struct PanelSource {
+        var packed: PackedMatrix?
+        var base: UnsafePointer<Float>?
+        var ldb: Int
+        var tail: UnsafePointer<Float>?
+        var k: Int
+        var n: Int
+        var depth: Int
+
+        init(packed: PackedMatrix) {
+            self.packed = packed
+            ldb = 0
+            k = packed.rows
+            n = packed.columns
+            depth = packed.sliceDepth
+        }
+
+        init(strided b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, tail: UnsafePointer<Float>) {
+            base = b
+            self.ldb = ldb
+            self.tail = tail
+            self.k = k
+            self.n = n
+            depth = GemmKernel.sliceDepth
+        }
+
+        var sliceCount: Int { max(1, (k + depth - 1) / depth) }
+
+        /// Panel `p` of the slice starting at row `k0`: first element and row stride.
+        @inline(__always)
+        func panel(_ p: Int, slice s: Int) -> (UnsafePointer<Float>, Int) {
+            let width = GemmKernel.panelWidth(p, n: n)
+            if let packed { return (packed.panel(slice: s, panel: p), width) }
+            let j0 = GemmKernel.panelStart(p, n: n), k0 = s * depth
+            if j0 + width > n { return (tail! + k0 * 16, 16) }
+            return (base! + k0 * ldb + j0, ldb)
         }
     }
+
+    static func run(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, b: PanelSource,
+                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue, pool: IntraOpPool?) {
+        guard m > 0, n > 0 else { return }
+        let panels = panelCount(n: n)
+        let problem = Problem(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
+        let threads = pool?.threadCount ?? 1
+        let large = m == 1 ? k * n >= parallelGemvThreshold : m * n * k >= parallelThreshold
+        guard threads > 1, large, let pool else {
+            problem.region(rows: 0..<m, panels: 0..<panels)
+            return
+        }
+        // Split rows when there are enough row tiles for every thread (each then reads all of B
+        // once, and packs only its own A); otherwise split the column panels.
+        let rowTiles = (m + rowTile - 1) / rowTile
+        if rowTiles >= 2 * threads {
+            let tilesPerTask = (rowTiles + threads - 1) / threads
+            let tasks = (rowTiles + tilesPerTask - 1) / tilesPerTask
+            pool.parallelFor(tasks) { t in
+                let i0 = t * tilesPerTask * rowTile
+                problem.region(rows: i0..<min(m, i0 + tilesPerTask * rowTile), panels: 0..<panels)
+            }
+        } else {
+            let perTask = (panels + threads - 1) / threads
+            let tasks = (panels + perTask - 1) / perTask
+            pool.parallelFor(tasks) { t in
+                problem.region(rows: 0..<m, panels: (t * perTask)..<min(panels, (t + 1) * perTask))
+            }
+        }
+    }
+
+    /// One GEMM call's operands; `region` computes a rectangle of C (all of K) on one thread.
+    struct Problem {
+        var m: Int, n: Int, k: Int, alpha: Float
+        var a: UnsafePointer<Float>, lda: Int
+        var b: PanelSource
+        var beta: Float
+        var c: UnsafeMutablePointer<Float>, ldc: Int
+        var epilogue: GemmEpilogue
+
+        func region(rows: Range<Int>, panels: Range<Int>) {
+            if rows.count == 1 && b.packed != nil {
+                gemvRegion(row: rows.lowerBound, panels: panels)
+                return
+            }
+            // Each A element is read once per column panel: packing pays when there are several,
+            // and keeps 12 rows `lda` apart (4 KiB for k = 1024) from aliasing in L1.
+            let packA = rows.count > rowTile && panels.count > 1
+            let slices = b.sliceCount
+            let buffer = GemmScratch.buffer(count: EdgeTile.capacity + (packA ? rowBlock * b.depth : 0))
+            let edge = EdgeTile(buffer: buffer)
+            let scratch = packA ? buffer + EdgeTile.capacity : nil
+            for s in 0..<slices {
+                let k0 = s * b.depth, depth = max(0, min(b.depth, k - k0))
+                var finish = TileFinish(alpha: alpha, beta: s == 0 ? beta : 1, epilogue: s == slices - 1 ? epilogue : nil)
+                var i0 = rows.lowerBound
+                while i0 < rows.upperBound {
+                    let i1 = min(i0 + rowBlock, rows.upperBound)
+                    if let scratch { GemmKernel.packA(rows: i1 - i0, depth: depth, a: a + i0 * lda + k0, lda: lda, into: scratch) }
+                    for p in panels {
+                        let (bPanel, ldb) = b.panel(p, slice: s)
+                        let j0 = panelStart(p, n: n), width = panelWidth(p, n: n)
+                        let valid = min(width, n - j0)
+                        var i = i0
+                        while i < i1 {
+                            let tileRows = min(rowTile, i1 - i)
+                            let aTile = scratch.map { UnsafePointer($0 + (i - i0) * depth) } ?? a + i * lda + k0
+                            finish.locate(row: i, column: j0, epilogue: epilogue)
+                            let cTile = c + i * ldc + j0
+                            if valid == width {
+                                tile(rows: tileRows, wide: width == 32, packedA: scratch != nil, k: depth, a: aTile, lda: lda,
+                                     b: bPanel, ldb: ldb, c: cTile, ldc: ldc, finish)
+                            } else {
+                                edge.run(rows: tileRows, columns: valid, c: cTile, ldc: ldc, finish: finish) { c, ldc, finish in
+                                    tile(rows: tileRows, wide: width == 32, packedA: scratch != nil, k: depth, a: aTile, lda: lda,
+                                         b: bPanel, ldb: ldb, c: c, ldc: ldc, finish)
+                                }
+                            }
+                            i += tileRows
+                        }
+                    }
+                    i0 = i1
+                }
+            }
+        }
+
+        /// M = 1 over packed B. Four 32-wide panels run side by side (eight independent FMA
+        /// chains, so loads rather than FMA latency set the pace); every output element still
+        /// sees exactly the operations of the tile path (one chain per K slice, combined with C
+        /// after each slice), so a row's result does not depend on how many rows came with it.
+        func gemvRegion(row: Int, panels: Range<Int>) {
+            guard let packed = b.packed else { return }
+            let edge = EdgeTile(buffer: GemmScratch.buffer(count: EdgeTile.capacity))
+            let aRow = a + row * lda
+            let fullPanels = min(panels.upperBound, n >> 5)
+            let slices = packed.sliceCount
+            for s in 0..<slices {
+                let (k0, depth) = packed.slice(s)
+                var finish = TileFinish(alpha: alpha, beta: s == 0 ? beta : 1, epilogue: s == slices - 1 ? epilogue : nil)
+                var p = panels.lowerBound
+                while p + 4 <= fullPanels {
+                    gemvFourPanels(depth: max(0, depth), a: aRow + k0, b: packed.panel(slice: s, panel: p), row: row,
+                                   column: p << 5, c: c + row * ldc + (p << 5), finish: &finish, epilogue: epilogue)
+                    p += 4
+                }
+                while p < panels.upperBound {
+                    let j0 = panelStart(p, n: n), width = panelWidth(p, n: n)
+                    let valid = min(width, n - j0)
+                    let bPanel = packed.panel(slice: s, panel: p)
+                    finish.locate(row: row, column: j0, epilogue: epilogue)
+                    let cRow = c + row * ldc + j0
+                    if valid == width {
+                        tile(rows: 1, wide: width == 32, packedA: false, k: max(0, depth), a: aRow + k0, lda: lda, b: bPanel,
+                             ldb: width, c: cRow, ldc: ldc, finish)
+                    } else {
+                        edge.run(rows: 1, columns: valid, c: cRow, ldc: ldc, finish: finish) { c, ldc, finish in
+                            tile(rows: 1, wide: width == 32, packedA: false, k: max(0, depth), a: aRow + k0, lda: lda, b: bPanel,
+                                 ldb: width, c: c, ldc: ldc, finish)
+                        }
+                    }
+                    p += 1
+                }
+            }
+        }
+    }
+
+    /// Packs `rows × depth` of A into 12-row micro-panels (`[p][r]`, ``rowTile`` floats per p),
+    /// the last one holding only the remaining rows.
+    static func packA(rows: Int, depth: Int, a: UnsafePointer<Float>, lda: Int, into dst: UnsafeMutablePointer<Float>) {
+        var i = 0
+        while i < rows {
+            let tileRows = min(rowTile, rows - i)
+            let panel = dst + i * depth
+            for r in 0..<tileRows {
+                let src = a + (i + r) * lda
+                var d = panel + r
+                for p in 0..<depth {
+                    d.pointee = src[p]
+                    d += rowTile
+                }
+            }
+            i += tileRows
+        }
+    }
+
+    // MARK: Helpers
 
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>) -> Vector {
@@ -76,105 +291,13 @@ enum GemmKernel {
     }
 
     @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> Vector {
+        UnsafeRawPointer(p).loadUnaligned(as: Vector.self)
+    }
+
+    @inline(__always)
     static func store(_ v: Vector, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vector.self)
-    }
-
-    @inline(__always)
-    static func tile4x32(_ kb: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
-                         _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        let c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc
-        var r00 = load(c0), r01 = load(c0 + 16)
-        var r10 = load(c1), r11 = load(c1 + 16)
-        var r20 = load(c2), r21 = load(c2 + 16)
-        var r30 = load(c3), r31 = load(c3 + 16)
-        var a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda
-        var bp = b
-        for _ in 0..<kb {
-            let b0 = load(bp), b1 = load(bp + 16)
-            let v0 = Vector(repeating: alpha * a0.pointee)
-            let v1 = Vector(repeating: alpha * a1.pointee)
-            let v2 = Vector(repeating: alpha * a2.pointee)
-            let v3 = Vector(repeating: alpha * a3.pointee)
-            r00 = r00.addingProduct(v0, b0); r01 = r01.addingProduct(v0, b1)
-            r10 = r10.addingProduct(v1, b0); r11 = r11.addingProduct(v1, b1)
-            r20 = r20.addingProduct(v2, b0); r21 = r21.addingProduct(v2, b1)
-            r30 = r30.addingProduct(v3, b0); r31 = r31.addingProduct(v3, b1)
-            a0 += 1; a1 += 1; a2 += 1; a3 += 1
-            bp += ldb
-        }
-        store(r00, c0); store(r01, c0 + 16)
-        store(r10, c1); store(r11, c1 + 16)
-        store(r20, c2); store(r21, c2 + 16)
-        store(r30, c3); store(r31, c3 + 16)
-    }
-
-    @inline(__always)
-    static func tile4x16(_ kb: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
-                         _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        let c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc
-        var r0 = load(c0), r1 = load(c1), r2 = load(c2), r3 = load(c3)
-        var a0 = a, a1 = a + lda, a2 = a + 2 * lda, a3 = a + 3 * lda
-        var bp = b
-        for _ in 0..<kb {
-            let b0 = load(bp)
-            r0 = r0.addingProduct(Vector(repeating: alpha * a0.pointee), b0)
-            r1 = r1.addingProduct(Vector(repeating: alpha * a1.pointee), b0)
-            r2 = r2.addingProduct(Vector(repeating: alpha * a2.pointee), b0)
-            r3 = r3.addingProduct(Vector(repeating: alpha * a3.pointee), b0)
-            a0 += 1; a1 += 1; a2 += 1; a3 += 1
-            bp += ldb
-        }
-        store(r0, c0); store(r1, c1); store(r2, c2); store(r3, c3)
-    }
-
-    @inline(__always)
-    static func tile1x32(_ kb: Int, _ alpha: Float, _ a: UnsafePointer<Float>,
-                         _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>) {
-        var r0 = load(c), r1 = load(c + 16)
-        var ap = a
-        var bp = b
-        for _ in 0..<kb {
-            let v = Vector(repeating: alpha * ap.pointee)
-            r0 = r0.addingProduct(v, load(bp))
-            r1 = r1.addingProduct(v, load(bp + 16))
-            ap += 1
-            bp += ldb
-        }
-        store(r0, c); store(r1, c + 16)
-    }
-
-    @inline(__always)
-    static func tile1x16(_ kb: Int, _ alpha: Float, _ a: UnsafePointer<Float>,
-                         _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>) {
-        var r0 = load(c)
-        var ap = a
-        var bp = b
-        for _ in 0..<kb {
-            r0 = r0.addingProduct(Vector(repeating: alpha * ap.pointee), load(bp))
-            ap += 1
-            bp += ldb
-        }
-        store(r0, c)
-    }
-
-    /// Fewer than 16 remaining columns: plain loops, still pointer-based.
-    static func scalarTail(m: Int, columns: Range<Int>, kb: Int, alpha: Float,
-                           a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                           c: UnsafeMutablePointer<Float>, ldc: Int) {
-        for i in 0..<m {
-            let arow = a + i * lda
-            let crow = c + i * ldc
-            for j in columns {
-                var sum: Float = 0
-                var bp = b + j
-                for p in 0..<kb {
-                    sum += arow[p] * bp.pointee
-                    bp += ldb
-                }
-                crow[j] += alpha * sum
-            }
-        }
     }
 
     /// `dst[cols×rows] = transpose(src[rows×cols])`, in 32×32 blocks to stay cache friendly.
@@ -195,8 +318,7 @@ enum GemmKernel {
         }
     }
 
-    /// Transposes a whole row-major matrix held in an array (used to pre-transpose constant
-    /// `transB` weights once at load time).
+    /// Transposes a whole row-major matrix held in an array.
     static func transposed(_ values: [Float], rows: Int, cols: Int) -> [Float] {
         [Float](unsafeUninitializedCapacity: rows * cols) { buffer, initialized in
             values.withUnsafeBufferPointer { src in

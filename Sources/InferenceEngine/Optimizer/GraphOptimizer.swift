@@ -28,6 +28,7 @@ struct GraphOptimizer {
                 GeluFusion(),
                 LayerNormFusion(),
                 AttentionFusion(),
+                GemmEpilogueFusion(),
                 ResidualLayerNormFusion(),
                 ElementwiseChainFusion(),
             ]
@@ -35,7 +36,8 @@ struct GraphOptimizer {
     }
 
     private static var basicPasses: [any OptimizationPass] {
-        [ConstantFolding(), ShapeSubgraphFolding(), DeadNodeElimination(), ConvBatchNormFolding()]
+        [ConstantFolding(), ShapeSubgraphFolding(), DeadNodeElimination(), ConvBatchNormFolding(),
+         GemmBiasFusion(), TransposeIntoGemm()]
     }
 
     func optimize(_ graph: CompiledGraph) throws(ModelLoadError) -> (graph: CompiledGraph, report: Report) {

@@ -13,7 +13,8 @@ import Darwin
 extension CompiledGraph {
     /// - Parameter symbols: the request's sizes of the named input dimensions; debug builds
     ///   check every symbolic dimension inferred at load against them.
-    func execute(_ inputs: [Tensor], symbols: [String: Int] = [:]) throws(InferenceError) -> [Tensor] {
+    /// - Parameter context: what the kernels may use beyond the calling thread.
+    func execute(_ inputs: [Tensor], symbols: [String: Int] = [:], context: ExecutionContext = .serial) throws(InferenceError) -> [Tensor] {
         var slots = [Tensor?](repeating: nil, count: valueCount)
         for (slot, tensor) in constants { slots[slot] = tensor }
         for (slot, tensor) in zip(inputSlots, inputs) { slots[slot] = tensor }
@@ -37,7 +38,7 @@ extension CompiledGraph {
             var args: [Tensor?] = []
             args.reserveCapacity(node.inputs.count)
             for s in node.inputs { args.append(s >= 0 ? slots[s] : nil) }
-            let results = try NodeExecutor(node: node).run(args)
+            let results = try NodeExecutor(node: node, context: context).run(args)
             for (i, s) in node.outputs.enumerated() where s >= 0 {
                 guard i < results.count else {
                     throw .internalFailure("node '\(node.name)' (\(node.opType)) produced \(results.count) outputs, expected \(node.outputs.count)")
@@ -114,6 +115,7 @@ final class ShapeValueCache: @unchecked Sendable {
 /// differ per request) and calls the kernel.
 struct NodeExecutor {
     let node: CompiledNode
+    var context = ExecutionContext.serial
 
     func invalid(_ message: String) -> InferenceError {
         .invalidInput("node '\(node.name)' (\(node.opType)): \(message)")

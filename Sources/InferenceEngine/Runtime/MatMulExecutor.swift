@@ -26,6 +26,7 @@ struct MatMulExecutor {
         // Per-batch offsets into A and B (broadcast dims repeat the same matrix).
         let aStrides = Self.batchStrides(aBatch, rank: batch.count, matrix: m * k)
         let bStrides = Self.batchStrides(bBatch, rank: batch.count, matrix: k * n)
+        let pool = node.context.pool
         let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
             if total > 0 { out.baseAddress!.initialize(repeating: 0, count: total) }
             initialized = total
@@ -35,7 +36,8 @@ struct MatMulExecutor {
                     let pA = pa.baseAddress!, pB = pb.baseAddress!, pY = out.baseAddress!
                     if bBatch.allSatisfy({ $0 == 1 }) && aStrides.allSatisfy({ $0 != 0 }) {
                         // B is one matrix and A's batches are contiguous: one tall GEMM.
-                        GemmKernel.multiplyAccumulate(m: batchCount * m, n: n, k: k, alpha: 1, a: pA, lda: k, b: pB, ldb: n, c: pY, ldc: n)
+                        GemmKernel.multiplyAccumulate(m: batchCount * m, n: n, k: k, alpha: 1, a: pA, lda: k, b: pB, ldb: n, c: pY, ldc: n,
+                                                      pool: pool)
                         return
                     }
                     var index = [Int](repeating: 0, count: batch.count)
@@ -43,7 +45,7 @@ struct MatMulExecutor {
                         var offA = 0, offB = 0
                         for d in 0..<batch.count { offA += index[d] * aStrides[d]; offB += index[d] * bStrides[d] }
                         GemmKernel.multiplyAccumulate(m: m, n: n, k: k, alpha: 1, a: pA + offA, lda: k, b: pB + offB, ldb: n,
-                                                      c: pY + i * m * n, ldc: n)
+                                                      c: pY + i * m * n, ldc: n, pool: pool)
                         var d = batch.count - 1
                         while d >= 0 { index[d] += 1; if index[d] < batch[d] { break }; index[d] = 0; d -= 1 }
                     }

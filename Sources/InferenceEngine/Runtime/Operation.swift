@@ -26,19 +26,6 @@ protocol NodeKernel: Sendable {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor]
 }
 
-/// Validated Gemm attributes plus, when B is a constant, B pre-transposed into `[K, N]` layout
-/// once at load so every request runs the no-transpose kernel.
-struct GemmAttributes: Sendable {
-    var alpha: Float
-    var beta: Float
-    var transA: Bool
-    var transB: Bool
-    /// Constant B in `[K, N]` row-major layout (already un-transposed), if B is constant.
-    var packedB: [Float]?
-    var k: Int
-    var n: Int
-}
-
 /// One executable node.
 struct CompiledNode: Sendable {
     /// Node name for error messages (`#index` if the model left it empty).

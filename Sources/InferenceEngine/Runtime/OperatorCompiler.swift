@@ -75,7 +75,13 @@ struct OperatorCompiler {
         case "MatMul":
             let (a, b) = try binaryInputs()
             _ = try attributes([])
-            return (.matMul, [try matMulShape(a.shape, b.shape)])
+            let shape = try matMulShape(a.shape, b.shape)
+            // A constant 2-D B (a weight) is packed once here; A's leading dims then flatten
+            // into M, which is exactly numpy's matmul for a 2-D right operand.
+            if let weight = b.constant, weight.shape.count == 2, weight.elementType == .float32 {
+                return (.gemm(GemmAttributes(constantB: weight, flattenA: true)), [shape])
+            }
+            return (.matMul, [shape])
         case "Gemm":
             return try compileGemm()
         case "Softmax":
@@ -228,13 +234,7 @@ struct OperatorCompiler {
                 }
             }
         }
-        var attributes = GemmAttributes(alpha: alpha, beta: beta, transA: transA, transB: transB, packedB: nil, k: 0, n: 0)
-        if let constant = b.constant, let values = constant.floats {
-            let rows = constant.shape[0], cols = constant.shape[1]
-            attributes.packedB = transB ? GemmKernel.transposed(values, rows: rows, cols: cols) : values
-            attributes.k = transB ? cols : rows
-            attributes.n = transB ? rows : cols
-        }
+        let attributes = GemmAttributes(alpha: alpha, beta: beta, transA: transA, transB: transB, constantB: b.constant)
         return (.gemm(attributes), [InferredShape([m, n])])
     }
 
