@@ -196,6 +196,46 @@ def residual_layernorm_keeps_sum():
              inits, {"x": rnd(2, 6, d), "r": rnd(2, 6, d)}, ["AddLayerNormalization"], fused_nodes=2)
 
 
+def gemm_epilogue_transformer():
+    # Feed-forward sublayer on [batch, seq, d]: (x·W1 + b1) → Tanh → ·W2 + b2 → + x.
+    d, h = 16, 48
+    nodes = [
+        helper.make_node("MatMul", ["x", "w1"], ["h0"]),
+        helper.make_node("Add", ["b1", "h0"], ["h1"]),
+        helper.make_node("Tanh", ["h1"], ["h2"]),
+        helper.make_node("MatMul", ["h2", "w2"], ["o0"]),
+        helper.make_node("Add", ["o0", "b2"], ["o1"]),
+        helper.make_node("Add", ["x", "o1"], ["y"]),
+    ]
+    inits = [const("w1", rnd(d, h, scale=0.3)), const("b1", rnd(h)), const("w2", rnd(h, d, scale=0.3)), const("b2", rnd(1, 1, d))]
+    add_case("gemm_epilogue_transformer", nodes, [vi("x", ["batch", 7, d])], [vi("y", ["batch", 7, d])], inits,
+             {"x": rnd(3, 7, d)}, ["FusedGemm"], fused_nodes=2)
+
+
+def gemm_residual_relu():
+    # ResNet-style: relu(x·Wᵀ + b + r), the residual before the activation.
+    nodes = [
+        helper.make_node("Gemm", ["x", "w", "b"], ["g"], transB=1),
+        helper.make_node("Add", ["g", "r"], ["s"]),
+        helper.make_node("Relu", ["s"], ["y"]),
+    ]
+    inits = [const("w", rnd(40, 24, scale=0.3)), const("b", rnd(40))]
+    add_case("gemm_residual_relu", nodes, [vi("x", [5, 24]), vi("r", [5, 40])], [vi("y", [5, 40])], inits,
+             {"x": rnd(5, 24), "r": rnd(5, 40)}, ["FusedGemm"])
+
+
+def gemm_transposed_operand():
+    # A arrives as [K, M] and is transposed first; Clip after (constant bounds).
+    nodes = [
+        helper.make_node("Transpose", ["xt"], ["x"], perm=[1, 0]),
+        helper.make_node("Gemm", ["x", "w"], ["g"], alpha=0.5),
+        helper.make_node("Clip", ["g", "lo", "hi"], ["y"]),
+    ]
+    inits = [const("w", rnd(20, 33)), const("lo", -1.0), const("hi", 1.5)]
+    add_case("gemm_transposed_operand", nodes, [vi("xt", [20, 6])], [vi("y", [6, 33])], inits,
+             {"xt": rnd(20, 6)}, ["FusedGemm"])
+
+
 def conv_batchnorm():
     c, m = 3, 8
     nodes = [
@@ -219,6 +259,9 @@ if __name__ == "__main__":
     attention_prescaled()
     attention_rising_scores()
     residual_layernorm_keeps_sum()
+    gemm_epilogue_transformer()
+    gemm_residual_relu()
+    gemm_transposed_operand()
     conv_batchnorm()
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1)
