@@ -39,8 +39,9 @@ enum AccessPolicy: Sendable, Equatable {
     /// Parses the value of a config's `access` key.
     ///
     /// Everything is checked: unknown keys, the type of every element, each entry's form,
-    /// duplicates and the list's length. Messages give the entry's position, not its text,
-    /// since the reason may be shown to callers of a model whose other settings failed.
+    /// duplicates and the list's length. Messages give the entry's position, not its text: logs
+    /// travel further than config files, and a mistyped entry may be a secret pasted in the
+    /// wrong place.
     /// - Parameter context: Names the file in messages.
     init(section: Any, context: String) throws(ModelRepositoryError) {
         guard let section = section as? [String: Any] else {

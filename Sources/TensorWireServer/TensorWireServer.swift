@@ -29,15 +29,9 @@ public final class TensorWireServer: Sendable {
     /// and left unready; a missing repository or a bad certificate is an error.
     public init(configuration: ServerConfiguration) throws(ServerError) {
         self.configuration = configuration
+        let authenticator = try TokenAuthenticator(unnamed: configuration.authTokens, named: configuration.namedAuthTokens)
         let pool = ComputePool(threadCount: configuration.computeThreads, busyPoll: configuration.computeBusyPoll,
                                pinThreads: configuration.pinComputeThreads)
-        let authenticator: TokenAuthenticator
-        do {
-            authenticator = try TokenAuthenticator(unnamed: configuration.authTokens, named: configuration.namedAuthTokens)
-        } catch {
-            pool.shutdown()
-            throw error
-        }
         do {
             repository = try ModelRepository(root: configuration.modelRepository, pool: pool, defaultDeny: configuration.defaultDeny)
         } catch {
