@@ -47,6 +47,10 @@ let package = Package(
         .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine"]),
         .testTarget(name: "TensorWireClientTests", dependencies: ["TensorWireClient", "TensorWireProtocol"]),
         .testTarget(
+            name: "TensorWireServerTests",
+            dependencies: ["TensorWireServer", "TensorWireTransport", "TensorWireProtocol", "InferenceEngine"]
+        ),
+        .testTarget(
             name: "LoadGeneratorTests",
             dependencies: ["LoadGenerator", "TensorWireClient", "TensorWireProtocol", "TensorWireTransport"]
         ),

@@ -2,7 +2,8 @@
 public struct ModelStatistics: Hashable, Sendable {
     public var name: String
     public var version: UInt64
-    /// Infer responses by status code (OK counts successes).
+    /// Infer responses by status code (OK counts successes), plus PERMISSION_DENIED for every
+    /// refused call naming the model.
     public var outcomes: [StatusCode: UInt64]
     /// Requests that ran inline on the I/O thread (idle model, no batching delay).
     public var inlineRequests: UInt64

@@ -24,6 +24,9 @@ struct ModelConfig: Sendable, Equatable {
     /// Threads one inference may use inside an operator (default 1: cores go to concurrent
     /// requests and batches first).
     var intraOpThreads = 1
+    /// The `access` section: who may call the model; nil when the section is absent (the
+    /// server's default applies).
+    var access: AccessPolicy?
 
     /// The engine options this config asks for.
     var engineOptions: ModelOptions {
@@ -49,13 +52,18 @@ struct ModelConfig: Sendable, Equatable {
 
     static let knownKeys: Set<String> = [
         "platform", "description", "inputs_doc", "outputs_doc", "max_batch_size", "instance_count", "dynamic_batching",
-        "sequence_batching", "optimization", "intra_op_threads",
+        "sequence_batching", "optimization", "intra_op_threads", "access",
     ]
     static let maxFileSize = 1 << 20
 
     init() {}
 
     init(contentsOf path: String) throws(ModelRepositoryError) {
+        try self.init(object: try Self.jsonObject(contentsOf: path), path: path)
+    }
+
+    /// The file's top-level JSON object, before any setting is interpreted.
+    static func jsonObject(contentsOf path: String) throws(ModelRepositoryError) -> [String: Any] {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ModelRepositoryError("cannot read \(path)")
         }
@@ -65,6 +73,13 @@ struct ModelConfig: Sendable, Equatable {
             throw ModelRepositoryError("\(path) is not valid JSON: \(error.localizedDescription)")
         }
         guard let dictionary = object as? [String: Any] else { throw ModelRepositoryError("\(path) must hold a JSON object") }
+        return dictionary
+    }
+
+    /// Interprets a config file's object; `path` names the file in messages.
+    init(object dictionary: [String: Any], path: String) throws(ModelRepositoryError) {
+        // First, so that a repository can still apply a valid policy when a later setting fails.
+        if let section = dictionary["access"] { access = try AccessPolicy(section: section, context: path) }
         let unknown = Set(dictionary.keys).subtracting(Self.knownKeys)
         guard unknown.isEmpty else {
             throw ModelRepositoryError("\(path): unknown setting(s) \(unknown.sorted().joined(separator: ", "))")

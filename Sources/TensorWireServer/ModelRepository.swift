@@ -12,6 +12,9 @@ final class ModelRepository: Sendable {
     struct Entry: Sendable {
         var name: String
         var config: ModelConfig
+        /// Who may call the model: its `access` section, else the server's default. Decided
+        /// even when loading fails, so that only those callers learn why the model is not ready.
+        var access: AccessPolicy
         /// Loaded versions, ascending.
         var versions: [ServedModel]
         /// Why versions or the config failed to load; such a model is listed but not ready.
@@ -35,7 +38,9 @@ final class ModelRepository: Sendable {
 
     /// Scans and loads the repository. A model that fails to load is kept as not ready with its
     /// reasons, so one bad model never stops the others from being served.
-    init(root: String, pool: ComputePool) throws(ModelRepositoryError) {
+    /// - Parameter defaultDeny: Whether a model without an `access` section is callable by
+    ///   nobody (`--default-deny`) instead of by any authenticated caller.
+    init(root: String, pool: ComputePool, defaultDeny: Bool = false) throws(ModelRepositoryError) {
         self.root = root
         let fileManager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -54,20 +59,31 @@ final class ModelRepository: Sendable {
                 ServerLog.warning("skipping \(directory): not a valid model name")
                 continue
             }
-            entries[name] = Self.loadEntry(name: name, directory: directory, pool: pool)
+            entries[name] = Self.loadEntry(name: name, directory: directory, pool: pool,
+                                           defaultAccess: defaultDeny ? .nobody : .anyAuthenticatedCaller)
         }
         self.entries = entries
     }
 
-    private static func loadEntry(name: String, directory: String, pool: ComputePool) -> Entry {
-        var entry = Entry(name: name, config: ModelConfig(), versions: [], failures: [])
+    private static func loadEntry(name: String, directory: String, pool: ComputePool, defaultAccess: AccessPolicy) -> Entry {
+        var entry = Entry(name: name, config: ModelConfig(), access: defaultAccess, versions: [], failures: [])
         let configPath = directory + "/config.json"
         if FileManager.default.fileExists(atPath: configPath) {
-            do { entry.config = try ModelConfig(contentsOf: configPath) } catch {
-                entry.failures.append(error.description)
-                ServerLog.error("model '\(name)' not served: \(error)")
-                return entry
+            let object: [String: Any]
+            do { object = try ModelConfig.jsonObject(contentsOf: configPath) } catch {
+                // Whether the file meant to restrict callers cannot be known: fail closed.
+                entry.access = .nobody
+                return failed(entry, error)
             }
+            do { entry.config = try ModelConfig(object: object, path: configPath) } catch {
+                // A valid policy still decides who may learn why the model is not ready; a
+                // malformed one cannot say who was meant, so nobody may call the model.
+                if let section = object["access"] {
+                    entry.access = (try? AccessPolicy(section: section, context: configPath)) ?? .nobody
+                }
+                return failed(entry, error)
+            }
+            entry.access = entry.config.access ?? defaultAccess
         }
         let children = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         let versions = children.compactMap { child -> UInt64? in
@@ -90,9 +106,22 @@ final class ModelRepository: Sendable {
         return entry
     }
 
-    /// The model version a request asks for; 0 means the latest loaded version.
-    func resolve(name: String, version: UInt64) throws(Status) -> ServedModel {
+    private static func failed(_ entry: Entry, _ error: ModelRepositoryError) -> Entry {
+        var entry = entry
+        entry.failures.append(error.description)
+        ServerLog.error("model '\(entry.name)' not served: \(error)")
+        return entry
+    }
+
+    /// The model version a request asks for, once `caller` may use the model; 0 means the
+    /// latest loaded version.
+    ///
+    /// Access is checked before readiness, so a caller the policy excludes learns neither why
+    /// a model is unready nor which versions it has. A denial is counted as a
+    /// PERMISSION_DENIED outcome of the version asked for (the latest when that does not exist).
+    func resolve(name: String, version: UInt64, for caller: CallerIdentity) throws(Status) -> ServedModel {
         guard let entry = entries[name] else { throw Status(.notFound, "model '\(name)' is not in the repository") }
+        try Self.authorize(caller, for: entry, version: version)
         guard let latest = entry.latest else {
             throw Status(.unavailable, "model '\(name)' is not ready: \(entry.failures.joined(separator: "; "))")
         }
@@ -101,6 +130,19 @@ final class ModelRepository: Sendable {
             throw Status(.notFound, "model '\(name)' has no version \(version)")
         }
         return served
+    }
+
+    /// Throws PERMISSION_DENIED (and counts it) unless `caller` may use `entry`'s model. The
+    /// message names the model, never the policy: who is allowed is not the caller's business.
+    static func authorize(_ caller: CallerIdentity, for entry: Entry, version: UInt64 = 0) throws(Status) {
+        guard !entry.access.permits(caller) else { return }
+        (entry.versions.first { $0.version == version } ?? entry.latest)?.recordOutcome(.permissionDenied)
+        throw Status(.permissionDenied, "this caller may not use model '\(entry.name)'")
+    }
+
+    /// The entries `caller` may use, sorted by name: all that ListModels and Stats show it.
+    func entries(visibleTo caller: CallerIdentity) -> [Entry] {
+        entries.values.filter { $0.access.permits(caller) }.sorted { $0.name < $1.name }
     }
 
     /// True when every model in the repository has a loaded version.

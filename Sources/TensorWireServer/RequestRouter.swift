@@ -39,6 +39,10 @@ enum RequestDisposition {
 /// Handlers throw a ``Status`` for anything a client got wrong (or that the server cannot do);
 /// the router turns it into an error response on the same stream, so a bad request never costs
 /// the connection, let alone the server.
+///
+/// Every model-scoped method checks the caller against the model's ``AccessPolicy`` before it
+/// looks at anything else of the model; ListModels and Stats show only the models the caller may
+/// use, and Health's model-ready answers "not serving" for the others, as for a missing model.
 struct RequestRouter: Sendable {
     let repository: ModelRepository
     let limits: MessageLimits
@@ -49,18 +53,19 @@ struct RequestRouter: Sendable {
     /// - Parameters:
     ///   - receivedAt: Monotonic nanoseconds when the request was decoded; the deadline counts from it.
     ///   - maxResponsePayload: The client's MAX_FRAME_SIZE; larger answers become RESOURCE_EXHAUSTED.
+    ///   - caller: Who sent it (resolved at HELLO), for the models' access policies.
     func respond(
-        to request: RequestFrame, streamID: UInt32, receivedAt: UInt64,
+        to request: RequestFrame, streamID: UInt32, receivedAt: UInt64, caller: CallerIdentity,
         maxResponsePayload: Int, into writer: inout ByteWriter
     ) -> RequestDisposition {
         let frameStart = writer.count
         do throws(Status) {
             switch request.head.method {
             case MethodName.infer:
-                return .infer(try inferJob(request, receivedAt: receivedAt))
+                return .infer(try inferJob(request, receivedAt: receivedAt, caller: caller))
             case MethodName.listModels:
                 try requireEmptyBody(request)
-                let models = repository.entries.values.sorted { $0.name < $1.name }.map {
+                let models = repository.entries(visibleTo: caller).map {
                     ModelSummary(name: $0.name, versions: $0.versions.map(\.version), ready: $0.isReady)
                 }
                 writeOK(streamID: streamID, into: &writer) { w, start in
@@ -68,7 +73,7 @@ struct RequestRouter: Sendable {
                 }
             case MethodName.modelMetadata:
                 let query = try ModelMetadataRequest(body: request.body, bodyOffset: request.bodyOffset, limits: limits)
-                let model = try repository.resolve(name: query.name, version: query.version)
+                let model = try repository.resolve(name: query.name, version: query.version, for: caller)
                 let versions = repository.entries[model.name]?.versions.map(\.version) ?? [model.version]
                 let response = ModelMetadataResponse(
                     name: model.name, versions: versions, platform: model.config.platform,
@@ -86,7 +91,14 @@ struct RequestRouter: Sendable {
                 switch query.kind {
                 case .live: serving = true
                 case .ready: serving = repository.allReady
-                case .modelReady: serving = (try? repository.resolve(name: query.modelName, version: query.modelVersion)) != nil
+                case .modelReady:
+                    // For a caller the policy excludes the model is not serving, as if absent; a
+                    // probe is not a call, so it is not counted as a denial either.
+                    if let entry = repository.entries[query.modelName], entry.access.permits(caller) {
+                        serving = (try? repository.resolve(name: query.modelName, version: query.modelVersion, for: caller)) != nil
+                    } else {
+                        serving = false
+                    }
                 }
                 writeOK(streamID: streamID, into: &writer) { w, start in
                     HealthResponse(serving: serving).encode(into: &w, payloadStart: start)
@@ -95,11 +107,12 @@ struct RequestRouter: Sendable {
                 let query = try StatsRequest(body: request.body, bodyOffset: request.bodyOffset, limits: limits)
                 let entries: [ModelRepository.Entry]
                 if query.modelName.isEmpty {
-                    entries = repository.entries.values.sorted { $0.name < $1.name }
+                    entries = repository.entries(visibleTo: caller)
                 } else {
                     guard let entry = repository.entries[query.modelName] else {
                         throw Status(.notFound, "model '\(query.modelName)' is not in the repository")
                     }
+                    try ModelRepository.authorize(caller, for: entry)
                     entries = [entry]
                 }
                 let response = StatsResponse(models: entries.flatMap { $0.versions.map(\.statistics) })
@@ -138,9 +151,11 @@ struct RequestRouter: Sendable {
     }
 
     /// Everything an Infer needs before it can run: model, engine tensors, outputs, deadline.
-    private func inferJob(_ request: RequestFrame, receivedAt: UInt64) throws(Status) -> InferJob {
+    /// The access check comes first, in `resolve`: a denied request never copies a tensor, never
+    /// claims a sequence and never reaches a scheduler.
+    private func inferJob(_ request: RequestFrame, receivedAt: UInt64, caller: CallerIdentity) throws(Status) -> InferJob {
         let query = try InferRequestView(body: request.body, bodyOffset: request.bodyOffset, limits: limits)
-        let model = try repository.resolve(name: query.modelName, version: query.modelVersion)
+        let model = try repository.resolve(name: query.modelName, version: query.modelVersion, for: caller)
         do throws(Status) {
             var priority: Int?
             if let text = request.head.metadata["priority"] {

@@ -36,8 +36,15 @@ public struct ServerConfiguration: Sendable {
     /// Bounds on request contents (tensor count, rank, names). The metadata size bound always
     /// follows `connectionSettings.maxMetadataSize`, the value announced to clients.
     public var messageLimits = MessageLimits()
-    /// Accepted HELLO auth tokens; empty accepts any client that passes TLS.
+    /// Accepted HELLO auth tokens that name no one (a model's `token:NAME` entries never match
+    /// them). With ``namedAuthTokens`` empty too, any client that passes TLS is accepted.
     public var authTokens: Set<String> = []
+    /// Accepted HELLO auth tokens by name: a client presenting one is `token:NAME` to the
+    /// models' access policies. Token values are never logged.
+    public var namedAuthTokens: [String: String] = [:]
+    /// Whether a model whose config.json has no `access` section is callable by nobody, rather
+    /// than by any authenticated caller.
+    public var defaultDeny = false
     /// Most connections served at once; further ones are closed after accept.
     public var maxConnections: Int = 1024
     /// A connection whose unsent responses exceed this is closed (the client stopped reading).

@@ -29,7 +29,11 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
 
     private let router: RequestRouter
     private let settings: ConnectionSettings
-    private let authTokens: Set<String>
+    private let authenticator: TokenAuthenticator
+    /// What the verified client certificate proves, from the handshake.
+    private var certificate: PeerCertificateIdentity?
+    /// Who the client is for access policies; set once, at HELLO.
+    private var caller = CallerIdentity.anonymous
     private let serverName: String
     private let maxOutboundBufferBytes: Int
     private let registry: SessionRegistry
@@ -45,18 +49,21 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
     /// This connection's loop's dispatcher (looked up on first use).
     private var dispatcher: LoopDispatcher?
 
-    init(router: RequestRouter, configuration: ServerConfiguration, registry: SessionRegistry, dispatchers: LoopDispatchers) {
+    init(router: RequestRouter, configuration: ServerConfiguration, authenticator: TokenAuthenticator,
+         registry: SessionRegistry, dispatchers: LoopDispatchers) {
         self.router = router
         self.dispatchers = dispatchers
         self.registry = registry
         self.settings = configuration.connectionSettings
-        self.authTokens = configuration.authTokens
+        self.authenticator = authenticator
         self.serverName = configuration.serverName
         self.maxOutboundBufferBytes = configuration.maxOutboundBufferBytes
         self.decoder = FrameDecoder(maxPayloadSize: configuration.connectionSettings.maxFrameSize, expectsPreface: true)
     }
 
-    func connectionDidBecomeActive(_ connection: TLSConnection) {}
+    func connectionDidBecomeActive(_ connection: TLSConnection) {
+        certificate = connection.peerCertificateIdentity
+    }
 
     func connectionDidClose(_ connection: TLSConnection) {
         phase = .closed
@@ -137,7 +144,7 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
         } catch {
             return RequestRouter.writeError(error, streamID: streamID, into: &output)
         }
-        let disposition = router.respond(to: request, streamID: streamID, receivedAt: receivedAt,
+        let disposition = router.respond(to: request, streamID: streamID, receivedAt: receivedAt, caller: caller,
                                          maxResponsePayload: clientSettings.maxFrameSize, into: &output)
         guard case .infer(let job) = disposition else { return }
         // Counted from decoding on, not from queueing: a request waiting for this iteration's
@@ -185,9 +192,14 @@ final class ServerSession: ConnectionHandler, @unchecked Sendable {
             throw ConnectionError(.failedPrecondition,
                 "no common protocol version: client speaks \(hello.minVersion)...\(hello.maxVersion), server \(ProtocolVersion.supported)")
         }
-        if !authTokens.isEmpty && !authTokens.contains(hello.authToken) {
-            throw ConnectionError(.unauthenticated, hello.authToken.isEmpty ? "an auth token is required" : "invalid auth token")
+        var tokenName: String?
+        switch authenticator.authenticate(hello.authToken) {
+        case .notRequired: break
+        case .accepted(let name): tokenName = name
+        case .missing: throw ConnectionError(.unauthenticated, "an auth token is required")
+        case .rejected: throw ConnectionError(.unauthenticated, "invalid auth token")
         }
+        caller = CallerIdentity(certificate: certificate, tokenName: tokenName)
         clientSettings = hello.settings
         phase = .open
         output.writeHelloAck(HelloAck(version: high, settings: settings, serverName: serverName))

@@ -29,14 +29,17 @@ public final class TensorWireServer: Sendable {
     /// and left unready; a missing repository or a bad certificate is an error.
     public init(configuration: ServerConfiguration) throws(ServerError) {
         self.configuration = configuration
+        let authenticator = try TokenAuthenticator(unnamed: configuration.authTokens, named: configuration.namedAuthTokens)
         let pool = ComputePool(threadCount: configuration.computeThreads, busyPoll: configuration.computeBusyPoll,
                                pinThreads: configuration.pinComputeThreads)
         do {
-            repository = try ModelRepository(root: configuration.modelRepository, pool: pool)
+            repository = try ModelRepository(root: configuration.modelRepository, pool: pool, defaultDeny: configuration.defaultDeny)
         } catch {
             pool.shutdown()
             throw ServerError(error.description)
         }
+        Self.warnAboutUnmatchablePolicies(repository, tokenNames: authenticator.names,
+                                          clientCertificates: configuration.clientAuthentication != .none)
         self.pool = pool
         let tls = TLSConfiguration.server(
             certificateChainFile: configuration.certificateChainFile,
@@ -61,9 +64,25 @@ public final class TensorWireServer: Sendable {
         let sessions = self.sessions
         let dispatchers = LoopDispatchers()
         listener = TLSServer(configuration: transport, tls: context) { connection in
-            let session = ServerSession(router: router, configuration: configuration, registry: sessions, dispatchers: dispatchers)
+            let session = ServerSession(router: router, configuration: configuration, authenticator: authenticator,
+                                        registry: sessions, dispatchers: dispatchers)
             sessions.add(session, on: connection)
             return session
+        }
+    }
+
+    /// A policy entry that no caller can ever hold is most likely a typo; the model stays as
+    /// closed as written, but the operator hears about it at start-up.
+    private static func warnAboutUnmatchablePolicies(_ repository: ModelRepository, tokenNames: Set<String>, clientCertificates: Bool) {
+        for entry in repository.entries.values.sorted(by: { $0.name < $1.name }) {
+            let listed = entry.access.listedPrincipals
+            let unknownTokens = listed.filter { $0.tokenName.map { !tokenNames.contains($0) } ?? false }
+            if !unknownTokens.isEmpty {
+                ServerLog.warning("model '\(entry.name)' allows \(unknownTokens.map(\.canonical).sorted().joined(separator: ", ")), which no auth token is named")
+            }
+            if !clientCertificates && listed.contains(where: \.isCertificateName) {
+                ServerLog.warning("model '\(entry.name)' allows certificate names, but clients are not asked for certificates (--client-auth none)")
+            }
         }
     }
 

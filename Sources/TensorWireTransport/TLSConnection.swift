@@ -16,6 +16,9 @@ public final class TLSConnection: @unchecked Sendable {
     /// The RFC 2253 subject of the verified client certificate (e.g. `CN=tensorwire-dev-client`),
     /// or nil when the client sent none. Set before ``ConnectionHandler/connectionDidBecomeActive(_:)``.
     public private(set) var peerCertificateSubject: String?
+    /// The names the verified client certificate proves (common name, DNS and URI SANs), or nil
+    /// when the client sent none. Set before ``ConnectionHandler/connectionDidBecomeActive(_:)``.
+    public private(set) var peerCertificateIdentity: PeerCertificateIdentity?
     /// The negotiated protocol, e.g. `TLSv1.3`. Set before
     /// ``ConnectionHandler/connectionDidBecomeActive(_:)``; empty during the handshake.
     public private(set) var negotiatedProtocolVersion: String = ""
@@ -168,6 +171,15 @@ public final class TLSConnection: @unchecked Sendable {
             var subject = [CChar](repeating: 0, count: 512)
             if tw_peer_subject(ssl, &subject, Int32(subject.count)) >= 0 {
                 peerCertificateSubject = subject.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            }
+            var names = [UInt8](repeating: 0, count: 4096)
+            let length = names.withUnsafeMutableBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { tw_peer_identity(ssl, $0.baseAddress, Int32($0.count)) }
+            }
+            if length >= 0 {
+                peerCertificateIdentity = names.withUnsafeBufferPointer {
+                    PeerCertificateIdentity(shimLines: UnsafeBufferPointer(rebasing: $0[..<Int(length)]))
+                }
             }
             let handler = eventLoop.core.makeHandler(self)
             self.handler = handler

@@ -23,7 +23,11 @@ usage: tensorwire-server --models DIR --cert FILE --key FILE [options]
   --pin-compute-threads        pin compute thread i to core i
   --max-frame-size BYTES       largest request payload accepted (default 4194304)
   --max-concurrent-streams N   requests in flight per connection (default 256)
-  --auth-token-file FILE       accepted HELLO tokens, one per line (default: no token needed)
+  --auth-token-file FILE       accepted HELLO tokens, one per line: NAME:TOKEN names the caller
+                               token:NAME for model access policies, a bare TOKEN names no one
+                               (default: no token needed)
+  --default-deny               a model whose config.json has no "access" section is callable by
+                               nobody (default: by any authenticated caller)
 """
 
 func fail(_ message: String) -> Never {
@@ -42,6 +46,7 @@ var options: [String: String] = [:]
 var busyPoll = false
 var computeBusyPoll = false
 var pinComputeThreads = false
+var defaultDeny = false
 while let flag = arguments.popFirst() {
     switch flag {
     case "-h", "--help":
@@ -53,6 +58,8 @@ while let flag = arguments.popFirst() {
         computeBusyPoll = true
     case "--pin-compute-threads":
         pinComputeThreads = true
+    case "--default-deny":
+        defaultDeny = true
     case "--models", "--host", "--port", "--cert", "--key", "--ca", "--client-auth", "--tls-min",
          "--event-loops", "--compute-threads", "--max-frame-size", "--max-concurrent-streams", "--auth-token-file":
         guard let value = arguments.popFirst() else { fail("\(flag) needs a value") }
@@ -87,6 +94,7 @@ if let loops = options["--event-loops"] { configuration.eventLoopCount = max(1, 
 configuration.busyPoll = busyPoll
 configuration.computeBusyPoll = computeBusyPoll
 configuration.pinComputeThreads = pinComputeThreads
+configuration.defaultDeny = defaultDeny
 if let threads = options["--compute-threads"] { configuration.computeThreads = max(1, integer(threads, "--compute-threads")) }
 if let size = options["--max-frame-size"] {
     let value = integer(size, "--max-frame-size")
@@ -98,21 +106,22 @@ if let streams = options["--max-concurrent-streams"] {
 }
 if let tokenFile = options["--auth-token-file"] {
     guard let file = fopen(tokenFile, "r") else { fail("cannot read \(tokenFile)") }
-    var line: UnsafeMutablePointer<CChar>?
-    var capacity = 0
-    while getline(&line, &capacity, file) > 0 {
-        let token = String(cString: line!).trimmingSpaces()
-        if !token.isEmpty && !token.hasPrefix("#") { configuration.authTokens.insert(token) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        if count <= 0 { break }
+        bytes += chunk[..<count]
+        if bytes.count > 1 << 20 { fail("\(tokenFile) is larger than 1 MiB") }
     }
-    free(line)
     fclose(file)
-    if configuration.authTokens.isEmpty { fail("\(tokenFile) holds no tokens") }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        let scalars = unicodeScalars.drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
-        return String(String.UnicodeScalarView(scalars.reversed().drop { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }.reversed()))
+    guard let text = String(validating: bytes, as: UTF8.self) else { fail("\(tokenFile) is not UTF-8 text") }
+    do {
+        let tokens = try AuthTokenFile(parsing: text)
+        configuration.authTokens = tokens.unnamed
+        configuration.namedAuthTokens = tokens.named
+    } catch {
+        fail("\(tokenFile): \(error)")
     }
 }
 

@@ -17,4 +17,16 @@ struct ModelRepositoryFixture {
         }
         try config.write(toFile: root + "/\(name)/config.json", atomically: true, encoding: .utf8)
     }
+
+    /// Several copies of one model, each under its own name and config.json.
+    init(configs: [String: String],
+         modelFile: String = TestEnvironment.repositoryRoot + "/examples/models/credit_default/1/model.onnx") throws {
+        root = NSTemporaryDirectory() + "tensorwire-repo-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        for (name, config) in configs {
+            let version = root + "/\(name)/1"
+            try FileManager.default.createDirectory(atPath: version, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: modelFile, toPath: version + "/model.onnx")
+            try config.write(toFile: root + "/\(name)/config.json", atomically: true, encoding: .utf8)
+        }
+    }
 }

@@ -5,6 +5,8 @@ import Testing
 final class ServerProcess: @unchecked Sendable {
     let process = Process()
     let port: Int
+    /// What the server printed up to its "listening on" line (one line per model, with readiness).
+    let startupOutput: String
     private let output = Pipe()
     /// The server's stderr, checked at the end: a sanitizer report or a crash fails the test
     /// that ran the server, even though the failure happened in another process.
@@ -32,6 +34,7 @@ final class ServerProcess: @unchecked Sendable {
                let portText = line.split(separator: " ").first(where: { $0.contains("127.0.0.1:") })?.split(separator: ":").last,
                let port = Int(portText) {
                 self.port = port
+                self.startupOutput = text
                 return
             }
         }
@@ -45,6 +48,9 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     var isRunning: Bool { process.isRunning }
+
+    /// The server's stderr so far (its log: load errors, warnings).
+    var errorLog: String { (try? String(contentsOfFile: errorLogPath, encoding: .utf8)) ?? "" }
 
     deinit {
         if process.isRunning {

@@ -38,6 +38,21 @@ enum TestEnvironment {
         return directory
     }
 
+    /// Issues another client certificate from the dev CA with the project's script
+    /// (`make-dev-certs.sh --client`); returns the certificate and key paths. Call it from a
+    /// `static let` so that each identity is minted once per test process.
+    static func mintClientCertificate(name: String, commonName: String, subjectAltNames: String? = nil) -> (chain: String, key: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [repositoryRoot + "/certs/make-dev-certs.sh", "--client", name, "--cn", commonName]
+            + (subjectAltNames.map { ["--san", $0] } ?? []) + [certificates]
+        process.standardOutput = FileHandle.nullDevice
+        try! process.run()
+        process.waitUntilExit()
+        precondition(process.terminationStatus == 0, "make-dev-certs.sh --client \(name) failed")
+        return (certificates + "/\(name).pem", certificates + "/\(name)-key.pem")
+    }
+
     /// Runs one of the built executables to completion, as a user would from a shell.
     static func runTool(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         let process = Process()

@@ -25,6 +25,30 @@ private func sessionWorks(port: Int, context: TLSContext, serverName: String? = 
         defer { server.server.stop() }
         #expect(sessionWorks(port: server.port, context: try clientContext()))
         #expect(server.events.subjects.withLock { $0 } == [nil])
+        #expect(server.events.identities.withLock { $0 } == [nil])
+    }
+
+    /// The names access policies match on: the CN and every DNS and URI SAN, as issued.
+    @Test func verifiedClientCertificateNamesAreReported() throws {
+        #expect(DevCerts.runScript(["--client", "scoring", "--cn", "risk-engine",
+                                    "--san", "DNS:Scoring.Internal,DNS:b.internal,URI:spiffe://bank.example/credit/risk,email:a@b.example",
+                                    DevCerts.main.dir]) == 0)
+        let server = try TestServer(tls: serverContext(trust: .main, clientAuth: .optional))
+        defer { server.server.stop() }
+        var configuration = TLSConfiguration.client(
+            trustRootsFile: DevCerts.main.ca, certificateChainFile: DevCerts.main.dir + "/scoring.pem",
+            privateKeyFile: DevCerts.main.dir + "/scoring-key.pem")
+        configuration.maximumVersion = .tls13
+        #expect(sessionWorks(port: server.port, context: try TLSContext(configuration: configuration)))
+        #expect(server.events.identities.withLock { $0 } == [PeerCertificateIdentity(
+            commonName: "risk-engine", dnsNames: ["Scoring.Internal", "b.internal"], uris: ["spiffe://bank.example/credit/risk"])])
+    }
+
+    /// Names that are not clean UTF-8 are dropped, not repaired into something else.
+    @Test func identityLinesThatAreNotUTF8AreDropped() {
+        let lines: [UInt8] = Array("CN=a\nDNS:x.internal\nURI:".utf8) + [0xFF, 0xFE] + Array("\nDNS:y.internal\n".utf8)
+        let identity = lines.withUnsafeBufferPointer { PeerCertificateIdentity(shimLines: $0) }
+        #expect(identity == PeerCertificateIdentity(commonName: "a", dnsNames: ["x.internal", "y.internal"]))
     }
 
     @Test func clientTrustingWrongCARejected() throws {

@@ -64,6 +64,7 @@ final class ServerEvents: Sendable {
     let active = Atomic<Int>(0)
     let closed = Atomic<Int>(0)
     let subjects = Mutex<[String?]>([])
+    let identities = Mutex<[PeerCertificateIdentity?]>([])
     let connections = Mutex<[TLSConnection]>([])
 }
 
@@ -75,6 +76,7 @@ final class EchoHandler: ConnectionHandler {
     func connectionDidBecomeActive(_ connection: TLSConnection) {
         events.active.add(1, ordering: .relaxed)
         events.subjects.withLock { $0.append(connection.peerCertificateSubject) }
+        events.identities.withLock { $0.append(connection.peerCertificateIdentity) }
         events.connections.withLock { $0.append(connection) }
     }
     func connection(_ connection: TLSConnection, didRead bytes: UnsafeRawBufferPointer) {
