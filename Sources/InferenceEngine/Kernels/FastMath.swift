@@ -137,6 +137,21 @@ enum FastMath {
         }
     }
 
+    /// `y[i] = f(a[i], b[i])` for `i < count`; `y` may equal `a` or `b`.
+    @inline(__always)
+    static func map(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int,
+                    _ f: (Vector, Vector) -> Vector) {
+        var i = 0
+        while i &+ 16 <= count {
+            store(f(load(a + i), load(b + i)), y + i)
+            i &+= 16
+        }
+        if i < count {
+            let rest = count &- i
+            store(f(load(a + i, count: rest), load(b + i, count: rest)), y + i, count: rest)
+        }
+    }
+
     @inline(__always)
     static func load(_ p: UnsafePointer<Float>) -> Vector {
         UnsafeRawPointer(p).loadUnaligned(as: Vector.self)
