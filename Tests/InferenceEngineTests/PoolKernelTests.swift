@@ -24,6 +24,9 @@ struct PoolKernelTests {
         Case(name: "wide 3x3 s1 pads", h: 5, w: 40, window: window((3, 3), (1, 1), pads: (1, 1, 1, 1))),
         Case(name: "wide 2x3 s(1,3) dilated ceil", h: 9, w: 50, window: window((2, 3), (1, 3), (2, 2), pads: (1, 2, 0, 1), ceil: true)),
         Case(name: "1-D k3 s2 pads", h: 1, w: 33, window: window((1, 3), (1, 2), pads: (0, 1, 0, 1), rank: 1)),
+        // Narrow rows take the scalar path.
+        Case(name: "narrow 3x2 s(2,3) dilated ceil", h: 9, w: 13, window: window((3, 2), (2, 3), (1, 2), pads: (1, 1, 2, 0), ceil: true)),
+        Case(name: "narrow 1-D", h: 1, w: 7, window: window((1, 2), (1, 2), pads: (0, 1, 0, 1), rank: 1)),
     ]
 
     static func reference(_ c: Case, _ x: [Float], planes: Int, isMax: Bool, includePad: Bool) -> [Float] {

@@ -5,8 +5,10 @@
 /// Output column `ox` at tap `kx` reads padded column `ox·stride + kx·dilation`; storing padded
 /// column `i·stride + p` at phase `p`, index `i` makes that phase `(kx·dilation) % stride`,
 /// index `ox + (kx·dilation) / stride`: consecutive outputs are consecutive floats. Rows are
-/// padded but not split (a vertical stride just picks rows). Each phase row is long enough for
-/// the last vector of outputs to read 16 lanes without leaving the buffer.
+/// padded but not split (a vertical stride just picks rows). Phase rows are exactly as long as
+/// the outputs need, so small planes copy little; the last vector of a row reads on into the
+/// next row (lanes whose results are never stored), and 16 floats of padding after the last row
+/// keep those reads inside the buffer.
 struct PhasePlane {
     /// Padded rows the outputs reach.
     let rows: Int
@@ -22,13 +24,13 @@ struct PhasePlane {
          padTop: Int, padLeft: Int) {
         rows = outputs.h > 0 ? (outputs.h - 1) * stride.h + (kernel.h - 1) * dilation.h + 1 : 0
         phases = stride.w
-        width = (outputs.w + 15) / 16 * 16 + ((kernel.w - 1) * dilation.w) / stride.w
+        width = outputs.w + ((kernel.w - 1) * dilation.w) / stride.w
         self.padTop = padTop
         self.padLeft = padLeft
     }
 
-    /// Floats the plane occupies.
-    var count: Int { rows * phases * width }
+    /// Floats the plane occupies, with the 16 after the last row.
+    var count: Int { rows * phases * width + 16 }
 
     /// Distance between padded rows.
     var rowStride: Int { phases * width }
@@ -42,30 +44,54 @@ struct PhasePlane {
 
     /// Copies the `h × w` plane at `source` into `plane`, writing `padding` everywhere outside it.
     func fill(_ plane: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, h: Int, w: Int, padding: Float) {
-        for y in 0..<rows {
-            let iy = y - padTop
-            let row = plane + y * rowStride
-            guard iy >= 0, iy < h else {
-                row.update(repeating: padding, count: rowStride)
-                continue
-            }
-            let src = source + iy * w
-            if phases == 1 {
-                // Padded columns [padLeft, padLeft + w) hold the data; clip to the row.
-                let lo = Swift.min(padLeft, width), hi = Swift.max(lo, Swift.min(padLeft + w, width))
-                row.update(repeating: padding, count: lo)
-                if hi > lo { (row + lo).update(from: src + (lo - padLeft), count: hi - lo) }
-                (row + hi).update(repeating: padding, count: width - hi)
-            } else {
-                for p in 0..<phases {
-                    let dst = row + p * width
-                    var ix = p - padLeft
-                    for i in 0..<width {
-                        dst[i] = ix >= 0 && ix < w ? src[ix] : padding
-                        ix += phases
-                    }
+        for p in 0..<phases {
+            // Index i of phase p holds input column i·phases + p - padLeft; lo..<hi lie inside the
+            // row, the same for every row.
+            let offset = p - padLeft
+            let (lo, hi) = Self.validRange(offset: offset, stride: phases, count: width, size: w)
+            for y in 0..<rows {
+                let iy = y - padTop
+                let dst = plane + y * rowStride + p * width
+                guard iy >= 0, iy < h else {
+                    for i in 0..<width { dst[i] = padding }
+                    continue
                 }
+                let src = source + iy * w
+                for i in 0..<lo { dst[i] = padding }
+                if phases == 1 {
+                    Self.copy(src + (lo + offset), to: dst + lo, count: hi - lo)
+                } else {
+                    var i = lo, ix = lo &* phases &+ offset
+                    while i < hi { dst[i] = src[ix]; i &+= 1; ix &+= phases }
+                }
+                for i in hi..<width { dst[i] = padding }
             }
         }
+        let end = plane + rows * rowStride
+        for i in 0..<16 { end[i] = padding }
+    }
+
+    /// Copies `count` floats with whole-vector moves; a row of 16 or more ends with one vector
+    /// that overlaps the previous one rather than a scalar tail.
+    @inline(__always)
+    static func copy(_ src: UnsafePointer<Float>, to dst: UnsafeMutablePointer<Float>, count: Int) {
+        guard count >= 16 else {
+            for j in 0..<count { dst[j] = src[j] }
+            return
+        }
+        var i = 0
+        while i &+ 16 <= count {
+            FastMath.store(FastMath.load(src + i), dst + i)
+            i &+= 16
+        }
+        if i < count { FastMath.store(FastMath.load(src + (count &- 16)), dst + (count &- 16)) }
+    }
+
+    /// The output columns `lo..<hi` whose input column `ox·stride + offset` lies in `0..<size`.
+    @inline(__always)
+    static func validRange(offset: Int, stride: Int, count: Int, size: Int) -> (Int, Int) {
+        let lo = offset >= 0 ? 0 : Swift.min(count, (-offset + stride - 1) / stride)
+        let hi = size - offset <= 0 ? 0 : Swift.min(count, (size - offset + stride - 1) / stride)
+        return (lo, Swift.max(hi, lo))
     }
 }

@@ -195,7 +195,7 @@ extension ConvKernel {
     /// im2col + GEMM, per image or (`batched`) for all images at once.
     func runGemm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                  _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, batched: Bool) {
-        let spatial = d.spatial, kDim = d.kDim, plane = d.h * d.w
+        let spatial = d.spatial, kDim = d.kDim, plane0 = d.h * d.w
         let pointwise = window.kernel.h == 1 && window.kernel.w == 1 && window.stride.h == 1 && window.stride.w == 1 && d.oh == d.h && d.ow == d.w && d.padTop == 0 && d.padLeft == 0
         @inline(__always) func initializeBias(_ c: UnsafeMutablePointer<Float>, channel: Int, ldc: Int, count: Int) {
             for oc in 0..<d.mg { (c + oc * ldc).initialize(repeating: bias?[channel + oc] ?? 0, count: count) }
@@ -207,7 +207,7 @@ extension ConvKernel {
                     let dst = y + (b * d.m + gi * d.mg) * spatial
                     initializeBias(dst, channel: gi * d.mg, ldc: spatial, count: spatial)
                     GemmKernel.multiplyAccumulate(m: d.mg, n: spatial, k: kDim, alpha: 1, a: w + gi * d.mg * kDim, lda: kDim,
-                                                  b: x + (b * d.c + gi * d.cg) * plane, ldb: spatial, c: dst, ldc: spatial)
+                                                  b: x + (b * d.c + gi * d.cg) * plane0, ldb: spatial, c: dst, ldc: spatial)
                     for oc in 0..<d.mg {
                         let row = (b * d.m + gi * d.mg + oc) * spatial
                         finish(y + row, y + row, count: spatial, residual: residual.map { $0 + row })
@@ -217,15 +217,29 @@ extension ConvKernel {
             return
         }
         let columns = batched ? d.n * spatial : spatial
-        let scratch = kDim * columns + (batched ? d.mg * columns : 0)
+        let plane = PhasePlane(outputs: (d.oh, d.ow), kernel: window.kernel, stride: window.stride, dilation: window.dilation,
+                               padTop: d.padTop, padLeft: d.padLeft)
+        let taps = window.kernel.h * window.kernel.w
+        let scratch = kDim * columns + (batched ? d.mg * columns : 0) + plane.count
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsetBuffer in
         withUnsafeTemporaryAllocation(of: Float.self, capacity: scratch) { buffer in
+            let offsets = offsetBuffer.baseAddress!
+            for ky in 0..<window.kernel.h {
+                for kx in 0..<window.kernel.w {
+                    offsets[ky * window.kernel.w + kx] = plane.tapOffset(ky: ky, kx: kx, dilation: window.dilation)
+                }
+            }
             let col = buffer.baseAddress!
+            let padded = col + kDim * columns + (batched ? d.mg * columns : 0)
+            @inline(__always) func im2col(_ image: Int, _ gi: Int, into dst: UnsafeMutablePointer<Float>) {
+                self.im2col(x + (image * d.c + gi * d.cg) * plane0, channels: d.cg, d, plane, scratch: padded, offsets: offsets, into: dst, ld: columns)
+            }
             if batched {
                 // Columns b·spatial ..< (b+1)·spatial of the im2col matrix and of the product belong to image b.
                 let product = col + kDim * columns
                 for gi in 0..<group {
                     for b in 0..<d.n {
-                        im2col(x + (b * d.c + gi * d.cg) * plane, channels: d.cg, d, into: col + b * spatial, ld: columns)
+                        im2col(b, gi, into: col + b * spatial)
                     }
                     initializeBias(product, channel: gi * d.mg, ldc: columns, count: columns)
                     GemmKernel.multiplyAccumulate(m: d.mg, n: columns, k: kDim, alpha: 1, a: w + gi * d.mg * kDim, lda: kDim,
@@ -240,7 +254,7 @@ extension ConvKernel {
             } else {
                 for b in 0..<d.n {
                     for gi in 0..<group {
-                        im2col(x + (b * d.c + gi * d.cg) * plane, channels: d.cg, d, into: col, ld: spatial)
+                        im2col(b, gi, into: col)
                         let dst = y + (b * d.m + gi * d.mg) * spatial
                         initializeBias(dst, channel: gi * d.mg, ldc: spatial, count: spatial)
                         GemmKernel.multiplyAccumulate(m: d.mg, n: spatial, k: kDim, alpha: 1, a: w + gi * d.mg * kDim, lda: kDim,
@@ -252,50 +266,26 @@ extension ConvKernel {
                     }
                 }
             }
-        }
+        } }
     }
 
     /// Writes the im2col rows (channel, ky, kx) of `channels` planes starting at `x`: row r holds
-    /// the input value under tap r for every output pixel, `ld` floats after row r - 1.
-    func im2col(_ x: UnsafePointer<Float>, channels: Int, _ d: Dimensions, into dst: UnsafeMutablePointer<Float>, ld: Int) {
-        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
-        let h = d.h, wd = d.w, oh = d.oh, ow = d.ow
-        var row = 0
+    /// the input value under tap r for every output pixel, `ld` floats after row r - 1. Each
+    /// plane goes through a ``PhasePlane`` first, so every (row, tap) is one contiguous copy
+    /// whatever the padding, stride and dilation.
+    func im2col(_ x: UnsafePointer<Float>, channels: Int, _ d: Dimensions, _ plane: PhasePlane, scratch: UnsafeMutablePointer<Float>,
+                offsets: UnsafePointer<Int>, into dst: UnsafeMutablePointer<Float>, ld: Int) {
+        let taps = window.kernel.h * window.kernel.w
+        let rowStep = window.stride.h * plane.rowStride
         for ch in 0..<channels {
-            let plane = x + ch * h * wd
-            for ky in 0..<kh {
-                for kx in 0..<kw {
-                    let line0 = dst + row * ld
-                    let off = kx &* dw &- d.padLeft
-                    let (lo, hi) = Self.validRange(offset: off, stride: sw, count: ow, size: wd)
-                    for oy in 0..<oh {
-                        let iy = oy &* sh &- d.padTop &+ ky &* dh
-                        let line = line0 + oy &* ow
-                        if iy < 0 || iy >= h {
-                            line.update(repeating: 0, count: ow)
-                            continue
-                        }
-                        let src = plane + iy &* wd
-                        if lo > 0 { line.update(repeating: 0, count: lo) }
-                        if sw == 1 {
-                            if hi > lo { (line + lo).update(from: src + (lo &+ off), count: hi &- lo) }
-                        } else {
-                            var ox = lo
-                            while ox < hi { line[ox] = src[ox &* sw &+ off]; ox &+= 1 }
-                        }
-                        if hi < ow { (line + hi).update(repeating: 0, count: ow &- hi) }
-                    }
-                    row += 1
+            plane.fill(scratch, from: x + ch * d.h * d.w, h: d.h, w: d.w, padding: 0)
+            for t in 0..<taps {
+                let line = dst + (ch * taps + t) * ld
+                let tap = scratch + offsets[t]
+                for oy in 0..<d.oh {
+                    PhasePlane.copy(tap + oy &* rowStep, to: line + oy &* d.ow, count: d.ow)
                 }
             }
         }
-    }
-
-    /// The output columns `lo..<hi` whose input column `ox·stride + offset` lies in `0..<size`.
-    @inline(__always)
-    static func validRange(offset: Int, stride: Int, count: Int, size: Int) -> (Int, Int) {
-        let lo = offset >= 0 ? 0 : Swift.min(count, (-offset + stride - 1) / stride)
-        let hi = size - offset <= 0 ? 0 : Swift.min(count, (size - offset + stride - 1) / stride)
-        return (lo, Swift.max(hi, lo))
     }
 }

@@ -344,13 +344,14 @@ struct UnaryKernel: NodeKernel {
         switch op {
         case .erf: return Self.mapVectors(v, FastMath.erf)
         case .gelu: return Self.mapVectors(v, EpilogueActivation.gelu(approximateTanh: approximateTanh).apply)
+        case .leakyRelu: return Self.mapVectors(v, EpilogueActivation.leakyRelu(alpha: alpha).apply)
         default: break
         }
         let a = alpha, b = beta
         return Self.map(v) { [op] x in
             switch op {
             case .sqrt: return sqrtf(x)
-            case .erf, .gelu: preconditionFailure("\(op) takes the vector path above")
+            case .erf, .gelu, .leakyRelu: preconditionFailure("\(op) takes the vector path above")
             case .exp: return expf(x)
             case .log: return logf(x)
             case .neg: return -x
@@ -359,7 +360,6 @@ struct UnaryKernel: NodeKernel {
             case .floor: return floorf(x)
             case .ceil: return ceilf(x)
             case .sign: return x > 0 ? 1 : (x < 0 ? -1 : (x.isNaN ? x : 0))
-            case .leakyRelu: return x >= 0 ? x : a * x
             case .elu: return x >= 0 ? x : a * (expf(x) - 1)
             case .hardSigmoid: return Swift.max(0, Swift.min(1, a * x + b))
             case .softplus: return x > 20 ? x : log1pf(expf(x))
@@ -416,7 +416,7 @@ struct ClipKernel: NodeKernel {
         switch x.storage {
         case .float32(let v):
             let l = lo?.scalars[0] ?? -Float.infinity, h = hi?.scalars[0] ?? Float.infinity
-            return [Tensor(shape: x.shape, storage: .float32(UnaryKernel.map(v) { Swift.min(Swift.max($0, l), h) }))]
+            return [Tensor(shape: x.shape, storage: .float32(UnaryKernel.mapVectors(v, EpilogueActivation.clip(min: l, max: h).apply)))]
         default:
             let l = lo?.storage.int64Values[0] ?? Int64.min, h = hi?.storage.int64Values[0] ?? Int64.max
             let v = x.storage.int64Values.map { Swift.min(Swift.max($0, l), h) }

@@ -1,9 +1,11 @@
 /// MaxPool and AveragePool over 1-D and 2-D inputs.
 ///
-/// Each plane is copied once into a ``PhasePlane`` padded with -inf (max) or 0 (average), so
-/// every window tap of 16 adjacent outputs is one contiguous vector load and the loops carry no
-/// bounds checks. Average divisors are separable: (taps counted along y) × (taps counted along
-/// x), computed once per row and per column.
+/// Rows of at least ``vectorMinimumWidth`` outputs: each plane is copied once into a
+/// ``PhasePlane`` padded with -inf (max) or 0 (average), so every window tap of 16 adjacent
+/// outputs is one contiguous vector load and the loops carry no bounds checks. Narrower rows
+/// (where that copy would cost more than the windows) loop over each window's valid taps, with
+/// the tap ranges computed once per output row and column. Average divisors are separable:
+/// (taps counted along y) × (taps counted along x).
 struct PoolKernel: NodeKernel {
     let window: Window2D
     let isMax: Bool
@@ -14,6 +16,8 @@ struct PoolKernel: NodeKernel {
     var columnMajor = false
 
     typealias Vector = SIMD16<Float>
+    /// Output rows narrower than this take the scalar loop.
+    static let vectorMinimumWidth = 8
     typealias Geometry = (oh: Int, ow: Int, pt: Int, pl: Int, pb: Int, pr: Int)
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
@@ -44,12 +48,13 @@ struct PoolKernel: NodeKernel {
                 let end = Swift.min(start + (kernel - 1) * dilation + 1, size + padEnd)
                 return Float(dilation == 1 ? end - start : (end - start + dilation - 1) / dilation)
             }
-            let (lo, hi) = ConvKernel.validRange(offset: start, stride: dilation, count: kernel, size: size)
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dilation, count: kernel, size: size)
             return Float(hi - lo)
         }
     }
 
     func pool(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>) {
+        if g.ow < Self.vectorMinimumWidth { return poolNarrow(x, planes: planes, h: h, w: w, g: g, into: y) }
         let (kh, kw) = window.kernel
         let plane = PhasePlane(outputs: (g.oh, g.ow), kernel: window.kernel, stride: window.stride, dilation: window.dilation,
                                padTop: g.pt, padLeft: g.pl)
@@ -108,6 +113,61 @@ struct PoolKernel: NodeKernel {
 }
 
 extension PoolKernel {
+    /// Scalar windows over the valid taps only.
+    func poolNarrow(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>) {
+        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        // Per output row / column: first input index and the valid tap range.
+        let rows = (0..<g.oh).map { oy in
+            let start = oy * sh - g.pt
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dh, count: kh, size: h)
+            return (start, lo, hi)
+        }
+        let columns = (0..<g.ow).map { ox in
+            let start = ox * sw - g.pl
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dw, count: kw, size: w)
+            return (start, lo, hi)
+        }
+        let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: sh, dilation: dh, padBegin: g.pt, padEnd: g.pb)
+        let columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: sw, dilation: dw, padBegin: g.pl, padEnd: g.pr)
+        for p in 0..<planes {
+            let src = x + p * h * w, out = y + p * g.oh * g.ow
+            for oy in 0..<g.oh {
+                let (y0, kyLo, kyHi) = rows[oy]
+                for ox in 0..<g.ow {
+                    let (x0, kxLo, kxHi) = columns[ox]
+                    let o = oy * g.ow + ox
+                    if isMax {
+                        var best = -Float.infinity
+                        var ky = kyLo
+                        while ky < kyHi {
+                            let line = src + ((y0 &+ ky &* dh) &* w &+ x0)
+                            var kx = kxLo
+                            while kx < kxHi {
+                                // A select, not a branch: which tap wins is data-dependent. NaN wins and stays.
+                                let v = line[kx &* dw]
+                                best = v > best || v != v ? v : best
+                                kx &+= 1
+                            }
+                            ky &+= 1
+                        }
+                        out[o] = best
+                    } else {
+                        var sum: Float = 0
+                        var ky = kyLo
+                        while ky < kyHi {
+                            let line = src + ((y0 &+ ky &* dh) &* w &+ x0)
+                            var kx = kxLo
+                            while kx < kxHi { sum += line[kx &* dw]; kx &+= 1 }
+                            ky &+= 1
+                        }
+                        let count = rowCounts[oy] * columnCounts[ox]
+                        out[o] = countIncludePad ? sum / Swift.max(count, 1) : (count > 0 ? sum / count : 0)
+                    }
+                }
+            }
+        }
+    }
+
     func maxWithIndices(_ x: [Float], n: Int, c: Int, h: Int, wd: Int, g: Geometry, outShape: [Int], total: Int) -> [Tensor] {
         let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
         var y = [Float](repeating: 0, count: total), where_ = [Int64](repeating: 0, count: total)
