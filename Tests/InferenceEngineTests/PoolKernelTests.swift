@@ -43,7 +43,7 @@ struct PoolKernelTests {
                             if iy < c.h + g.pb && ix < c.w + g.pr { padded += 1 }
                             guard iy >= 0, iy < c.h, ix >= 0, ix < c.w else { continue }
                             let v = x[(p * c.h + iy) * c.w + ix]
-                            best = max(best, v)
+                            if v > best || v.isNaN { best = v }
                             sum += v
                             inside += 1
                         }
@@ -61,9 +61,11 @@ struct PoolKernelTests {
     @Test(arguments: cases)
     func matchesDefinition(_ c: Case) throws {
         var rng = SplitMix64(seed: UInt64(c.w * 31 + c.h))
-        let planes = 6
-        let x = (0..<(planes * c.h * c.w)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
-        let shape = c.window.spatialRank == 1 ? [2, 3, c.w] : [2, 3, c.h, c.w]
+        // 18 planes: one block of 16 interleaved planes and a partial one.
+        let planes = 18
+        var x = (0..<(planes * c.h * c.w)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
+        x[c.h * c.w + 1] = .nan   // MaxPool propagates NaN; AveragePool too
+        let shape = c.window.spatialRank == 1 ? [2, 9, c.w] : [2, 9, c.h, c.w]
         for (isMax, includePad) in [(true, false), (false, false), (false, true)] {
             let kernel = PoolKernel(window: c.window, isMax: isMax, countIncludePad: includePad)
             let node = CompiledNode(name: "pool", opType: isMax ? "MaxPool" : "AveragePool", operation: .kernel(kernel), inputs: [], outputs: [0])

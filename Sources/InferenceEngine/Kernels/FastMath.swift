@@ -27,7 +27,7 @@ enum FastMath {
     static func exp(_ x: Vector) -> Vector {
         let upper: Float = 88.72283     // just below ln(Float.greatestFiniteMagnitude)
         let lower: Float = -87.33654    // ln(Float.leastNormalMagnitude)
-        let xc = x.clamped(lowerBound: Vector(repeating: lower), upperBound: Vector(repeating: upper))
+        let xc = clamp(x, lower, upper)
         // Adding 1.5·2²³ rounds x·log2(e) to an integer n in the low mantissa bits of z, so no
         // float→int conversion is needed; the +127 makes `bits(z) << 23` the biased exponent of 2ⁿ.
         let shifter = Vector(repeating: 12_582_912 + 127)
@@ -88,7 +88,7 @@ enum FastMath {
         p = Vector(repeating: -0.3761255067176382).addingProduct(p, x2)
         p = Vector(repeating: 1.1283791575724553).addingProduct(p, x2)
         let small = x * p
-        let a = magnitude(x).clamped(lowerBound: Vector(repeating: 0), upperBound: Vector(repeating: 3.95))
+        let a = clamp(magnitude(x), 0, 3.95)
         let t = 1 / Vector(repeating: 1).addingProduct(a, Vector(repeating: 0.5))
         var q = Vector(repeating: 0.6279629455015098).addingProduct(Vector(repeating: -0.22783087616339306), t)
         q = Vector(repeating: -0.0542638365012382).addingProduct(q, t)
@@ -99,6 +99,14 @@ enum FastMath {
         var y = large.replacing(with: small, where: magnitude(x) .< 0.875)
         y.replace(with: x, where: x .!= x)
         return y
+    }
+
+    /// `x` limited to `lower...upper` with two compare-and-blends (NaN passes through): the
+    /// standard library's `clamped` goes through generic `pointwiseMin`/`pointwiseMax` calls
+    /// that do not inline into vector code.
+    @inline(__always)
+    static func clamp(_ x: Vector, _ lower: Float, _ upper: Float) -> Vector {
+        x.replacing(with: lower, where: x .< lower).replacing(with: upper, where: x .> upper)
     }
 
     /// |x| by clearing the sign bits (NaN stays NaN).

@@ -3,9 +3,11 @@
 /// Rows of at least ``vectorMinimumWidth`` outputs: each plane is copied once into a
 /// ``PhasePlane`` padded with -inf (max) or 0 (average), so every window tap of 16 adjacent
 /// outputs is one contiguous vector load and the loops carry no bounds checks. Narrower rows
-/// (where that copy would cost more than the windows) loop over each window's valid taps, with
-/// the tap ranges computed once per output row and column. Average divisors are separable:
-/// (taps counted along y) × (taps counted along x).
+/// (where that copy would cost more than the windows) take 16 planes at a time, interleaved so
+/// that one vector holds the same pixel of 16 planes, and loop over each window's valid taps
+/// (ranges computed once per output row and column); a scalar loop over one window's taps
+/// would be bound by the latency of its compare-and-select chain. Average divisors are
+/// separable: (taps counted along y) × (taps counted along x).
 struct PoolKernel: NodeKernel {
     let window: Window2D
     let isMax: Bool
@@ -16,8 +18,10 @@ struct PoolKernel: NodeKernel {
     var columnMajor = false
 
     typealias Vector = SIMD16<Float>
-    /// Output rows narrower than this take the scalar loop.
+    /// Output rows narrower than this are computed across planes.
     static let vectorMinimumWidth = 8
+    /// Largest plane (h·w) interleaved 16 at a time for narrow rows; larger ones loop per plane.
+    static let interleavedPlaneLimit = 4096
     typealias Geometry = (oh: Int, ow: Int, pt: Int, pl: Int, pb: Int, pr: Int)
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
@@ -113,9 +117,12 @@ struct PoolKernel: NodeKernel {
 }
 
 extension PoolKernel {
-    /// Scalar windows over the valid taps only.
+    /// Windows over the valid taps only, for narrow output rows.
     func poolNarrow(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>) {
         let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        if planes > 1 && h * w <= Self.interleavedPlaneLimit {
+            return poolInterleaved(x, planes: planes, h: h, w: w, g: g, into: y)
+        }
         // Per output row / column: first input index and the valid tap range.
         let rows = (0..<g.oh).map { oy in
             let start = oy * sh - g.pt
@@ -164,6 +171,73 @@ extension PoolKernel {
                         out[o] = countIncludePad ? sum / Swift.max(count, 1) : (count > 0 ? sum / count : 0)
                     }
                 }
+            }
+        }
+    }
+
+    /// ``poolNarrow(_:planes:h:w:g:into:)`` 16 planes at a time: lane l of the vector at
+    /// `t + 16·i` is pixel i of plane p0 + l.
+    func poolInterleaved(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>) {
+        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        let pixels = h * w, outputs = g.oh * g.ow
+        let rows = (0..<g.oh).map { oy in
+            let start = oy * sh - g.pt
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dh, count: kh, size: h)
+            return (start, lo, hi)
+        }
+        let columns = (0..<g.ow).map { ox in
+            let start = ox * sw - g.pl
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dw, count: kw, size: w)
+            return (start, lo, hi)
+        }
+        let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: sh, dilation: dh, padBegin: g.pt, padEnd: g.pb)
+        let columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: sw, dilation: dw, padBegin: g.pl, padEnd: g.pr)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * (pixels + outputs)) { buffer in
+            let t = buffer.baseAddress!, o = t + 16 * pixels
+            var p0 = 0
+            while p0 < planes {
+                let lanes = Swift.min(16, planes - p0)
+                for l in 0..<16 {
+                    if l < lanes {
+                        let src = x + (p0 + l) * pixels
+                        for i in 0..<pixels { t[i &* 16 &+ l] = src[i] }
+                    } else {
+                        for i in 0..<pixels { t[i &* 16 &+ l] = 0 }
+                    }
+                }
+                for oy in 0..<g.oh {
+                    let (y0, kyLo, kyHi) = rows[oy]
+                    for ox in 0..<g.ow {
+                        let (x0, kxLo, kxHi) = columns[ox]
+                        var v = Vector(repeating: isMax ? -.infinity : 0)
+                        var ky = kyLo
+                        while ky < kyHi {
+                            let line = t + ((y0 &+ ky &* dh) &* w &+ x0) &* 16
+                            var kx = kxLo
+                            while kx < kxHi {
+                                let tap = FastMath.load(line + kx &* dw &* 16)
+                                if isMax {
+                                    // NaN wins and then stays, like the scalar `v > best || v.isNaN`.
+                                    v.replace(with: tap, where: (tap .> v) .| (tap .!= tap))
+                                } else {
+                                    v += tap
+                                }
+                                kx &+= 1
+                            }
+                            ky &+= 1
+                        }
+                        if !isMax {
+                            let count = rowCounts[oy] * columnCounts[ox]
+                            v = countIncludePad ? v / Swift.max(count, 1) : (count > 0 ? v / count : Vector(repeating: 0))
+                        }
+                        FastMath.store(v, o + (oy * g.ow + ox) * 16)
+                    }
+                }
+                for l in 0..<lanes {
+                    let dst = y + (p0 + l) * outputs
+                    for j in 0..<outputs { dst[j] = o[j &* 16 &+ l] }
+                }
+                p0 += 16
             }
         }
     }

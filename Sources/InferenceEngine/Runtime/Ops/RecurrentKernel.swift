@@ -179,7 +179,7 @@ struct RecurrentKernel: NodeKernel {
 extension RecurrentKernel {
     @inline(__always)
     func clipped(_ v: Vector) -> Vector {
-        clip > 0 ? v.clamped(lowerBound: Vector(repeating: -clip), upperBound: Vector(repeating: clip)) : v
+        clip > 0 ? FastMath.clamp(v, -clip, clip) : v
     }
 
     /// LSTM gates (ONNX order i, o, f, c) for one batch row; updates `c` and `h` in place.
