@@ -44,6 +44,7 @@ struct PhasePlane {
 
     /// Copies the `h × w` plane at `source` into `plane`, writing `padding` everywhere outside it.
     func fill(_ plane: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, h: Int, w: Int, padding: Float) {
+        if phases == 1 { return fillRows(plane, from: source, h: h, w: w, padding: padding) }
         for p in 0..<phases {
             // Index i of phase p holds input column i·phases + p - padLeft; lo..<hi lie inside the
             // row, the same for every row.
@@ -58,17 +59,38 @@ struct PhasePlane {
                 }
                 let src = source + iy * w
                 for i in 0..<lo { dst[i] = padding }
-                if phases == 1 {
-                    Self.copy(src + (lo + offset), to: dst + lo, count: hi - lo)
-                } else {
-                    var i = lo, ix = lo &* phases &+ offset
-                    while i < hi { dst[i] = src[ix]; i &+= 1; ix &+= phases }
-                }
+                var i = lo, ix = lo &* phases &+ offset
+                while i < hi { dst[i] = src[ix]; i &+= 1; ix &+= phases }
                 for i in hi..<width { dst[i] = padding }
             }
         }
         let end = plane + rows * rowStride
         for i in 0..<16 { end[i] = padding }
+    }
+
+    /// ``fill(_:from:h:w:padding:)`` without stride phases, in whole-vector stores: rows are
+    /// written in order, so a store running past a row's end is overwritten by the next row (or
+    /// lands in the 16 floats after the last one). Few, wide stores also let the vector loads
+    /// that read the plane right afterwards be served without store-forwarding stalls.
+    func fillRows(_ plane: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, h: Int, w: Int, padding: Float) {
+        let fillVector = FastMath.Vector(repeating: padding)
+        let (lo, hi) = Self.validRange(offset: -padLeft, stride: 1, count: width, size: w)
+        @inline(__always) func pad(_ dst: UnsafeMutablePointer<Float>, from start: Int, to end: Int) {
+            var i = start
+            while i < end { FastMath.store(fillVector, dst + i); i &+= 16 }
+        }
+        for y in 0..<rows {
+            let iy = y - padTop
+            let dst = plane + y * width
+            guard iy >= 0, iy < h else {
+                pad(dst, from: 0, to: width)
+                continue
+            }
+            pad(dst, from: 0, to: lo)
+            Self.copy(source + iy * w + (lo - padLeft), to: dst + lo, count: hi - lo)
+            pad(dst, from: hi, to: width)
+        }
+        FastMath.store(fillVector, plane + rows * width)
     }
 
     /// Copies `count` floats with whole-vector moves; a row of 16 or more ends with one vector
