@@ -82,6 +82,9 @@ struct ConvKernel: NodeKernel {
         let depthwise = cg == 1
         let batched = !depthwise && n > 1 && d.spatial < Self.batchedSpatialLimit
         _ = try node.checkedCount([d.kDim, batched ? n * d.spatial : d.spatial])   // the im2col matrix
+        let plane = PhasePlane(outputs: (d.oh, d.ow), kernel: window.kernel, stride: window.stride, dilation: window.dilation,
+                               padTop: d.padTop, padLeft: d.padLeft)
+        _ = try node.checkedCount([plane.rows, plane.phases, plane.width])   // absurd pads or dilations refuse, not allocate
 
         let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
             defer { initialized = total }
@@ -97,9 +100,9 @@ struct ConvKernel: NodeKernel {
                         return
                     }
                     if depthwise {
-                        runDepthwise(xBase, wBase, pb, pr, py, d)
+                        runDepthwise(xBase, wBase, pb, pr, py, d, plane)
                     } else {
-                        runGemm(xBase, wBase, pb, pr, py, d, batched: batched)
+                        runGemm(xBase, wBase, pb, pr, py, d, plane, batched: batched)
                     }
                 } }
             } }
@@ -151,9 +154,7 @@ extension ConvKernel {
 extension ConvKernel {
     /// One input channel per group: each output vector is `taps` FMAs over a ``PhasePlane``.
     func runDepthwise(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                      _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions) {
-        let plane = PhasePlane(outputs: (d.oh, d.ow), kernel: window.kernel, stride: window.stride, dilation: window.dilation,
-                               padTop: d.padTop, padLeft: d.padLeft)
+                      _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, _ plane: PhasePlane) {
         let taps = window.kernel.h * window.kernel.w
         let rowStep = window.stride.h * plane.rowStride
         withUnsafeTemporaryAllocation(of: Float.self, capacity: plane.count) { buffer in
@@ -194,7 +195,7 @@ extension ConvKernel {
 
     /// im2col + GEMM, per image or (`batched`) for all images at once.
     func runGemm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                 _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, batched: Bool) {
+                 _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, _ plane: PhasePlane, batched: Bool) {
         let spatial = d.spatial, kDim = d.kDim, plane0 = d.h * d.w
         let pointwise = window.kernel.h == 1 && window.kernel.w == 1 && window.stride.h == 1 && window.stride.w == 1 && d.oh == d.h && d.ow == d.w && d.padTop == 0 && d.padLeft == 0
         @inline(__always) func initializeBias(_ c: UnsafeMutablePointer<Float>, channel: Int, ldc: Int, count: Int) {
@@ -217,8 +218,6 @@ extension ConvKernel {
             return
         }
         let columns = batched ? d.n * spatial : spatial
-        let plane = PhasePlane(outputs: (d.oh, d.ow), kernel: window.kernel, stride: window.stride, dilation: window.dilation,
-                               padTop: d.padTop, padLeft: d.padLeft)
         let taps = window.kernel.h * window.kernel.w
         let scratch = kDim * columns + (batched ? d.mg * columns : 0) + plane.count
         withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsetBuffer in

@@ -32,12 +32,17 @@ struct PoolKernel: NodeKernel {
         let outShape = window.spatialRank == 1 ? [n, c, g.ow] : [n, c, g.oh, g.ow]
         let total = try node.checkedCount(outShape)
         if indices { return maxWithIndices(x, n: n, c: c, h: h, wd: wd, g: g, outShape: outShape, total: total) }
+        let plane = PhasePlane(outputs: (g.oh, g.ow), kernel: window.kernel, stride: window.stride, dilation: window.dilation,
+                               padTop: g.pt, padLeft: g.pl)
+        if g.ow >= Self.vectorMinimumWidth {
+            _ = try node.checkedCount([plane.rows, plane.phases, plane.width])   // absurd pads or dilations refuse, not allocate
+        }
         let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
             defer { initialized = total }
             guard total > 0, let py = out.baseAddress else { return }
             x.withUnsafeBufferPointer { px in
                 // h·w = 0 gives empty windows: -inf for max, 0 for average, as the scalar definition does.
-                pool(px.baseAddress ?? UnsafePointer(py), planes: n * c, h: h, w: wd, g: g, into: py)
+                pool(px.baseAddress ?? UnsafePointer(py), planes: n * c, h: h, w: wd, g: g, plane: plane, into: py)
             }
         }
         return [Tensor(shape: outShape, storage: .float32(y))]
@@ -57,11 +62,9 @@ struct PoolKernel: NodeKernel {
         }
     }
 
-    func pool(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>) {
+    func pool(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, plane: PhasePlane, into y: UnsafeMutablePointer<Float>) {
         if g.ow < Self.vectorMinimumWidth { return poolNarrow(x, planes: planes, h: h, w: w, g: g, into: y) }
         let (kh, kw) = window.kernel
-        let plane = PhasePlane(outputs: (g.oh, g.ow), kernel: window.kernel, stride: window.stride, dilation: window.dilation,
-                               padTop: g.pt, padLeft: g.pl)
         let taps = kh * kw
         let rowStep = window.stride.h * plane.rowStride
         let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: window.stride.h, dilation: window.dilation.h,
