@@ -25,6 +25,15 @@ enum SoftmaxKernel {
     /// Softmax of `count` contiguous values.
     @inline(__always)
     static func row(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        if count <= 16 {
+            // One register holds the row (attention rows are often this short): lanes past the
+            // end are -inf, whose exponential (0) leaves the sum alone.
+            var v = Vector(repeating: -.infinity)
+            for j in 0..<count { v[j] = x[j] }
+            let e = FastMath.exp(v - FastMath.maximum(v))
+            FastMath.store(e * (1 / FastMath.sum(e)), y, count: count)
+            return
+        }
         var maxima = Vector(repeating: -.infinity)
         var i = 0
         while i + 16 <= count {
@@ -32,7 +41,7 @@ enum SoftmaxKernel {
             maxima.replace(with: v, where: v .> maxima)
             i += 16
         }
-        var m = maxima.max()
+        var m = FastMath.maximum(maxima)
         while i < count { m = Swift.max(m, x[i]); i += 1 }
         let shift = Vector(repeating: m)
         var sums = Vector(repeating: 0)
@@ -52,7 +61,7 @@ enum SoftmaxKernel {
             FastMath.store(e, y + i, count: rest)
             sums += e
         }
-        let scale = Vector(repeating: 1 / sums.sum())
+        let scale = Vector(repeating: 1 / FastMath.sum(sums))
         FastMath.map(y, y, count: count) { $0 * scale }
     }
 

@@ -30,7 +30,7 @@ struct GlobalPoolKernel: NodeKernel {
             best.replace(with: v, where: v .> best)
             i += 16
         }
-        var m = best.max()
+        var m = FastMath.maximum(best)
         while i < count { m = Swift.max(m, x[i]); i += 1 }
         return m
     }
@@ -40,7 +40,7 @@ struct GlobalPoolKernel: NodeKernel {
         var acc = Vector(repeating: 0)
         var i = 0
         while i + 16 <= count { acc += FastMath.load(x + i); i += 16 }
-        var s = acc.sum()
+        var s = FastMath.sum(acc)
         while i < count { s += x[i]; i += 1 }
         return s
     }
