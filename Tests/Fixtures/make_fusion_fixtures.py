@@ -246,7 +246,24 @@ def conv_batchnorm():
     inits = [const("w", rnd(m, c, 3, 3)), const("bias", rnd(m)), const("scale", rnd(m)), const("shift", rnd(m)),
              const("mean", rnd(m)), const("var", np.abs(rnd(m)) + 0.5)]
     add_case("conv_batchnorm", nodes, [vi("x", ["n", c, 10, 10])], [vi("y", ["n", m, 10, 10])], inits,
-             {"x": rnd(2, c, 10, 10)}, [], fused_nodes=2)
+             {"x": rnd(2, c, 10, 10)}, ["FusedConv"])
+
+
+def conv_residual_relu():
+    # ResNet block tail: relu(conv(x) + x), and a 1-D conv with LeakyRelu after it.
+    c = 4
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Add", ["c", "x"], ["s"]),
+        helper.make_node("Relu", ["s"], ["r"]),
+        helper.make_node("Reshape", ["r", "flat"], ["seq"]),
+        helper.make_node("Conv", ["seq", "w1", "b1"], ["c1"], kernel_shape=[5], strides=[2]),
+        helper.make_node("LeakyRelu", ["c1"], ["y"], alpha=0.2),
+    ]
+    inits = [const("w", rnd(c, c, 3, 3, scale=0.3)), const("w1", rnd(6, c, 5)), const("b1", rnd(6)),
+             numpy_helper.from_array(np.array([0, c, -1], dtype=np.int64), "flat")]
+    add_case("conv_residual_relu", nodes, [vi("x", ["n", c, 6, 6])], [vi("y", ["n", 6, 16])], inits,
+             {"x": rnd(2, c, 6, 6)}, ["FusedConv"], fused_nodes=3)
 
 
 if __name__ == "__main__":
@@ -263,6 +280,7 @@ if __name__ == "__main__":
     gemm_residual_relu()
     gemm_transposed_operand()
     conv_batchnorm()
+    conv_residual_relu()
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1)
     print(f"wrote {len(cases)} cases to {OUT}")

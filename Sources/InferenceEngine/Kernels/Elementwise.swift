@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// ONNX binary arithmetic operators with numpy broadcasting.
 enum BinaryOperator: String, Sendable {
     case add = "Add", sub = "Sub", mul = "Mul", div = "Div"
@@ -22,10 +16,9 @@ enum ElementwiseKernel {
         case .relu:
             for i in 0..<count { y[i] = max(x[i], 0) }
         case .sigmoid:
-            // 1 / (1 + e^-x) saturates correctly at both ends: e^100 = inf gives 0, e^-100 gives 1.
-            for i in 0..<count { y[i] = 1 / (1 + expf(-x[i])) }
+            FastMath.map(x, y, count: count, FastMath.sigmoid)
         case .tanh:
-            for i in 0..<count { y[i] = tanhf(x[i]) }
+            FastMath.map(x, y, count: count, FastMath.tanh)
         }
     }
 

@@ -29,6 +29,7 @@ struct GraphOptimizer {
                 LayerNormFusion(),
                 AttentionFusion(),
                 GemmEpilogueFusion(),
+                ConvEpilogueFusion(),
                 ResidualLayerNormFusion(),
                 ElementwiseChainFusion(),
             ]

@@ -340,11 +340,18 @@ struct UnaryKernel: NodeKernel {
     }
 
     func float(_ v: [Float]) -> [Float] {
+        // The transcendental activations of transformer blocks run 16 lanes at a time (FastMath).
+        switch op {
+        case .erf: return Self.mapVectors(v, FastMath.erf)
+        case .gelu: return Self.mapVectors(v, EpilogueActivation.gelu(approximateTanh: approximateTanh).apply)
+        case .leakyRelu: return Self.mapVectors(v, EpilogueActivation.leakyRelu(alpha: alpha).apply)
+        default: break
+        }
         let a = alpha, b = beta
-        return Self.map(v) { [op, approximateTanh] x in
+        return Self.map(v) { [op] x in
             switch op {
             case .sqrt: return sqrtf(x)
-            case .erf: return erff(x)
+            case .erf, .gelu, .leakyRelu: preconditionFailure("\(op) takes the vector path above")
             case .exp: return expf(x)
             case .log: return logf(x)
             case .neg: return -x
@@ -353,7 +360,6 @@ struct UnaryKernel: NodeKernel {
             case .floor: return floorf(x)
             case .ceil: return ceilf(x)
             case .sign: return x > 0 ? 1 : (x < 0 ? -1 : (x.isNaN ? x : 0))
-            case .leakyRelu: return x >= 0 ? x : a * x
             case .elu: return x >= 0 ? x : a * (expf(x) - 1)
             case .hardSigmoid: return Swift.max(0, Swift.min(1, a * x + b))
             case .softplus: return x > 20 ? x : log1pf(expf(x))
@@ -376,13 +382,18 @@ struct UnaryKernel: NodeKernel {
             case .shrink: return x < -a ? x + b : (x > a ? x - b : 0)
             case .selu: return x > 0 ? b * x : b * (a * expf(x) - a)
             case .cos: return cosf(x)
-            case .gelu:
-                if approximateTanh {
-                    return 0.5 * x * (1 + tanhf(0.7978845608028654 * (x + 0.044715 * x * x * x)))
-                }
-                return 0.5 * x * (1 + erff(x * 0.7071067811865476))
             case .not: return x
             }
+        }
+    }
+
+    @inline(__always)
+    static func mapVectors(_ v: [Float], _ f: (SIMD16<Float>) -> SIMD16<Float>) -> [Float] {
+        [Float](unsafeUninitializedCapacity: v.count) { out, n in
+            v.withUnsafeBufferPointer { src in
+                if let s = src.baseAddress, let d = out.baseAddress { FastMath.map(s, d, count: v.count, f) }
+            }
+            n = v.count
         }
     }
 
@@ -405,7 +416,7 @@ struct ClipKernel: NodeKernel {
         switch x.storage {
         case .float32(let v):
             let l = lo?.scalars[0] ?? -Float.infinity, h = hi?.scalars[0] ?? Float.infinity
-            return [Tensor(shape: x.shape, storage: .float32(UnaryKernel.map(v) { Swift.min(Swift.max($0, l), h) }))]
+            return [Tensor(shape: x.shape, storage: .float32(UnaryKernel.mapVectors(v, EpilogueActivation.clip(min: l, max: h).apply)))]
         default:
             let l = lo?.storage.int64Values[0] ?? Int64.min, h = hi?.storage.int64Values[0] ?? Int64.max
             let v = x.storage.int64Values.map { Swift.min(Swift.max($0, l), h) }

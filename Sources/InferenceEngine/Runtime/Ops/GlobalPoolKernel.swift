@@ -1,0 +1,47 @@
+/// GlobalAveragePool and GlobalMaxPool: one reduction per (image, channel) plane, 16 lanes at a
+/// time.
+struct GlobalPoolKernel: NodeKernel {
+    let isMax: Bool
+
+    typealias Vector = SIMD16<Float>
+
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let (x, xs) = try node.floats(inputs[0])
+        let planes = xs[0] * xs[1], size = ShapeMath.product(xs, 2..<xs.count)
+        let y = [Float](unsafeUninitializedCapacity: planes) { out, initialized in
+            defer { initialized = planes }
+            x.withUnsafeBufferPointer { px in
+                for p in 0..<planes {
+                    guard size > 0, let base = px.baseAddress else { out[p] = isMax ? -.infinity : 0; continue }
+                    out[p] = isMax ? Self.maximum(base + p * size, count: size) : Self.sum(base + p * size, count: size) / Float(size)
+                }
+            }
+        }
+        return [Tensor(shape: Array(xs[..<2]) + [Int](repeating: 1, count: xs.count - 2), storage: .float32(y))]
+    }
+
+    /// Largest value; NaNs are skipped (as `Swift.max(best, value)` skips them).
+    @inline(__always)
+    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var best = Vector(repeating: -.infinity)
+        var i = 0
+        while i + 16 <= count {
+            let v = FastMath.load(x + i)
+            best.replace(with: v, where: v .> best)
+            i += 16
+        }
+        var m = FastMath.maximum(best)
+        while i < count { m = Swift.max(m, x[i]); i += 1 }
+        return m
+    }
+
+    @inline(__always)
+    static func sum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var acc = Vector(repeating: 0)
+        var i = 0
+        while i + 16 <= count { acc += FastMath.load(x + i); i += 16 }
+        var s = FastMath.sum(acc)
+        while i < count { s += x[i]; i += 1 }
+        return s
+    }
+}

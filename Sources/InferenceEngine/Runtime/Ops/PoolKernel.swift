@@ -1,0 +1,276 @@
+/// MaxPool and AveragePool over 1-D and 2-D inputs.
+///
+/// Rows of at least ``vectorMinimumWidth`` outputs: each plane is copied once into a
+/// ``PhasePlane`` padded with -inf (max) or 0 (average), so every window tap of 16 adjacent
+/// outputs is one contiguous vector load and the loops carry no bounds checks. Narrower rows
+/// (where that copy would cost more than the windows) take 16 planes at a time, interleaved so
+/// that one vector holds the same pixel of 16 planes, and loop over each window's valid taps
+/// (ranges computed once per output row and column); a scalar loop over one window's taps
+/// would be bound by the latency of its compare-and-select chain. Average divisors are
+/// separable: (taps counted along y) × (taps counted along x).
+struct PoolKernel: NodeKernel {
+    let window: Window2D
+    let isMax: Bool
+    let countIncludePad: Bool
+    /// MaxPool's second output: the flat index of each maximum in X (row-major, or column-major
+    /// within each image plane for storage_order=1), padding not counted.
+    var indices = false
+    var columnMajor = false
+
+    typealias Vector = SIMD16<Float>
+    /// Output rows narrower than this are computed across planes.
+    static let vectorMinimumWidth = 8
+    /// Largest plane (h·w) interleaved 16 at a time for narrow rows; larger ones loop per plane.
+    static let interleavedPlaneLimit = 4096
+    typealias Geometry = (oh: Int, ow: Int, pt: Int, pl: Int, pb: Int, pr: Int)
+
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let (x, xs) = try node.floats(inputs[0])
+        guard xs.count == window.spatialRank + 2 else { throw node.invalid("X \(xs.shapeDescription) has the wrong rank") }
+        let n = xs[0], c = xs[1], h = window.spatialRank == 1 ? 1 : xs[2], wd = xs[xs.count - 1]
+        let g = window.geometry(h: h, w: wd)
+        let outShape = window.spatialRank == 1 ? [n, c, g.ow] : [n, c, g.oh, g.ow]
+        let total = try node.checkedCount(outShape)
+        if indices { return maxWithIndices(x, n: n, c: c, h: h, wd: wd, g: g, outShape: outShape, total: total) }
+        let plane = PhasePlane(outputs: (g.oh, g.ow), kernel: window.kernel, stride: window.stride, dilation: window.dilation,
+                               padTop: g.pt, padLeft: g.pl)
+        if g.ow >= Self.vectorMinimumWidth {
+            _ = try node.checkedCount([plane.rows, plane.phases, plane.width])   // absurd pads or dilations refuse, not allocate
+        }
+        let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
+            defer { initialized = total }
+            guard total > 0, let py = out.baseAddress else { return }
+            x.withUnsafeBufferPointer { px in
+                // h·w = 0 gives empty windows: -inf for max, 0 for average, as the scalar definition does.
+                pool(px.baseAddress ?? UnsafePointer(py), planes: n * c, h: h, w: wd, g: g, plane: plane, into: py)
+            }
+        }
+        return [Tensor(shape: outShape, storage: .float32(y))]
+    }
+
+    /// Taps of each window along one axis that count for the average: inside the data, or
+    /// (`countIncludePad`) inside the padded extent, as onnxruntime counts them.
+    func divisorCounts(outputs: Int, size: Int, kernel: Int, stride: Int, dilation: Int, padBegin: Int, padEnd: Int) -> [Float] {
+        (0..<outputs).map { o in
+            let start = o * stride - padBegin
+            if countIncludePad {
+                let end = Swift.min(start + (kernel - 1) * dilation + 1, size + padEnd)
+                return Float(dilation == 1 ? end - start : (end - start + dilation - 1) / dilation)
+            }
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dilation, count: kernel, size: size)
+            return Float(hi - lo)
+        }
+    }
+
+    func pool(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, plane: PhasePlane, into y: UnsafeMutablePointer<Float>) {
+        if g.ow < Self.vectorMinimumWidth { return poolNarrow(x, planes: planes, h: h, w: w, g: g, into: y) }
+        let (kh, kw) = window.kernel
+        let taps = kh * kw
+        let rowStep = window.stride.h * plane.rowStride
+        let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: window.stride.h, dilation: window.dilation.h,
+                                                   padBegin: g.pt, padEnd: g.pb)
+        // Column counts padded to whole vectors (the extra lanes are never stored).
+        var columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: window.stride.w, dilation: window.dilation.w,
+                                                      padBegin: g.pl, padEnd: g.pr)
+        columnCounts += [Float](repeating: 1, count: isMax ? 0 : 16)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: plane.count) { buffer in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsets in
+            let padded = buffer.baseAddress!, offset = offsets.baseAddress!
+            for ky in 0..<kh {
+                for kx in 0..<kw { offset[ky * kw + kx] = plane.tapOffset(ky: ky, kx: kx, dilation: window.dilation) }
+            }
+            columnCounts.withUnsafeBufferPointer { cc in
+                for p in 0..<planes {
+                    plane.fill(padded, from: x + p * h * w, h: h, w: w, padding: isMax ? -.infinity : 0)
+                    let out = y + p * g.oh * g.ow
+                    for oy in 0..<g.oh {
+                        let row = padded + oy * rowStep
+                        let line = out + oy * g.ow
+                        var ox = 0
+                        while ox < g.ow {
+                            let origin = row + ox
+                            var v: Vector
+                            if isMax {
+                                v = Vector(repeating: -.infinity)
+                                for t in 0..<taps {
+                                    // NaN wins and then stays, like the scalar `v > best || v.isNaN`.
+                                    let tap = FastMath.load(origin + offset[t])
+                                    v.replace(with: tap, where: (tap .> v) .| (tap .!= tap))
+                                }
+                            } else {
+                                var sum = Vector(repeating: 0)
+                                for t in 0..<taps { sum += FastMath.load(origin + offset[t]) }
+                                var count = FastMath.load(cc.baseAddress! + ox) * rowCounts[oy]
+                                if countIncludePad {
+                                    count.replace(with: 1, where: count .< 1)
+                                    v = sum / count
+                                } else {
+                                    v = (sum / count).replacing(with: 0, where: count .== 0)
+                                }
+                            }
+                            let lanes = Swift.min(16, g.ow - ox)
+                            if lanes == 16 { FastMath.store(v, line + ox) } else { FastMath.store(v, line + ox, count: lanes) }
+                            ox += 16
+                        }
+                    }
+                }
+            }
+        } }
+    }
+}
+
+extension PoolKernel {
+    /// Windows over the valid taps only, for narrow output rows.
+    func poolNarrow(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>) {
+        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        if planes > 1 && h * w <= Self.interleavedPlaneLimit {
+            return poolInterleaved(x, planes: planes, h: h, w: w, g: g, into: y)
+        }
+        // Per output row / column: first input index and the valid tap range.
+        let rows = (0..<g.oh).map { oy in
+            let start = oy * sh - g.pt
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dh, count: kh, size: h)
+            return (start, lo, hi)
+        }
+        let columns = (0..<g.ow).map { ox in
+            let start = ox * sw - g.pl
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dw, count: kw, size: w)
+            return (start, lo, hi)
+        }
+        let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: sh, dilation: dh, padBegin: g.pt, padEnd: g.pb)
+        let columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: sw, dilation: dw, padBegin: g.pl, padEnd: g.pr)
+        for p in 0..<planes {
+            let src = x + p * h * w, out = y + p * g.oh * g.ow
+            for oy in 0..<g.oh {
+                let (y0, kyLo, kyHi) = rows[oy]
+                for ox in 0..<g.ow {
+                    let (x0, kxLo, kxHi) = columns[ox]
+                    let o = oy * g.ow + ox
+                    if isMax {
+                        var best = -Float.infinity
+                        var ky = kyLo
+                        while ky < kyHi {
+                            let line = src + ((y0 &+ ky &* dh) &* w &+ x0)
+                            var kx = kxLo
+                            while kx < kxHi {
+                                // A select, not a branch: which tap wins is data-dependent. NaN wins and stays.
+                                let v = line[kx &* dw]
+                                best = v > best || v != v ? v : best
+                                kx &+= 1
+                            }
+                            ky &+= 1
+                        }
+                        out[o] = best
+                    } else {
+                        var sum: Float = 0
+                        var ky = kyLo
+                        while ky < kyHi {
+                            let line = src + ((y0 &+ ky &* dh) &* w &+ x0)
+                            var kx = kxLo
+                            while kx < kxHi { sum += line[kx &* dw]; kx &+= 1 }
+                            ky &+= 1
+                        }
+                        let count = rowCounts[oy] * columnCounts[ox]
+                        out[o] = countIncludePad ? sum / Swift.max(count, 1) : (count > 0 ? sum / count : 0)
+                    }
+                }
+            }
+        }
+    }
+
+    /// ``poolNarrow(_:planes:h:w:g:into:)`` 16 planes at a time: lane l of the vector at
+    /// `t + 16·i` is pixel i of plane p0 + l.
+    func poolInterleaved(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>) {
+        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        let pixels = h * w, outputs = g.oh * g.ow
+        let rows = (0..<g.oh).map { oy in
+            let start = oy * sh - g.pt
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dh, count: kh, size: h)
+            return (start, lo, hi)
+        }
+        let columns = (0..<g.ow).map { ox in
+            let start = ox * sw - g.pl
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dw, count: kw, size: w)
+            return (start, lo, hi)
+        }
+        let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: sh, dilation: dh, padBegin: g.pt, padEnd: g.pb)
+        let columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: sw, dilation: dw, padBegin: g.pl, padEnd: g.pr)
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * (pixels + outputs)) { buffer in
+            let t = buffer.baseAddress!, o = t + 16 * pixels
+            var p0 = 0
+            while p0 < planes {
+                let lanes = Swift.min(16, planes - p0)
+                for l in 0..<16 {
+                    if l < lanes {
+                        let src = x + (p0 + l) * pixels
+                        for i in 0..<pixels { t[i &* 16 &+ l] = src[i] }
+                    } else {
+                        for i in 0..<pixels { t[i &* 16 &+ l] = 0 }
+                    }
+                }
+                for oy in 0..<g.oh {
+                    let (y0, kyLo, kyHi) = rows[oy]
+                    for ox in 0..<g.ow {
+                        let (x0, kxLo, kxHi) = columns[ox]
+                        var v = Vector(repeating: isMax ? -.infinity : 0)
+                        var ky = kyLo
+                        while ky < kyHi {
+                            let line = t + ((y0 &+ ky &* dh) &* w &+ x0) &* 16
+                            var kx = kxLo
+                            while kx < kxHi {
+                                let tap = FastMath.load(line + kx &* dw &* 16)
+                                if isMax {
+                                    // NaN wins and then stays, like the scalar `v > best || v.isNaN`.
+                                    v.replace(with: tap, where: (tap .> v) .| (tap .!= tap))
+                                } else {
+                                    v += tap
+                                }
+                                kx &+= 1
+                            }
+                            ky &+= 1
+                        }
+                        if !isMax {
+                            let count = rowCounts[oy] * columnCounts[ox]
+                            v = countIncludePad ? v / Swift.max(count, 1) : (count > 0 ? v / count : Vector(repeating: 0))
+                        }
+                        FastMath.store(v, o + (oy * g.ow + ox) * 16)
+                    }
+                }
+                for l in 0..<lanes {
+                    let dst = y + (p0 + l) * outputs
+                    for j in 0..<outputs { dst[j] = o[j &* 16 &+ l] }
+                }
+                p0 += 16
+            }
+        }
+    }
+
+    func maxWithIndices(_ x: [Float], n: Int, c: Int, h: Int, wd: Int, g: Geometry, outShape: [Int], total: Int) -> [Tensor] {
+        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        var y = [Float](repeating: 0, count: total), where_ = [Int64](repeating: 0, count: total)
+        for plane in 0..<(n * c) {
+            for oy in 0..<g.oh {
+                let y0 = oy * sh - g.pt
+                for ox in 0..<g.ow {
+                    let x0 = ox * sw - g.pl
+                    var best = -Float.infinity, bestY = -1, bestX = -1
+                    for ky in 0..<kh {
+                        let iy = y0 + ky * dh
+                        if iy < 0 || iy >= h { continue }
+                        for kx in 0..<kw {
+                            let ix = x0 + kx * dw
+                            if ix < 0 || ix >= wd { continue }
+                            let v = x[(plane * h + iy) * wd + ix]
+                            if bestY < 0 || v > best { best = v; bestY = iy; bestX = ix }
+                        }
+                    }
+                    let o = (plane * g.oh + oy) * g.ow + ox
+                    y[o] = best
+                    let inPlane = columnMajor ? bestX * h + bestY : bestY * wd + bestX
+                    where_[o] = bestY < 0 ? 0 : Int64(plane * h * wd + inPlane)
+                }
+            }
+        }
+        return [Tensor(shape: outShape, storage: .float32(y)), Tensor(shape: outShape, storage: .int64(where_))]
+    }
+}

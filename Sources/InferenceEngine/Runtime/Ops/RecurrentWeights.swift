@@ -1,0 +1,70 @@
+/// LSTM/GRU/RNN weights rearranged for the kernel: transposed into GEMM `B` operands, with each
+/// gate's hidden block padded to whole 16-float vectors and the biases folded.
+///
+/// Padding makes every gate block start on a vector and every row of the gate math a whole
+/// number of `SIMD16` operations; the padded columns and rows are zero, so padded lanes of the
+/// state stay exactly 0 (σ(0)·0 + …, tanh(0) = 0) and never reach the real lanes.
+struct RecurrentWeights: Sendable {
+    let inputSize: Int
+    let hidden: Int
+    /// `hidden` rounded up to a multiple of 16.
+    let paddedHidden: Int
+    let gates: Int
+    let directions: Int
+
+    /// `[inputSize, directions · gates · paddedHidden]`: `X · inputT` is every direction's input
+    /// projection for every time step at once.
+    let inputT: [Float]
+    /// Added to the input projection: Wb + Rb, except the GRU's `linear_before_reset` candidate
+    /// gate, whose Rb must stay inside `r ⊙ (H·Rᵀ + Rb)` (see ``recurrentBias``).
+    let inputBias: [Float]
+    /// Per direction `[paddedHidden, gates · paddedHidden]`: `H · recurrentT` for one step.
+    let recurrentT: [Float]
+    /// Per direction `[gates · paddedHidden]`, added to `H · recurrentT`; zero except for the
+    /// GRU candidate gate with `linear_before_reset`.
+    let recurrentBias: [Float]
+
+    /// Columns of one direction in the projections.
+    var gateWidth: Int { gates * paddedHidden }
+
+    /// - Parameters:
+    ///   - w: `[directions, gates·hidden, inputSize]`; `r`: `[directions, gates·hidden, hidden]`;
+    ///     `b`: `[directions, 2·gates·hidden]` (Wb then Rb) or nil.
+    ///   - separateRecurrentBias: the gate whose Rb is not folded into ``inputBias``, if any.
+    init(w: [Float], r: [Float], b: [Float]?, inputSize: Int, hidden: Int, gates: Int, directions: Int, separateRecurrentBias gate: Int?) {
+        self.inputSize = inputSize
+        self.hidden = hidden
+        self.gates = gates
+        self.directions = directions
+        let hp = (hidden + 15) / 16 * 16, gh = gates * hidden, gp = gates * hp
+        paddedHidden = hp
+        let columns = directions * gp
+        var inputT = [Float](repeating: 0, count: inputSize * columns)
+        var inputBias = [Float](repeating: 0, count: columns)
+        var recurrentT = [Float](repeating: 0, count: directions * hp * gp)
+        var recurrentBias = [Float](repeating: 0, count: columns)
+        for d in 0..<directions {
+            for g in 0..<gates {
+                for j in 0..<hidden {
+                    let row = d * gh + g * hidden + j          // row of W and R
+                    let column = d * gp + g * hp + j            // column of the packed operands
+                    for k in 0..<inputSize { inputT[k * columns + column] = w[row * inputSize + k] }
+                    for k in 0..<hidden { recurrentT[(d * hp + k) * gp + g * hp + j] = r[row * hidden + k] }
+                    if let b {
+                        let wb = b[d * 2 * gh + g * hidden + j], rb = b[d * 2 * gh + gh + g * hidden + j]
+                        if g == gate {
+                            inputBias[column] = wb
+                            recurrentBias[column] = rb
+                        } else {
+                            inputBias[column] = wb + rb
+                        }
+                    }
+                }
+            }
+        }
+        self.inputT = inputT
+        self.inputBias = inputBias
+        self.recurrentT = recurrentT
+        self.recurrentBias = recurrentBias
+    }
+}
