@@ -22,7 +22,11 @@ struct CompiledGraph: Sendable {
     var valueTypes: [ElementType]
     /// Load-time shape of every slot.
     var valueShapes: [InferredShape]
+    /// The nodes with their liveness decisions, as the executor runs them.
+    var steps: [ExecutionStep]
     let shapeCache = ShapeValueCache()
+    /// Buffer arenas lent to concurrent runs.
+    let arenas = ArenaPool()
 
     /// Builds the graph from its nodes, deriving what the executor needs: which node frees
     /// which slot (liveness), which nodes depend only on input shapes, and which constants are
@@ -52,11 +56,20 @@ struct CompiledGraph: Sendable {
             shapeOnly.append(isShapeOnly)
         }
 
+        // Buffers the run owns outright go back to its arena at their last use: float values
+        // computed per request (not constants, inputs or shape-only values, which are shared).
+        let notOwned = constantSlots.union(inputSlots).union(shapeOnlySlots)
+        let steps = nodes.indices.map { i in
+            ExecutionStep(node: nodes[i], release: releaseAfter[i],
+                          recycle: releaseAfter[i].filter { !notOwned.contains($0) && $0 < valueTypes.count && valueTypes[$0] == .float32 },
+                          shapeOnly: shapeOnly[i])
+        }
+
         // Constants nothing reads any more (inputs of folded subgraphs) are dropped.
         let used = Set(nodes.flatMap(\.inputs)).union(outputSlots)
         return CompiledGraph(valueCount: valueCount, constants: constants.filter { used.contains($0.slot) },
                              inputSlots: inputSlots, outputSlots: outputSlots, nodes: nodes, releaseAfter: releaseAfter,
                              shapeOnly: shapeOnly, hasShapeOnlyNodes: shapeOnly.contains(true),
-                             valueTypes: valueTypes, valueShapes: valueShapes)
+                             valueTypes: valueTypes, valueShapes: valueShapes, steps: steps)
     }
 }

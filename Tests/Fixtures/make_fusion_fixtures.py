@@ -183,6 +183,25 @@ def attention_rising_scores():
              {"q": rnd(n, sq, dh), "kt": rnd(n, dh, sk), "v": rnd(n, sk, dh)}, ["Attention"])
 
 
+def attention_short_causal():
+    # Short rows (12 keys, 8-wide heads) take the in-register path: a causal -inf mask as one
+    # [s, s] matrix shared by every batch and head, and K given untransposed (Transpose absorbed).
+    b, h, s, dh = 2, 2, 12, 8
+    nodes = [
+        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+        helper.make_node("MatMul", ["q", "kt"], ["scores"]),
+        helper.make_node("Mul", ["scores", "scale"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "mask"], ["masked"]),
+        helper.make_node("Softmax", ["masked"], ["p"], axis=3),
+        helper.make_node("MatMul", ["p", "v"], ["y"]),
+    ]
+    mask = np.triu(np.full((s, s), -np.inf, dtype=np.float32), 1)
+    inits = [const("scale", 1 / np.sqrt(dh)), const("mask", mask)]
+    add_case("attention_short_causal", nodes, [vi("q", [b, h, s, dh]), vi("k", [b, h, s, dh]), vi("v", [b, h, s, dh])],
+             [vi("y", [b, h, s, dh])], inits,
+             {"q": rnd(b, h, s, dh), "k": rnd(b, h, s, dh), "v": rnd(b, h, s, dh)}, ["Attention"])
+
+
 def residual_layernorm_keeps_sum():
     # Pre-norm block: the sum feeds LayerNormalization and the next residual.
     d = 32
@@ -275,6 +294,7 @@ if __name__ == "__main__":
     attention_4d_mask()
     attention_prescaled()
     attention_rising_scores()
+    attention_short_causal()
     residual_layernorm_keeps_sum()
     gemm_epilogue_transformer()
     gemm_residual_relu()

@@ -15,7 +15,8 @@ enum Broadcast {
     /// Applies `op` over two broadcast operands. Adjacent dimensions with the same broadcast
     /// pattern are merged first, so the common cases (same shape, bias over the last axis, scalar)
     /// become one or two long unit-stride loops.
-    static func binary(_ op: BinaryOperator, _ a: [Float], _ aShape: [Int], _ b: [Float], _ bShape: [Int], outShape: [Int]) -> [Float] {
+    static func binary(_ op: BinaryOperator, _ a: [Float], _ aShape: [Int], _ b: [Float], _ bShape: [Int], outShape: [Int],
+                       arena: TensorArena? = nil) -> [Float] {
         let count = ShapeMath.product(outShape, 0..<outShape.count)
         let rank = outShape.count
         // Merge dims: (size, aBroadcast, bBroadcast), skipping size-1 output dims.
@@ -42,7 +43,7 @@ enum Broadcast {
         let innerA = aStrides[r - 1], innerB = bStrides[r - 1]
         let outer = inner == 0 ? 0 : count / inner
         var index = [Int](repeating: 0, count: r)
-        return [Float](unsafeUninitializedCapacity: count) { out, initialized in
+        return TensorArena.floats(count, from: arena) { out, initialized in
             a.withUnsafeBufferPointer { pa in
                 b.withUnsafeBufferPointer { pb in
                     guard count > 0, let baseA = pa.baseAddress, let baseB = pb.baseAddress, let y = out.baseAddress else { return }

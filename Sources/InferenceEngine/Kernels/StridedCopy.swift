@@ -10,9 +10,16 @@ import Darwin
 extension TensorStorage {
     /// Elements at `base + Σ index[d]·strides[d]` for every index of `outShape`, in row-major
     /// order. Strides may be 0 (broadcast) or any positive step.
-    func strided(_ outShape: [Int], base: Int = 0, strides: [Int]) -> TensorStorage {
+    /// Float results come from `arena` when it has a buffer of the size.
+    func strided(_ outShape: [Int], base: Int = 0, strides: [Int], arena: TensorArena? = nil) -> TensorStorage {
         switch self {
-        case .float32(let v): .float32(Self.stridedCopy(v, outShape, base, strides))
+        case .float32(let v):
+            .float32(TensorArena.floats(ShapeMath.product(outShape, 0..<outShape.count), from: arena) { out, initialized in
+                v.withUnsafeBufferPointer { src in
+                    Self.fillStrided(src, out, outShape, base, strides)
+                }
+                initialized = ShapeMath.product(outShape, 0..<outShape.count)
+            })
         case .int64(let v): .int64(Self.stridedCopy(v, outShape, base, strides))
         case .int32(let v): .int32(Self.stridedCopy(v, outShape, base, strides))
         case .bool(let v): .bool(Self.stridedCopy(v, outShape, base, strides))
@@ -21,48 +28,56 @@ extension TensorStorage {
 
     static func stridedCopy<T>(_ source: [T], _ outShape: [Int], _ base: Int, _ strides: [Int]) -> [T] {
         let count = ShapeMath.product(outShape, 0..<outShape.count)
-        guard count > 0 else { return [] }
+        return source.withUnsafeBufferPointer { src in
+            [T](unsafeUninitializedCapacity: count) { out, initialized in
+                fillStrided(src, out, outShape, base, strides)
+                initialized = count
+            }
+        }
+    }
+
+    /// Writes the strided view of `source` into the first `product(outShape)` elements of
+    /// `out` (whose count may be larger: array initialisers hand out their whole capacity).
+    static func fillStrided<T>(_ source: UnsafeBufferPointer<T>, _ out: UnsafeMutableBufferPointer<T>,
+                               _ outShape: [Int], _ base: Int, _ strides: [Int]) {
+        let count = ShapeMath.product(outShape, 0..<outShape.count)
+        precondition(count <= out.count)
+        guard count > 0, let s = source.baseAddress, let o = out.baseAddress else { return }
         // Merge d into d+1 where the view is contiguous across both; drop size-1 dims.
         var dims: [Int] = [], steps: [Int] = []
-        for (d, s) in zip(outShape, strides) where d != 1 {
-            if let lastDim = dims.last, let lastStep = steps.last, lastStep == s * d {
+        for (d, stride) in zip(outShape, strides) where d != 1 {
+            if let lastDim = dims.last, let lastStep = steps.last, lastStep == stride * d {
                 dims[dims.count - 1] = lastDim * d
-                steps[steps.count - 1] = s
+                steps[steps.count - 1] = stride
             } else {
                 dims.append(d)
-                steps.append(s)
+                steps.append(stride)
             }
         }
         if dims.isEmpty { dims = [1]; steps = [0] }
         let rank = dims.count
         let inner = dims[rank - 1], innerStep = steps[rank - 1]
-        return source.withUnsafeBufferPointer { src in
-            [T](unsafeUninitializedCapacity: count) { out, initialized in
-                let s = src.baseAddress!, o = out.baseAddress!
-                var index = [Int](repeating: 0, count: rank)
-                var offset = base
-                var written = 0
-                while written < count {
-                    let row = s + offset
-                    if innerStep == 1 {
-                        (o + written).initialize(from: row, count: inner)
-                    } else if innerStep == 0 {
-                        (o + written).initialize(repeating: row.pointee, count: inner)
-                    } else {
-                        for j in 0..<inner { (o + written + j).initialize(to: row[j * innerStep]) }
-                    }
-                    written += inner
-                    var d = rank - 2
-                    while d >= 0 {
-                        index[d] += 1
-                        offset += steps[d]
-                        if index[d] < dims[d] { break }
-                        offset -= steps[d] * dims[d]
-                        index[d] = 0
-                        d -= 1
-                    }
-                }
-                initialized = count
+        var index = [Int](repeating: 0, count: rank)
+        var offset = base
+        var written = 0
+        while written < count {
+            let row = s + offset
+            if innerStep == 1 {
+                (o + written).initialize(from: row, count: inner)
+            } else if innerStep == 0 {
+                (o + written).initialize(repeating: row.pointee, count: inner)
+            } else {
+                for j in 0..<inner { (o + written + j).initialize(to: row[j * innerStep]) }
+            }
+            written += inner
+            var d = rank - 2
+            while d >= 0 {
+                index[d] += 1
+                offset += steps[d]
+                if index[d] < dims[d] { break }
+                offset -= steps[d] * dims[d]
+                index[d] = 0
+                d -= 1
             }
         }
     }

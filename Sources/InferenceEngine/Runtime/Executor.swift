@@ -29,16 +29,25 @@ extension CompiledGraph {
             }
         }
         var recorded: [(Int, Tensor)] = []
+        // The run's arena: intermediates go back to it at their last use and the hot kernels
+        // take their outputs from it, so a repeated input shape reuses the same buffers.
+        var context = context
+        let arena = arenas.borrow()
+        defer { arenas.giveBack(arena) }
+        context.arena = arena
+        var args: [Tensor?] = []
 
-        for (index, node) in nodes.enumerated() {
-            if cachedShapeValues && shapeOnly[index] {
-                for s in releaseAfter[index] { slots[s] = nil }
+        for step in steps {
+            if cachedShapeValues && step.shapeOnly {
+                for s in step.release { slots[s] = nil }
                 continue
             }
-            var args: [Tensor?] = []
-            args.reserveCapacity(node.inputs.count)
+            let node = step.node
+            args.removeAll(keepingCapacity: true)
             for s in node.inputs { args.append(s >= 0 ? slots[s] : nil) }
-            let results = try NodeExecutor(node: node, context: context).run(args)
+            let results = try NodeExecutor(step: step, context: context).run(args)
+            // Drop the argument references first, so a released buffer is the arena's alone.
+            args.removeAll(keepingCapacity: true)
             for (i, s) in node.outputs.enumerated() where s >= 0 {
                 guard i < results.count else {
                     throw .internalFailure("node '\(node.name)' (\(node.opType)) produced \(results.count) outputs, expected \(node.outputs.count)")
@@ -60,9 +69,15 @@ extension CompiledGraph {
                     }
                 }
                 #endif
-                if hasShapeOnlyNodes && shapeOnly[index] { recorded.append((s, results[i])) }
+                if hasShapeOnlyNodes && step.shapeOnly { recorded.append((s, results[i])) }
             }
-            for s in releaseAfter[index] { slots[s] = nil }
+            for s in step.recycle {
+                if let tensor = slots[s], case .float32(let buffer) = tensor.storage {
+                    slots[s] = nil
+                    arena.give(buffer)
+                }
+            }
+            for s in step.release { slots[s] = nil }
         }
         if hasShapeOnlyNodes && !cachedShapeValues {
             // Large request-shaped values (e.g. attention masks) are recomputed rather than kept
@@ -114,8 +129,29 @@ final class ShapeValueCache: @unchecked Sendable {
 /// Executes one node: computes the output shape from the actual input shapes (shapes may
 /// differ per request) and calls the kernel.
 struct NodeExecutor {
-    let node: CompiledNode
+    let step: ExecutionStep
     var context = ExecutionContext.serial
+
+    /// The node being run (names and slots for messages; the operation).
+    var node: CompiledNode { step.node }
+
+    init(step: ExecutionStep, context: ExecutionContext = .serial) {
+        self.step = step
+        self.context = context
+    }
+
+    /// A one-off executor (load-time constant folding, tests).
+    init(node: CompiledNode, context: ExecutionContext = .serial) {
+        self.init(step: ExecutionStep(node: node), context: context)
+    }
+
+    /// An output buffer of `count` floats, filled by `body` (same contract as
+    /// `Array(unsafeUninitializedCapacity:initializingWith:)`, which it falls back to): from the
+    /// run's arena when it has one that size.
+    @inline(__always)
+    func outputFloats(_ count: Int, _ body: (inout UnsafeMutableBufferPointer<Float>, inout Int) -> Void) -> [Float] {
+        TensorArena.floats(count, from: context.arena, body)
+    }
 
     func invalid(_ message: String) -> InferenceError {
         .invalidInput("node '\(node.name)' (\(node.opType)): \(message)")
@@ -129,12 +165,12 @@ struct NodeExecutor {
     }
 
     func run(_ args: [Tensor?]) throws(InferenceError) -> [Tensor] {
-        if case .kernel(let kernel) = node.operation { return try kernel.run(args, self) }
+        if case .kernel(let kernel) = step.node.operation { return try kernel.run(args, self) }
         return [try runSingle(args)]
     }
 
     func runSingle(_ args: [Tensor?]) throws(InferenceError) -> Tensor {
-        switch node.operation {
+        switch step.node.operation {
         case .kernel:
             throw .internalFailure("unreachable")
         case .identity:
@@ -142,7 +178,7 @@ struct NodeExecutor {
             return x
         case .unary(let op):
             let (x, shape) = try floats(args[0])
-            let y = [Float](unsafeUninitializedCapacity: x.count) { out, n in
+            let y = outputFloats(x.count) { out, n in
                 x.withUnsafeBufferPointer { src in
                     if let s = src.baseAddress, let d = out.baseAddress { ElementwiseKernel.unary(op, s, d, count: x.count) }
                 }
@@ -156,7 +192,7 @@ struct NodeExecutor {
                 throw invalid("shapes \(aShape.shapeDescription) and \(bShape.shapeDescription) cannot be broadcast together")
             }
             _ = try checkedCount(outShape)
-            return Tensor(shape: outShape, storage: .float32(Broadcast.binary(op, a, aShape, b, bShape, outShape: outShape)))
+            return Tensor(shape: outShape, storage: .float32(Broadcast.binary(op, a, aShape, b, bShape, outShape: outShape, arena: context.arena)))
         case .softmax(let axis, let coerce):
             let (x, shape) = try floats(args[0])
             let rank = shape.count
@@ -168,7 +204,7 @@ struct NodeExecutor {
             } else {
                 (outer, length, inner) = (ShapeMath.product(shape, 0..<axis), shape[axis], ShapeMath.product(shape, (axis + 1)..<rank))
             }
-            let y = [Float](unsafeUninitializedCapacity: x.count) { out, n in
+            let y = outputFloats(x.count) { out, n in
                 x.withUnsafeBufferPointer { src in
                     if let s = src.baseAddress, let d = out.baseAddress {
                         SoftmaxKernel.softmax(s, d, outer: outer, axis: length, inner: inner)

@@ -80,7 +80,7 @@ struct GemmExecutor {
 
         let pool = node.context.pool
         let alpha = attributes.alpha
-        let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
+        let y = node.outputFloats(total) { out, initialized in
             initialized = total
             guard total > 0, let pY = out.baseAddress else { return }
             var kernelBeta: Float = 0

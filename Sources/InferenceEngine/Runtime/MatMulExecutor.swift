@@ -27,7 +27,7 @@ struct MatMulExecutor {
         let aStrides = Self.batchStrides(aBatch, rank: batch.count, matrix: m * k)
         let bStrides = Self.batchStrides(bBatch, rank: batch.count, matrix: k * n)
         let pool = node.context.pool
-        let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
+        let y = node.outputFloats(total) { out, initialized in
             if total > 0 { out.baseAddress!.initialize(repeating: 0, count: total) }
             initialized = total
             guard total > 0, k > 0 else { return }

@@ -40,7 +40,7 @@ struct AddLayerNormKernel: NodeKernel {
         }
         let count = a.count, rows = width == 0 ? 0 : count / width
         var sum: [Float] = emitsSum ? [Float](repeating: 0, count: count) : []
-        let y = [Float](unsafeUninitializedCapacity: count) { out, initialized in
+        let y = node.outputFloats(count) { out, initialized in
             initialized = count
             guard count > 0 else { return }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { scratch in

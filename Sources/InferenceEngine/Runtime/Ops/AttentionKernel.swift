@@ -60,7 +60,7 @@ struct AttentionKernel: NodeKernel {
         let maskRowStride = maskShape[maskShape.count - 2] == 1 ? 0 : maskShape[maskShape.count - 1]
         let maskColStride = maskShape[maskShape.count - 1] == 1 ? 0 : 1
 
-        let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
+        let y = node.outputFloats(total) { out, initialized in
             initialized = total
             guard total > 0 else { return }
             let tile = Self.tile
@@ -75,6 +75,12 @@ struct AttentionKernel: NodeKernel {
                         for i in 0..<sq {
                             let qi = qb + i * d
                             let yi = out.baseAddress! + (b * sq + i) * dv
+                            if sk <= 16 && dv <= 16 {
+                                let mrow = mb.map { $0 + i * maskRowStride }
+                                shortRow(qi, kb, vb, mrow, maskColStride: maskColStride, d: d, sk: sk, dv: dv,
+                                         kEnd: pk.baseAddress! + pk.count, vEnd: pv.baseAddress! + pv.count, into: yi)
+                                continue
+                            }
                             var runningMax = -Float.infinity, runningSum: Float = 0
                             acc.update(repeating: 0, count: dv)
                             var j0 = 0
@@ -93,11 +99,15 @@ struct AttentionKernel: NodeKernel {
                                 if tileMax > -Float.infinity || tileMax.isNaN {
                                     let newMax = Swift.max(runningMax, tileMax)
                                     let correction = expf(runningMax - newMax)
-                                    runningSum *= correction
-                                    for c in 0..<dv { acc[c] *= correction }
+                                    // Probabilities of the whole tile at once, 16 lanes per step.
+                                    let shift = SIMD16<Float>(repeating: newMax)
+                                    FastMath.map(scores, scores, count: n) { FastMath.exp($0 - shift) }
+                                    var tileSum: Float = 0
+                                    for j in 0..<n { tileSum += scores[j] }
+                                    runningSum = runningSum * correction + tileSum
+                                    if correction != 1 { for c in 0..<dv { acc[c] *= correction } }
                                     for j in 0..<n {
-                                        let p = expf(scores[j] - newMax)
-                                        runningSum += p
+                                        let p = scores[j]
                                         let vj = vb + (j0 + j) * dv
                                         for c in 0..<dv { acc[c] += p * vj[c] }
                                     }
@@ -115,6 +125,59 @@ struct AttentionKernel: NodeKernel {
             }
         }
         return [Tensor(shape: outShape, storage: .float32(y))]
+    }
+
+    /// One query row against at most 16 keys with values at most 16 wide, in registers: scores,
+    /// softmax and the weighted sum of values never touch memory (tiny heads are the common
+    /// case for the models served here, and there the memory round trips of the general loop
+    /// cost more than the arithmetic).
+    @inline(__always)
+    private func shortRow(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                          _ mask: UnsafePointer<Float>?, maskColStride: Int, d: Int, sk: Int, dv: Int,
+                          kEnd: UnsafePointer<Float>, vEnd: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        typealias Vector = SIMD16<Float>
+        // Whole-vector loads where 16 floats stay inside the operand, else lane by lane.
+        func load(_ p: UnsafePointer<Float>, _ count: Int, _ end: UnsafePointer<Float>) -> Vector {
+            p + 16 <= end ? FastMath.load(p) : FastMath.load(p, count: count)
+        }
+        var scores = Vector(repeating: 0)
+        if keysTransposed {
+            for c in 0..<d { scores = scores.addingProduct(Vector(repeating: q[c]), load(k + c * sk, sk, kEnd)) }
+        } else {
+            for j in 0..<sk {
+                let kj = k + j * d
+                var dot: Float = 0
+                for c in 0..<d { dot += q[c] * kj[c] }
+                scores[j] = dot
+            }
+        }
+        scores *= scale
+        if let mask {
+            if maskColStride == 1 {
+                scores += FastMath.load(mask, count: sk)
+            } else {
+                scores += Vector(repeating: mask.pointee)
+            }
+        }
+        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        scores.replace(with: -Float.infinity, where: lanes .>= Int32(sk))
+        var maximum = -Float.infinity
+        for j in 0..<sk { maximum = Swift.max(maximum, scores[j]) }
+        guard maximum > -Float.infinity || maximum.isNaN else {
+            // Every key masked: the unfused Softmax yields NaN (−inf − −inf); so does this.
+            y.update(repeating: .nan, count: dv)
+            return
+        }
+        let p = FastMath.exp(scores - Vector(repeating: maximum))
+        var sum: Float = 0
+        var acc = Vector(repeating: 0)
+        for j in 0..<sk {
+            let pj = p[j]
+            sum += pj
+            acc = acc.addingProduct(Vector(repeating: pj), load(v + j * dv, dv, vEnd))
+        }
+        acc *= Vector(repeating: 1 / sum)
+        FastMath.store(acc, y, count: dv)
     }
 
     /// `scores[j] = scale · q · k_(j0+j)` for `n` keys.

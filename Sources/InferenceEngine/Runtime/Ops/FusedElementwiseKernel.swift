@@ -49,7 +49,7 @@ struct FusedElementwiseKernel: NodeKernel {
         let program = self.program
         let inputCount = values.count
 
-        let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
+        let y = node.outputFloats(total) { out, initialized in
             initialized = total
             guard total > 0 else { return }
             let chunk = ElementwiseProgram.chunk

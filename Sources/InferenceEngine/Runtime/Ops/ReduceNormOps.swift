@@ -187,7 +187,7 @@ struct LayerNormKernel: NodeKernel {
         let g = try expanded(scale, scaleShape)
         let b = try bias.map { (v, s) throws(InferenceError) in try expanded(v, s) }
         var means = [Float](repeating: 0, count: outer), invStd = [Float](repeating: 0, count: outer)
-        let y = [Float](unsafeUninitializedCapacity: x.count) { out, n in
+        let y = node.outputFloats(x.count) { out, n in
             x.withUnsafeBufferPointer { px in
                 for o in 0..<outer {
                     let row = px.baseAddress! + o * inner
@@ -231,7 +231,7 @@ struct BatchNormKernel: NodeKernel {
             mul[k] = params[0][k] / sqrtf(params[3][k] + epsilon)
             add[k] = params[1][k] - params[2][k] * mul[k]
         }
-        let y = [Float](unsafeUninitializedCapacity: x.count) { out, n in
+        let y = node.outputFloats(x.count) { out, n in
             for o in 0..<outer {
                 for k in 0..<c {
                     let base = (o * c + k) * inner

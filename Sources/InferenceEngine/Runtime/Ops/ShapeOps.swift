@@ -460,7 +460,7 @@ struct SliceKernel: NodeKernel {
         let inStrides = ShapeMath.strides(x.shape)
         var base = 0
         for d in 0..<rank { base += first[d] * inStrides[d] }
-        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, base: base, strides: (0..<rank).map { step[$0] * inStrides[$0] }))]
+        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, base: base, strides: (0..<rank).map { step[$0] * inStrides[$0] }, arena: node.context.arena))]
     }
 }
 
@@ -499,7 +499,7 @@ struct SplitKernel: NodeKernel {
         for s in sizes {
             var shape = x.shape
             shape[axis] = s
-            results.append(Tensor(shape: shape, storage: x.storage.strided(shape, base: offset * strides[axis], strides: strides)))
+            results.append(Tensor(shape: shape, storage: x.storage.strided(shape, base: offset * strides[axis], strides: strides, arena: node.context.arena)))
             offset += s
         }
         return results
@@ -569,7 +569,7 @@ struct TransposeKernel: NodeKernel {
         if perm == Array(0..<perm.count) { return [x] }
         let inStrides = ShapeMath.strides(x.shape)
         let outShape = perm.map { x.shape[$0] }
-        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, strides: perm.map { inStrides[$0] }))]
+        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, strides: perm.map { inStrides[$0] }, arena: node.context.arena))]
     }
 }
 
@@ -583,7 +583,7 @@ struct ExpandKernel: NodeKernel {
         let outShape = try node.broadcast([x.shape, target.map { Int($0) }])
         _ = try node.checkedCount(outShape)
         if outShape == x.shape { return [x] }
-        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, strides: Generic.broadcastStrides(x.shape, in: outShape)))]
+        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, strides: Generic.broadcastStrides(x.shape, in: outShape), arena: node.context.arena))]
     }
 }
 
