@@ -43,41 +43,46 @@ extension TensorStorage {
         let count = ShapeMath.product(outShape, 0..<outShape.count)
         precondition(count <= out.count)
         guard count > 0, let s = source.baseAddress, let o = out.baseAddress else { return }
-        // Merge d into d+1 where the view is contiguous across both; drop size-1 dims.
-        var dims: [Int] = [], steps: [Int] = []
-        for (d, stride) in zip(outShape, strides) where d != 1 {
-            if let lastDim = dims.last, let lastStep = steps.last, lastStep == stride * d {
-                dims[dims.count - 1] = lastDim * d
-                steps[steps.count - 1] = stride
-            } else {
-                dims.append(d)
-                steps.append(stride)
+        // Scratch for the merged view on the stack: transposes run per request, and three
+        // small heap arrays per call were a visible share of a small model's run.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * max(outShape.count, 1)) { scratch in
+            let dims = scratch.baseAddress!, steps = dims + max(outShape.count, 1), index = steps + max(outShape.count, 1)
+            // Merge d into d+1 where the view is contiguous across both; drop size-1 dims.
+            var rank = 0
+            for (d, stride) in zip(outShape, strides) where d != 1 {
+                if rank > 0, steps[rank - 1] == stride * d {
+                    dims[rank - 1] *= d
+                    steps[rank - 1] = stride
+                } else {
+                    dims[rank] = d
+                    steps[rank] = stride
+                    rank += 1
+                }
             }
-        }
-        if dims.isEmpty { dims = [1]; steps = [0] }
-        let rank = dims.count
-        let inner = dims[rank - 1], innerStep = steps[rank - 1]
-        var index = [Int](repeating: 0, count: rank)
-        var offset = base
-        var written = 0
-        while written < count {
-            let row = s + offset
-            if innerStep == 1 {
-                (o + written).initialize(from: row, count: inner)
-            } else if innerStep == 0 {
-                (o + written).initialize(repeating: row.pointee, count: inner)
-            } else {
-                for j in 0..<inner { (o + written + j).initialize(to: row[j * innerStep]) }
-            }
-            written += inner
-            var d = rank - 2
-            while d >= 0 {
-                index[d] += 1
-                offset += steps[d]
-                if index[d] < dims[d] { break }
-                offset -= steps[d] * dims[d]
-                index[d] = 0
-                d -= 1
+            if rank == 0 { dims[0] = 1; steps[0] = 0; rank = 1 }
+            index.initialize(repeating: 0, count: rank)
+            let inner = dims[rank - 1], innerStep = steps[rank - 1]
+            var offset = base
+            var written = 0
+            while written < count {
+                let row = s + offset
+                if innerStep == 1 {
+                    (o + written).initialize(from: row, count: inner)
+                } else if innerStep == 0 {
+                    (o + written).initialize(repeating: row.pointee, count: inner)
+                } else {
+                    for j in 0..<inner { (o + written + j).initialize(to: row[j * innerStep]) }
+                }
+                written += inner
+                var d = rank - 2
+                while d >= 0 {
+                    index[d] += 1
+                    offset += steps[d]
+                    if index[d] < dims[d] { break }
+                    offset -= steps[d] * dims[d]
+                    index[d] = 0
+                    d -= 1
+                }
             }
         }
     }

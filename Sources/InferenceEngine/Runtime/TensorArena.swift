@@ -19,7 +19,11 @@ import Darwin
 /// `@unchecked Sendable`: it travels in an ``ExecutionContext`` but is confined to the one run
 /// that borrowed it.
 final class TensorArena: @unchecked Sendable {
-    private var free: [Int: [[Float]]] = [:]
+    /// Buffers by size: `lists[listIndex[count]]`. Array-of-arrays rather than a dictionary
+    /// of arrays because Array's subscript mutates an element in place, while the dictionary's
+    /// copied the list (one allocation) on every take.
+    private var listIndex: [Int: Int] = [:]
+    private var lists: [[[Float]]] = []
     private(set) var cachedElements = 0
     /// Beyond this many cached floats (64 MiB) buffers are dropped rather than kept.
     static let maxCachedElements = 16 << 20
@@ -29,9 +33,7 @@ final class TensorArena: @unchecked Sendable {
 
     /// A buffer of exactly `count` floats with unspecified contents, if one is cached.
     func take(_ count: Int) -> [Float]? {
-        // In place through the dictionary's modify accessor: copying the list out and back
-        // would retain and release every buffer in it.
-        guard count > 0, let buffer = free[count]?.popLast() else { return nil }
+        guard count > 0, let i = listIndex[count], let buffer = lists[i].popLast() else { return nil }
         cachedElements -= count
         return buffer
     }
@@ -55,9 +57,18 @@ final class TensorArena: @unchecked Sendable {
     /// Keeps `buffer` for reuse (`count` must be its element count).
     func give(_ buffer: consuming [Float]) {
         let count = buffer.count
-        guard count > 0, cachedElements + count <= Self.maxCachedElements,
-              free[count, default: []].count < Self.maxPerSize else { return }
-        free[count, default: []].append(buffer)
+        guard count > 0, cachedElements + count <= Self.maxCachedElements else { return }
+        let i: Int
+        if let existing = listIndex[count] {
+            i = existing
+        } else {
+            i = lists.count
+            listIndex[count] = i
+            lists.append([])
+            lists[i].reserveCapacity(Self.maxPerSize)
+        }
+        guard lists[i].count < Self.maxPerSize else { return }
+        lists[i].append(buffer)
         cachedElements += count
     }
 }
