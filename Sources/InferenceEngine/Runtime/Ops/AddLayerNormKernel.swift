@@ -50,19 +50,15 @@ struct AddLayerNormKernel: NodeKernel {
                     for r in 0..<rows {
                         let ra = pa.baseAddress! + r * width
                         let rb = pb.baseAddress! + (rowBroadcast ? 0 : r * width)
-                        var total: Float = 0
-                        for i in 0..<width { let v = ra[i] + rb[i]; s[i] = v; total += v }
-                        let mean = total / Float(width)
-                        var squares: Float = 0
-                        for i in 0..<width { let d = s[i] - mean; squares += d * d }
-                        let inv = 1 / sqrtf(squares / Float(width) + epsilon)
-                        let dst = out.baseAddress! + r * width
+                        for i in 0..<width { s[i] = ra[i] + rb[i] }
                         if let beta {
-                            beta.withUnsafeBufferPointer { pbeta in
-                                for i in 0..<width { dst[i] = (s[i] - mean) * inv * pg[i] + pbeta[i] }
+                            _ = beta.withUnsafeBufferPointer { pbeta in
+                                LayerNormRow.normalize(s, out.baseAddress! + r * width, width: width, epsilon: epsilon,
+                                                       gamma: pg.baseAddress!, beta: pbeta.baseAddress!)
                             }
                         } else {
-                            for i in 0..<width { dst[i] = (s[i] - mean) * inv * pg[i] }
+                            LayerNormRow.normalize(s, out.baseAddress! + r * width, width: width, epsilon: epsilon,
+                                                   gamma: pg.baseAddress!, beta: nil)
                         }
                         if emitsSum {
                             sum.withUnsafeMutableBufferPointer { ps in

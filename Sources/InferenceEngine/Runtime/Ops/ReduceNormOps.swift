@@ -189,20 +189,16 @@ struct LayerNormKernel: NodeKernel {
         var means = [Float](repeating: 0, count: outer), invStd = [Float](repeating: 0, count: outer)
         let y = node.outputFloats(x.count) { out, n in
             x.withUnsafeBufferPointer { px in
-                for o in 0..<outer {
-                    let row = px.baseAddress! + o * inner
-                    var sum: Float = 0
-                    for i in 0..<inner { sum += row[i] }
-                    let mean = sum / Float(inner)
-                    var sq: Float = 0
-                    for i in 0..<inner { let d = row[i] - mean; sq += d * d }
-                    let inv = 1 / sqrtf(sq / Float(inner) + epsilon)
-                    means[o] = mean; invStd[o] = inv
-                    let dst = out.baseAddress! + o * inner
-                    if let b {
-                        for i in 0..<inner { dst[i] = (row[i] - mean) * inv * g[i] + b[i] }
-                    } else {
-                        for i in 0..<inner { dst[i] = (row[i] - mean) * inv * g[i] }
+                g.withUnsafeBufferPointer { pg in
+                    (b ?? []).withUnsafeBufferPointer { pbeta in
+                        // Empty rows leave nothing to normalise (and no buffer addresses).
+                        guard inner > 0 else { return }
+                        for o in 0..<outer {
+                            let (mean, inv) = LayerNormRow.normalize(px.baseAddress! + o * inner, out.baseAddress! + o * inner, width: inner,
+                                                                     epsilon: epsilon, gamma: pg.baseAddress!,
+                                                                     beta: b == nil ? nil : pbeta.baseAddress!)
+                            means[o] = mean; invStd[o] = inv
+                        }
                     }
                 }
             }
