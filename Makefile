@@ -36,6 +36,7 @@ test-tsan: deps
 bench: build certs
 	$(BIN)/tensorwire-bench --models $(MODELS) --certs $(CERTS)
 	Benchmarks/batching.sh
+	$(BIN)/tensorwire-bench gemm
 	python3 Benchmarks/engine/side_by_side.py
 
 # Regenerates the example model and the engine fixtures (needs Python with numpy, onnx, onnxruntime).
