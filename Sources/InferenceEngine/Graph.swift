@@ -24,6 +24,8 @@ struct CompiledGraph: Sendable {
     var valueShapes: [InferredShape]
     /// The nodes with their liveness decisions, as the executor runs them.
     var steps: [ExecutionStep]
+    /// Element addresses of the float constants (see ``SharedBuffers``).
+    var constantAddresses: Set<UInt>
     let shapeCache = ShapeValueCache()
     /// Buffer arenas lent to concurrent runs.
     let arenas = ArenaPool()
@@ -67,9 +69,11 @@ struct CompiledGraph: Sendable {
 
         // Constants nothing reads any more (inputs of folded subgraphs) are dropped.
         let used = Set(nodes.flatMap(\.inputs)).union(outputSlots)
-        return CompiledGraph(valueCount: valueCount, constants: constants.filter { used.contains($0.slot) },
+        let kept = constants.filter { used.contains($0.slot) }
+        return CompiledGraph(valueCount: valueCount, constants: kept,
                              inputSlots: inputSlots, outputSlots: outputSlots, nodes: nodes, releaseAfter: releaseAfter,
                              shapeOnly: shapeOnly, hasShapeOnlyNodes: shapeOnly.contains(true),
-                             valueTypes: valueTypes, valueShapes: valueShapes, steps: steps)
+                             valueTypes: valueTypes, valueShapes: valueShapes, steps: steps,
+                             constantAddresses: Set(kept.map { SharedBuffers.address($0.tensor) }.filter { $0 != 0 }))
     }
 }

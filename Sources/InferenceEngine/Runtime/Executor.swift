@@ -18,13 +18,18 @@ extension CompiledGraph {
         var slots = [Tensor?](repeating: nil, count: valueCount)
         for (slot, tensor) in constants { slots[slot] = tensor }
         for (slot, tensor) in zip(inputSlots, inputs) { slots[slot] = tensor }
+        // Buffers this run must never hand to its arena even when a node passes them through
+        // (Identity, Reshape, a no-op Slice): the caller's inputs, constants and shape-cached
+        // values are shared with other runs and threads; outputs escape to the caller.
+        var shared = SharedBuffers(constants: constantAddresses)
+        for tensor in inputs { shared.insert(tensor) }
 
         var cachedShapeValues = false
         var key: [[Int]] = []
         if hasShapeOnlyNodes {
             key = inputs.map(\.shape)
             if let values = shapeCache.lookup(key) {
-                for (slot, tensor) in values { slots[slot] = tensor }
+                for (slot, tensor) in values { slots[slot] = tensor; shared.insert(tensor) }
                 cachedShapeValues = true
             }
         }
@@ -69,13 +74,14 @@ extension CompiledGraph {
                     }
                 }
                 #endif
-                if hasShapeOnlyNodes && step.shapeOnly { recorded.append((s, results[i])) }
+                if hasShapeOnlyNodes && step.shapeOnly { recorded.append((s, results[i])); shared.insert(results[i]) }
             }
             for s in step.recycle {
-                if let tensor = slots[s], case .float32(let buffer) = tensor.storage {
-                    slots[s] = nil
-                    arena.give(buffer)
-                }
+                guard let tensor = slots[s], case .float32(let buffer) = tensor.storage,
+                      !shared.contains(tensor), !outputSlots.contains(where: { slots[$0].map(SharedBuffers.address) == SharedBuffers.address(tensor) })
+                else { continue }
+                slots[s] = nil
+                arena.give(buffer)
             }
             for s in step.release { slots[s] = nil }
         }
