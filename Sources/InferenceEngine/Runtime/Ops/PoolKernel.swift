@@ -195,19 +195,12 @@ extension PoolKernel {
         }
         let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: sh, dilation: dh, padBegin: g.pt, padEnd: g.pb)
         let columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: sw, dilation: dw, padBegin: g.pl, padEnd: g.pr)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * (pixels + outputs)) { buffer in
-            let t = buffer.baseAddress!, o = t + 16 * pixels
+        do {
+            let t = WindowScratch.buffer(count: 16 * (pixels + outputs)), o = t + 16 * pixels
             var p0 = 0
             while p0 < planes {
                 let lanes = Swift.min(16, planes - p0)
-                for l in 0..<16 {
-                    if l < lanes {
-                        let src = x + (p0 + l) * pixels
-                        for i in 0..<pixels { t[i &* 16 &+ l] = src[i] }
-                    } else {
-                        for i in 0..<pixels { t[i &* 16 &+ l] = 0 }
-                    }
-                }
+                VectorBlocks.interleave(x + p0 * pixels, planes: lanes, pixels: pixels, into: t)
                 for oy in 0..<g.oh {
                     let (y0, kyLo, kyHi) = rows[oy]
                     for ox in 0..<g.ow {
@@ -236,10 +229,7 @@ extension PoolKernel {
                         FastMath.store(v, o + (oy * g.ow + ox) * 16)
                     }
                 }
-                for l in 0..<lanes {
-                    let dst = y + (p0 + l) * outputs
-                    for j in 0..<outputs { dst[j] = o[j &* 16 &+ l] }
-                }
+                VectorBlocks.deinterleave(o, planes: lanes, pixels: outputs, into: y + p0 * outputs)
                 p0 += 16
             }
         }
