@@ -238,20 +238,27 @@ extension ConvKernel {
     static func directStore(_ r: Int, _ v0: Vector, _ v1: Vector, pair: Bool, _ out: DirectOutput,
                             d0: Int, lanes0: Int, d1: Int, lanes1: Int) {
         let bias = Vector(repeating: out.bias?[r] ?? 0)
-        let row = out.y + r * out.spatial
-        let residual = out.residual.map { $0 + r * out.spatial }
-        @inline(__always) func put(_ acc: Vector, _ at: Int, _ lanes: Int) {
-            var v = acc + bias
-            if let residual {
-                let rv = VectorBlocks.load(residual + at, count: lanes)
-                v = out.residualBeforeActivation ? out.activation.apply(v + rv) : out.activation.apply(v) + rv
+        let row = out.y + r &* out.spatial
+        var x0 = v0 + bias, x1 = v1 + bias
+        if let residual = out.residual {
+            let rr = residual + r &* out.spatial
+            let r0 = VectorBlocks.load(rr + d0, count: lanes0)
+            let r1 = pair ? VectorBlocks.load(rr + d1, count: lanes1) : Vector()
+            if out.residualBeforeActivation {
+                x0 = out.activation.apply(x0 + r0)
+                if pair { x1 = out.activation.apply(x1 + r1) }
             } else {
-                v = out.activation.apply(v)
+                x0 = out.activation.apply(x0) + r0
+                if pair { x1 = out.activation.apply(x1) + r1 }
             }
-            VectorBlocks.store(v, row + at, count: lanes)
+        } else if out.activation != .none {
+            x0 = out.activation.apply(x0)
+            if pair { x1 = out.activation.apply(x1) }
         }
-        put(v0, d0, lanes0)
-        if pair { put(v1, d1, lanes1) }
+        if lanes0 == 16 { FastMath.store(x0, row + d0) } else { VectorBlocks.store(x0, row + d0, count: lanes0) }
+        if pair {
+            if lanes1 == 16 { FastMath.store(x1, row + d1) } else { VectorBlocks.store(x1, row + d1, count: lanes1) }
+        }
     }
 
     /// One or two output vectors per tile, as a type so that it is a constant inside.

@@ -245,6 +245,12 @@ extension ConvKernel {
             let i = 3 * (d.oh + ox)
             rangeTable[i] = start; rangeTable[i + 1] = lo; rangeTable[i + 2] = hi
         }
+        // Output columns whose windows lie fully inside the input row: interiorStart ..< interiorEnd.
+        var interiorStart = d.ow, interiorEnd = d.ow
+        for ox in 0..<d.ow where rangeTable[3 * (d.oh + ox) + 1] == 0 && rangeTable[3 * (d.oh + ox) + 2] == kw {
+            if interiorStart == d.ow { interiorStart = ox }
+            interiorEnd = ox + 1
+        }
         let act = activation
         let groups = (planes + 15) / 16
         let work = { (groupRange: Range<Int>) in
@@ -264,7 +270,32 @@ extension ConvKernel {
                     let start = FastMath.load(biasLanes)
                     for oy in 0..<d.oh {
                         let y0 = rows[3 * oy], kyLo = rows[3 * oy + 1], kyHi = rows[3 * oy + 2]
-                        for ox in 0..<d.ow {
+                        // Four outputs whose windows lie fully inside the row at a time: four
+                        // independent FMA chains instead of one latency-bound chain.
+                        var ox = 0
+                        while ox < d.ow {
+                            if ox + 4 <= interiorEnd && ox >= interiorStart {
+                                var a0 = start, a1 = start, a2 = start, a3 = start
+                                let step = sw &* 16
+                                var ky = kyLo
+                                while ky < kyHi {
+                                    let line = t + ((y0 &+ ky &* dh) &* d.w &+ columns[3 * ox]) &* 16
+                                    let wl = weights + ky &* kw &* 16
+                                    for kx in 0..<kw {
+                                        let wv = FastMath.load(wl + kx &* 16), tap = line + kx &* dw &* 16
+                                        a0 = a0.addingProduct(wv, FastMath.load(tap))
+                                        a1 = a1.addingProduct(wv, FastMath.load(tap + step))
+                                        a2 = a2.addingProduct(wv, FastMath.load(tap + 2 &* step))
+                                        a3 = a3.addingProduct(wv, FastMath.load(tap + 3 &* step))
+                                    }
+                                    ky &+= 1
+                                }
+                                if residual == nil { a0 = act.apply(a0); a1 = act.apply(a1); a2 = act.apply(a2); a3 = act.apply(a3) }
+                                let at = o + (oy &* d.ow &+ ox) &* 16
+                                FastMath.store(a0, at); FastMath.store(a1, at + 16); FastMath.store(a2, at + 32); FastMath.store(a3, at + 48)
+                                ox += 4
+                                continue
+                            }
                             let x0 = columns[3 * ox], kxLo = columns[3 * ox + 1], kxHi = columns[3 * ox + 2]
                             var acc = start
                             var ky = kyLo
@@ -281,6 +312,7 @@ extension ConvKernel {
                             // With a residual the epilogue runs after the transpose back, per plane.
                             if residual == nil { acc = act.apply(acc) }
                             FastMath.store(acc, o + (oy &* d.ow &+ ox) &* 16)
+                            ox += 1
                         }
                     }
                     VectorBlocks.deinterleave(o, planes: lanes, pixels: outputs, into: y + p0 * outputs)

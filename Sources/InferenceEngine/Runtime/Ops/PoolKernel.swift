@@ -195,44 +195,67 @@ extension PoolKernel {
         }
         let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: sh, dilation: dh, padBegin: g.pt, padEnd: g.pb)
         let columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: sw, dilation: dw, padBegin: g.pl, padEnd: g.pr)
-        do {
-            let t = WindowScratch.buffer(count: 16 * (pixels + outputs)), o = t + 16 * pixels
+        // Per output: first tap's offset in the interleaved plane, valid tap ranges, divisor.
+        var windows = [Int](repeating: 0, count: 5 * outputs)
+        var divisors = [Float](repeating: 1, count: outputs)
+        for oy in 0..<g.oh {
+            for ox in 0..<g.ow {
+                let (y0, kyLo, kyHi) = rows[oy], (x0, kxLo, kxHi) = columns[ox]
+                let i = oy * g.ow + ox
+                windows[5 * i] = y0 * w + x0
+                windows[5 * i + 1] = kyLo; windows[5 * i + 2] = kyHi; windows[5 * i + 3] = kxLo; windows[5 * i + 4] = kxHi
+                if !isMax {
+                    let count = rowCounts[oy] * columnCounts[ox]
+                    // 0 marks an empty window under count_include_pad = 0 (its average is 0).
+                    divisors[i] = countIncludePad ? Swift.max(count, 1) : count
+                }
+            }
+        }
+        let t = WindowScratch.buffer(count: 16 * (pixels + outputs)), o = t + 16 * pixels
+        let rowStep = dh &* w &* 16, tapStep = dw &* 16
+        windows.withUnsafeBufferPointer { windowBuffer in divisors.withUnsafeBufferPointer { divisorBuffer in
+            let table = windowBuffer.baseAddress!, divisor = divisorBuffer.baseAddress!
             var p0 = 0
             while p0 < planes {
                 let lanes = Swift.min(16, planes - p0)
                 VectorBlocks.interleave(x + p0 * pixels, planes: lanes, pixels: pixels, into: t)
-                for oy in 0..<g.oh {
-                    let (y0, kyLo, kyHi) = rows[oy]
-                    for ox in 0..<g.ow {
-                        let (x0, kxLo, kxHi) = columns[ox]
-                        var v = Vector(repeating: isMax ? -.infinity : 0)
+                for i in 0..<outputs {
+                    let e = table + 5 &* i
+                    let origin = t + e[0] &* 16
+                    let kyLo = e[1], kyHi = e[2], kxLo = e[3], kxHi = e[4]
+                    var v: Vector
+                    if isMax {
+                        v = Vector(repeating: -.infinity)
                         var ky = kyLo
                         while ky < kyHi {
-                            let line = t + ((y0 &+ ky &* dh) &* w &+ x0) &* 16
+                            let line = origin + ky &* rowStep
                             var kx = kxLo
                             while kx < kxHi {
-                                let tap = FastMath.load(line + kx &* dw &* 16)
-                                if isMax {
-                                    // NaN wins and then stays, like the scalar `v > best || v.isNaN`.
-                                    v.replace(with: tap, where: (tap .> v) .| (tap .!= tap))
-                                } else {
-                                    v += tap
-                                }
+                                // NaN wins and then stays, like the scalar `v > best || v.isNaN`.
+                                let tap = FastMath.load(line + kx &* tapStep)
+                                v.replace(with: tap, where: (tap .> v) .| (tap .!= tap))
                                 kx &+= 1
                             }
                             ky &+= 1
                         }
-                        if !isMax {
-                            let count = rowCounts[oy] * columnCounts[ox]
-                            v = countIncludePad ? v / Swift.max(count, 1) : (count > 0 ? v / count : Vector(repeating: 0))
+                    } else {
+                        v = Vector(repeating: 0)
+                        var ky = kyLo
+                        while ky < kyHi {
+                            let line = origin + ky &* rowStep
+                            var kx = kxLo
+                            while kx < kxHi { v += FastMath.load(line + kx &* tapStep); kx &+= 1 }
+                            ky &+= 1
                         }
-                        FastMath.store(v, o + (oy * g.ow + ox) * 16)
+                        let count = divisor[i]
+                        v = count > 0 ? v / count : Vector(repeating: 0)
                     }
+                    FastMath.store(v, o + i &* 16)
                 }
                 VectorBlocks.deinterleave(o, planes: lanes, pixels: outputs, into: y + p0 * outputs)
                 p0 += 16
             }
-        }
+        } }
     }
 
     func maxWithIndices(_ x: [Float], n: Int, c: Int, h: Int, wd: Int, g: Geometry, outShape: [Int], total: Int) -> [Tensor] {
