@@ -50,6 +50,21 @@ struct ConvKernelTests {
         ConvCase(name: "1-D grouped dilated", n: 3, c: 8, h: 1, w: 16, m: 8, kernel: (1, 3), dilation: (1, 2), pads: (0, 2, 0, 2),
                  group: 2, oneDimensional: true),
         ConvCase(name: "1-D single image", n: 1, c: 2, h: 1, w: 300, m: 3, kernel: (1, 4), stride: (1, 3), oneDimensional: true),
+        // Direct (implicit GEMM): a ragged 1x1 through a plane copy, two channel blocks, and the
+        // deepest reduction it takes over several chunks of output vectors.
+        ConvCase(name: "pointwise ragged two blocks", n: 2, c: 5, h: 3, w: 7, m: 13, kernel: (1, 1)),
+        ConvCase(name: "direct deepest chunked", n: 1, c: 16, h: 40, w: 40, m: 5, kernel: (4, 4)),
+        // Reductions too deep for the direct path: im2col + GEMM per image, batched, and 1x1 on X.
+        ConvCase(name: "deep 3x3 per image", n: 2, c: 32, h: 17, w: 18, m: 20, kernel: (3, 3), pads: (1, 1, 1, 1)),
+        ConvCase(name: "deep 3x3 batched", n: 3, c: 32, h: 6, w: 7, m: 14, kernel: (3, 3), stride: (1, 2), pads: (1, 1, 1, 1)),
+        ConvCase(name: "deep pointwise", n: 2, c: 260, h: 16, w: 17, m: 7, kernel: (1, 1)),
+    ]
+
+    /// Shapes large enough to split their images over an intra-op pool, one per algorithm.
+    static let parallelShapes: [ConvCase] = [
+        ConvCase(name: "direct", n: 8, c: 3, h: 16, w: 16, m: 8, kernel: (3, 3), pads: (1, 1, 1, 1)),
+        ConvCase(name: "depthwise interleaved", n: 64, c: 8, h: 16, w: 16, m: 8, kernel: (3, 3), stride: (2, 2), pads: (1, 1, 1, 1), group: 8),
+        ConvCase(name: "depthwise phase plane", n: 16, c: 8, h: 32, w: 32, m: 8, kernel: (3, 3), pads: (1, 1, 1, 1), group: 8),
     ]
 
     static let epilogues: [EpilogueCase] = [
@@ -137,6 +152,32 @@ struct ConvKernelTests {
                 }
             }
         }
+    }
+
+    /// With an intra-op pool the images split over threads; every output must be exactly the
+    /// serial one (each is computed by the same operations either way).
+    @Test(arguments: parallelShapes)
+    func splitsImagesOverThePool(_ s: ConvCase) throws {
+        var rng = SplitMix64(seed: UInt64(s.n * 7 + s.c))
+        let x = Tensor(shape: s.inputShape, scalars: Self.random(s.inputShape.reduce(1, *), &rng))
+        let w = Self.random(s.weightShape.reduce(1, *), &rng), bias = Self.random(s.m, &rng)
+        let e = EpilogueCase(activation: .relu, residual: true, before: false)
+        let g = s.window.geometry(h: s.h, w: s.w)
+        let outShape = [s.n, s.m, g.oh, g.ow]
+        let residual = Self.random(outShape.reduce(1, *), &rng)
+        var kernel = ConvKernel(window: s.window, group: s.group).fused(activation: .relu, residual: true)
+        kernel.weights = ConvKernel.Weights(values: w, shape: s.weightShape, bias: bias)
+        let inputs: [Tensor?] = [x, nil, nil, Tensor(shape: outShape, scalars: residual)]
+        let serial = try Self.run(kernel, inputs)
+        let pool = IntraOpPool(threadCount: 2)
+        let node = CompiledNode(name: "conv", opType: "Conv", operation: .kernel(kernel), inputs: [], outputs: [0])
+        let jobsBefore = pool.jobCount
+        let parallel = try kernel.run(inputs, NodeExecutor(node: node, context: ExecutionContext(pool: pool)))[0]
+        #expect(pool.jobCount > jobsBefore, "\(s) should have gone parallel")
+        #expect(parallel.shape == serial.shape)
+        #expect(parallel.floats == serial.floats, "\(s): parallel and serial results differ")
+        let (expected, _) = Self.reference(s, x: x.floats ?? [], w: w, bias: bias, residual: residual, e)
+        assertClose(parallel.floats ?? [], expected, context: "\(s) parallel")
     }
 
     @Test func foldsBatchNormalization() throws {

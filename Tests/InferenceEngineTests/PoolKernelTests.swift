@@ -75,6 +75,28 @@ struct PoolKernelTests {
         }
     }
 
+    /// Enough narrow planes to split their 16-plane groups over an intra-op pool: the same
+    /// values as serially, and as the definition.
+    @Test func splitsPlaneGroupsOverThePool() throws {
+        let c = Self.cases[0]
+        var rng = SplitMix64(seed: 17)
+        let planes = 1000   // 62 full groups and a partial one
+        let x = (0..<(planes * c.h * c.w)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
+        let pool = IntraOpPool(threadCount: 2)
+        for isMax in [true, false] {
+            let kernel = PoolKernel(window: c.window, isMax: isMax, countIncludePad: false)
+            let node = CompiledNode(name: "pool", opType: isMax ? "MaxPool" : "AveragePool", operation: .kernel(kernel), inputs: [], outputs: [0])
+            let input = [Tensor(shape: [100, 10, c.h, c.w], scalars: x)]
+            let serial = try kernel.run(input, NodeExecutor(node: node))[0]
+            let jobsBefore = pool.jobCount
+            let parallel = try kernel.run(input, NodeExecutor(node: node, context: ExecutionContext(pool: pool)))[0]
+            #expect(pool.jobCount > jobsBefore)
+            #expect(parallel.floats == serial.floats)
+            assertClose(parallel.floats ?? [], Self.reference(c, x, planes: planes, isMax: isMax, includePad: false),
+                        context: "parallel max \(isMax)")
+        }
+    }
+
     @Test func globalPools() throws {
         var rng = SplitMix64(seed: 3)
         let x = (0..<(2 * 3 * 37)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }

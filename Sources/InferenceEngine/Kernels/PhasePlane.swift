@@ -45,6 +45,7 @@ struct PhasePlane {
     /// Copies the `h × w` plane at `source` into `plane`, writing `padding` everywhere outside it.
     func fill(_ plane: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, h: Int, w: Int, padding: Float) {
         if phases == 1 { return fillRows(plane, from: source, h: h, w: w, padding: padding) }
+        if phases == 2 { return fillTwoPhases(plane, from: source, h: h, w: w, padding: padding) }
         for p in 0..<phases {
             // Index i of phase p holds input column i·phases + p - padLeft; lo..<hi lie inside the
             // row, the same for every row.
@@ -91,6 +92,44 @@ struct PhasePlane {
             pad(dst, from: hi, to: width)
         }
         FastMath.store(fillVector, plane + rows * width)
+    }
+
+    /// ``fill(_:from:h:w:padding:)`` for stride 2, the common strided case: each phase row takes
+    /// the even lanes of 32 (or 16) consecutive input floats, one permute per 16 (or 8) outputs
+    /// instead of a scalar move each. Loads may run past the row into the rest of the plane,
+    /// never past the plane.
+    func fillTwoPhases(_ plane: UnsafeMutablePointer<Float>, from source: UnsafePointer<Float>, h: Int, w: Int, padding: Float) {
+        for p in 0..<2 {
+            let offset = p - padLeft
+            let (lo, hi) = Self.validRange(offset: offset, stride: 2, count: width, size: w)
+            for y in 0..<rows {
+                let iy = y - padTop
+                let dst = plane + y * rowStride + p * width
+                guard iy >= 0, iy < h else {
+                    for i in 0..<width { dst[i] = padding }
+                    continue
+                }
+                let src = source + iy * w
+                // Floats readable from the row's start: the rest of the plane.
+                let readable = (h - iy) * w
+                for i in 0..<lo { dst[i] = padding }
+                var i = lo
+                while i &+ 16 <= hi && i &* 2 &+ offset &+ 32 <= readable {
+                    let v = UnsafeRawPointer(src + (i &* 2 &+ offset)).loadUnaligned(as: SIMD32<Float>.self)
+                    UnsafeMutableRawPointer(dst + i).storeBytes(of: v.evenHalf, as: SIMD16<Float>.self)
+                    i &+= 16
+                }
+                while i &+ 8 <= hi && i &* 2 &+ offset &+ 16 <= readable {
+                    let v = UnsafeRawPointer(src + (i &* 2 &+ offset)).loadUnaligned(as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(dst + i).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+                    i &+= 8
+                }
+                while i < hi { dst[i] = src[i &* 2 &+ offset]; i &+= 1 }
+                for i in hi..<width { dst[i] = padding }
+            }
+        }
+        let end = plane + rows * rowStride
+        for i in 0..<16 { end[i] = padding }
     }
 
     /// Copies `count` floats with whole-vector moves; a row of 16 or more ends with one vector

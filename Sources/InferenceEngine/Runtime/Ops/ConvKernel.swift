@@ -80,11 +80,14 @@ struct ConvKernel: NodeKernel {
             residualValues = values
         }
         let depthwise = cg == 1
-        let batched = !depthwise && n > 1 && d.spatial < Self.batchedSpatialLimit
-        _ = try node.checkedCount([d.kDim, batched ? n * d.spatial : d.spatial])   // the im2col matrix
         let plane = PhasePlane(outputs: (d.oh, d.ow), kernel: window.kernel, stride: window.stride, dilation: window.dilation,
                                padTop: d.padTop, padLeft: d.padLeft)
         _ = try node.checkedCount([plane.rows, plane.phases, plane.width])   // absurd pads or dilations refuse, not allocate
+        let direct = !depthwise && prefersDirect(d, plane)
+        let batched = !depthwise && !direct && n > 1 && d.spatial < Self.batchedSpatialLimit
+        if !depthwise && !direct {
+            _ = try node.checkedCount([d.kDim, batched ? n * d.spatial : d.spatial])   // the im2col matrix
+        }
 
         let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
             defer { initialized = total }
@@ -100,9 +103,11 @@ struct ConvKernel: NodeKernel {
                         return
                     }
                     if depthwise {
-                        runDepthwise(xBase, wBase, pb, pr, py, d, plane)
+                        runDepthwise(xBase, wBase, pb, pr, py, d, plane, pool: node.context.pool)
+                    } else if direct {
+                        runDirect(xBase, wBase, pb, pr, py, d, plane, pool: node.context.pool)
                     } else {
-                        runGemm(xBase, wBase, pb, pr, py, d, plane, batched: batched)
+                        runGemm(xBase, wBase, pb, pr, py, d, plane, batched: batched, pool: node.context.pool)
                     }
                 } }
             } }
@@ -140,12 +145,12 @@ extension ConvKernel {
     func finish(_ acc: Vector, _ dst: UnsafeMutablePointer<Float>, residual r: UnsafePointer<Float>?, lanes: Int) {
         var v = acc
         if let r {
-            let rv = lanes == 16 ? FastMath.load(r) : FastMath.load(r, count: lanes)
+            let rv = VectorBlocks.load(r, count: lanes)
             v = residualBeforeActivation ? activation.apply(v + rv) : activation.apply(v) + rv
         } else {
             v = activation.apply(v)
         }
-        if lanes == 16 { FastMath.store(v, dst) } else { FastMath.store(v, dst, count: lanes) }
+        VectorBlocks.store(v, dst, count: lanes)
     }
 }
 
@@ -153,66 +158,208 @@ extension ConvKernel {
 
 extension ConvKernel {
     /// One input channel per group: each output vector is `taps` FMAs over a ``PhasePlane``.
+    /// Images split over the intra-op pool when the work is large enough.
     func runDepthwise(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                      _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, _ plane: PhasePlane) {
+                      _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, _ plane: PhasePlane,
+                      pool: IntraOpPool?) {
+        if d.mg == 1 && d.ow < Self.interleavedWidthLimit && d.n * d.c > 1 && d.h * d.w <= Self.interleavedPlaneLimit {
+            return runDepthwiseInterleaved(x, w, bias, residual, y, d, pool: pool)
+        }
         let taps = window.kernel.h * window.kernel.w
         let rowStep = window.stride.h * plane.rowStride
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: plane.count) { buffer in
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsets in
-            let padded = buffer.baseAddress!, offset = offsets.baseAddress!
-            for ky in 0..<window.kernel.h {
-                for kx in 0..<window.kernel.w {
-                    offset[ky * window.kernel.w + kx] = plane.tapOffset(ky: ky, kx: kx, dilation: window.dilation)
-                }
+        var offsets = [Int](repeating: 0, count: taps)
+        for ky in 0..<window.kernel.h {
+            for kx in 0..<window.kernel.w {
+                offsets[ky * window.kernel.w + kx] = plane.tapOffset(ky: ky, kx: kx, dilation: window.dilation)
             }
-            for b in 0..<d.n {
-                for ch in 0..<d.c {
-                    plane.fill(padded, from: x + (b * d.c + ch) * d.h * d.w, h: d.h, w: d.w, padding: 0)
-                    for j in 0..<d.mg {
-                        let oc = ch * d.mg + j
-                        let kernel = w + oc * taps
-                        let outBase = (b * d.m + oc) * d.spatial
-                        let start = Vector(repeating: bias?[oc] ?? 0)
-                        for oy in 0..<d.oh {
-                            let row = padded + oy * rowStep
-                            let line = outBase + oy * d.ow
-                            var ox = 0
-                            while ox < d.ow {
-                                var acc = start
-                                let origin = row + ox
-                                for t in 0..<taps {
-                                    acc = acc.addingProduct(Vector(repeating: kernel[t]), FastMath.load(origin + offset[t]))
+        }
+        let images = { (range: Range<Int>) in
+            let padded = WindowScratch.buffer(count: plane.count)
+            offsets.withUnsafeBufferPointer { offsets in
+                let offset = offsets.baseAddress!
+                for b in range {
+                    for ch in 0..<d.c {
+                        plane.fill(padded, from: x + (b * d.c + ch) * d.h * d.w, h: d.h, w: d.w, padding: 0)
+                        for j in 0..<d.mg {
+                            let oc = ch * d.mg + j
+                            let kernel = w + oc * taps
+                            let outBase = (b * d.m + oc) * d.spatial
+                            let start = Vector(repeating: bias?[oc] ?? 0)
+                            for oy in 0..<d.oh {
+                                let row = padded + oy * rowStep
+                                let line = outBase + oy * d.ow
+                                var ox = 0
+                                while ox < d.ow {
+                                    var acc = start
+                                    let origin = row + ox
+                                    for t in 0..<taps {
+                                        acc = acc.addingProduct(Vector(repeating: kernel[t]), FastMath.load(origin + offset[t]))
+                                    }
+                                    finish(acc, y + line + ox, residual: residual.map { $0 + line + ox }, lanes: Swift.min(16, d.ow - ox))
+                                    ox += 16
                                 }
-                                finish(acc, y + line + ox, residual: residual.map { $0 + line + ox }, lanes: Swift.min(16, d.ow - ox))
-                                ox += 16
                             }
                         }
                     }
                 }
             }
-        } }
+        }
+        let threads = pool?.threadCount ?? 1
+        if let pool, threads > 1, d.n > 1, d.n * d.m * d.spatial * taps >= Self.parallelThreshold {
+            let tasks = Swift.min(d.n, threads)
+            let per = (d.n + tasks - 1) / tasks
+            pool.parallelFor(tasks) { t in
+                let lo = t * per
+                if lo < d.n { images(lo..<Swift.min(d.n, lo + per)) }
+            }
+        } else {
+            images(0..<d.n)
+        }
     }
 
-    /// im2col + GEMM, per image or (`batched`) for all images at once.
+    /// Depthwise output rows narrower than this are computed 16 planes at a time.
+    static let interleavedWidthLimit = 16
+    /// Largest input plane (h·w) interleaved.
+    static let interleavedPlaneLimit = 4096
+
+    /// Depthwise Conv without a depth multiplier on narrow planes: 16 planes (of any images) are
+    /// interleaved so that one vector holds the same pixel of 16 planes, each output pixel is
+    /// one FMA per valid tap with per-lane weights, and the results are transposed back. The
+    /// phase-plane path would copy every plane row by row and leave most vector lanes idle.
+    func runDepthwiseInterleaved(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                                 _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions,
+                                 pool: IntraOpPool?) {
+        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        let taps = kh * kw
+        let planes = d.n * d.c, pixels = d.h * d.w, outputs = d.spatial
+        // Per output row / column: first input index and the valid tap range.
+        var rangeTable = [Int](repeating: 0, count: 3 * (d.oh + d.ow))
+        for oy in 0..<d.oh {
+            let start = oy * sh - d.padTop
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dh, count: kh, size: d.h)
+            rangeTable[3 * oy] = start; rangeTable[3 * oy + 1] = lo; rangeTable[3 * oy + 2] = hi
+        }
+        for ox in 0..<d.ow {
+            let start = ox * sw - d.padLeft
+            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dw, count: kw, size: d.w)
+            let i = 3 * (d.oh + ox)
+            rangeTable[i] = start; rangeTable[i + 1] = lo; rangeTable[i + 2] = hi
+        }
+        // Output columns whose windows lie fully inside the input row: interiorStart ..< interiorEnd.
+        var interiorStart = d.ow, interiorEnd = d.ow
+        for ox in 0..<d.ow where rangeTable[3 * (d.oh + ox) + 1] == 0 && rangeTable[3 * (d.oh + ox) + 2] == kw {
+            if interiorStart == d.ow { interiorStart = ox }
+            interiorEnd = ox + 1
+        }
+        let act = activation
+        let groups = (planes + 15) / 16
+        let work = { (groupRange: Range<Int>) in
+            let t = WindowScratch.buffer(count: 16 * (pixels + outputs + taps + 1))
+            let o = t + 16 * pixels, weights = o + 16 * outputs, biasLanes = weights + 16 * taps
+            rangeTable.withUnsafeBufferPointer { ranges in
+                let rows = ranges.baseAddress!, columns = rows + 3 * d.oh
+                for group in groupRange {
+                    let p0 = group * 16
+                    let lanes = Swift.min(16, planes - p0)
+                    for l in 0..<16 {
+                        let ch = (p0 + Swift.min(l, lanes - 1)) % d.c
+                        for tap in 0..<taps { weights[tap * 16 + l] = w[ch * taps + tap] }
+                        biasLanes[l] = bias?[ch] ?? 0
+                    }
+                    VectorBlocks.interleave(x + p0 * pixels, planes: lanes, pixels: pixels, into: t)
+                    let start = FastMath.load(biasLanes)
+                    for oy in 0..<d.oh {
+                        let y0 = rows[3 * oy], kyLo = rows[3 * oy + 1], kyHi = rows[3 * oy + 2]
+                        // Four outputs whose windows lie fully inside the row at a time: four
+                        // independent FMA chains instead of one latency-bound chain.
+                        var ox = 0
+                        while ox < d.ow {
+                            if ox + 4 <= interiorEnd && ox >= interiorStart {
+                                var a0 = start, a1 = start, a2 = start, a3 = start
+                                let step = sw &* 16
+                                var ky = kyLo
+                                while ky < kyHi {
+                                    let line = t + ((y0 &+ ky &* dh) &* d.w &+ columns[3 * ox]) &* 16
+                                    let wl = weights + ky &* kw &* 16
+                                    for kx in 0..<kw {
+                                        let wv = FastMath.load(wl + kx &* 16), tap = line + kx &* dw &* 16
+                                        a0 = a0.addingProduct(wv, FastMath.load(tap))
+                                        a1 = a1.addingProduct(wv, FastMath.load(tap + step))
+                                        a2 = a2.addingProduct(wv, FastMath.load(tap + 2 &* step))
+                                        a3 = a3.addingProduct(wv, FastMath.load(tap + 3 &* step))
+                                    }
+                                    ky &+= 1
+                                }
+                                if residual == nil { a0 = act.apply(a0); a1 = act.apply(a1); a2 = act.apply(a2); a3 = act.apply(a3) }
+                                let at = o + (oy &* d.ow &+ ox) &* 16
+                                FastMath.store(a0, at); FastMath.store(a1, at + 16); FastMath.store(a2, at + 32); FastMath.store(a3, at + 48)
+                                ox += 4
+                                continue
+                            }
+                            let x0 = columns[3 * ox], kxLo = columns[3 * ox + 1], kxHi = columns[3 * ox + 2]
+                            var acc = start
+                            var ky = kyLo
+                            while ky < kyHi {
+                                let line = t + ((y0 &+ ky &* dh) &* d.w &+ x0) &* 16
+                                let wl = weights + ky &* kw &* 16
+                                var kx = kxLo
+                                while kx < kxHi {
+                                    acc = acc.addingProduct(FastMath.load(wl + kx &* 16), FastMath.load(line + kx &* dw &* 16))
+                                    kx &+= 1
+                                }
+                                ky &+= 1
+                            }
+                            // With a residual the epilogue runs after the transpose back, per plane.
+                            if residual == nil { acc = act.apply(acc) }
+                            FastMath.store(acc, o + (oy &* d.ow &+ ox) &* 16)
+                            ox += 1
+                        }
+                    }
+                    VectorBlocks.deinterleave(o, planes: lanes, pixels: outputs, into: y + p0 * outputs)
+                    if let residual {
+                        for l in 0..<lanes {
+                            let at = (p0 + l) * outputs
+                            finish(y + at, y + at, count: outputs, residual: residual + at)
+                        }
+                    }
+                }
+            }
+        }
+        let threads = pool?.threadCount ?? 1
+        if let pool, threads > 1, groups > 1, planes * outputs * taps >= Self.parallelThreshold {
+            let tasks = Swift.min(groups, threads)
+            let per = (groups + tasks - 1) / tasks
+            pool.parallelFor(tasks) { task in
+                let lo = task * per
+                if lo < groups { work(lo..<Swift.min(groups, lo + per)) }
+            }
+        } else {
+            work(0..<groups)
+        }
+    }
+
+    /// im2col + GEMM, per image or (`batched`) for all images at once, for reductions too deep
+    /// for ``runDirect``. The GEMM applies bias and activation (and, per image, the residual)
+    /// through its epilogue and writes the output once.
     func runGemm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                 _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, _ plane: PhasePlane, batched: Bool) {
+                 _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, _ plane: PhasePlane, batched: Bool,
+                 pool: IntraOpPool?) {
         let spatial = d.spatial, kDim = d.kDim, plane0 = d.h * d.w
         let pointwise = window.kernel.h == 1 && window.kernel.w == 1 && window.stride.h == 1 && window.stride.w == 1 && d.oh == d.h && d.ow == d.w && d.padTop == 0 && d.padLeft == 0
-        @inline(__always) func initializeBias(_ c: UnsafeMutablePointer<Float>, channel: Int, ldc: Int, count: Int) {
-            for oc in 0..<d.mg { (c + oc * ldc).initialize(repeating: bias?[channel + oc] ?? 0, count: count) }
+        /// The epilogue of output channels `channel ..< channel + mg` written `ldc` apart.
+        @inline(__always) func epilogue(channel: Int, residual r: UnsafePointer<Float>?, ldc: Int) -> GemmEpilogue {
+            GemmEpilogue(bias: bias.map { $0 + channel }, biasPerRow: true, activation: activation, residual: r,
+                         residualStride: ldc, residualBeforeActivation: residualBeforeActivation)
         }
         if pointwise && !batched {
             // X's [C/group, H·W] slab of each image and group is already the im2col matrix.
             for b in 0..<d.n {
                 for gi in 0..<group {
-                    let dst = y + (b * d.m + gi * d.mg) * spatial
-                    initializeBias(dst, channel: gi * d.mg, ldc: spatial, count: spatial)
+                    let first = b * d.m + gi * d.mg
                     GemmKernel.multiplyAccumulate(m: d.mg, n: spatial, k: kDim, alpha: 1, a: w + gi * d.mg * kDim, lda: kDim,
-                                                  b: x + (b * d.c + gi * d.cg) * plane0, ldb: spatial, c: dst, ldc: spatial)
-                    for oc in 0..<d.mg {
-                        let row = (b * d.m + gi * d.mg + oc) * spatial
-                        finish(y + row, y + row, count: spatial, residual: residual.map { $0 + row })
-                    }
+                                                  b: x + (b * d.c + gi * d.cg) * plane0, ldb: spatial, c: y + first * spatial, ldc: spatial,
+                                                  beta: 0, epilogue: epilogue(channel: gi * d.mg, residual: residual.map { $0 + first * spatial }, ldc: spatial),
+                                                  pool: pool)
                 }
             }
             return
@@ -234,19 +381,26 @@ extension ConvKernel {
                 self.im2col(x + (image * d.c + gi * d.cg) * plane0, channels: d.cg, d, plane, scratch: padded, offsets: offsets, into: dst, ld: columns)
             }
             if batched {
-                // Columns b·spatial ..< (b+1)·spatial of the im2col matrix and of the product belong to image b.
+                // Columns b·spatial ..< (b+1)·spatial of the im2col matrix and of the product belong to
+                // image b; the residual (laid out per image) is added while copying out.
                 let product = col + kDim * columns
                 for gi in 0..<group {
                     for b in 0..<d.n {
                         im2col(b, gi, into: col + b * spatial)
                     }
-                    initializeBias(product, channel: gi * d.mg, ldc: columns, count: columns)
+                    var e = epilogue(channel: gi * d.mg, residual: nil, ldc: columns)
+                    if residual != nil { e.activation = .none }
                     GemmKernel.multiplyAccumulate(m: d.mg, n: columns, k: kDim, alpha: 1, a: w + gi * d.mg * kDim, lda: kDim,
-                                                  b: col, ldb: columns, c: product, ldc: columns)
+                                                  b: col, ldb: columns, c: product, ldc: columns, beta: 0, epilogue: e, pool: pool)
                     for oc in 0..<d.mg {
                         for b in 0..<d.n {
                             let row = (b * d.m + gi * d.mg + oc) * spatial
-                            finish(y + row, product + oc * columns + b * spatial, count: spatial, residual: residual.map { $0 + row })
+                            let src = product + oc * columns + b * spatial
+                            if let residual {
+                                finish(y + row, src, count: spatial, residual: residual + row)
+                            } else {
+                                (y + row).update(from: src, count: spatial)
+                            }
                         }
                     }
                 }
@@ -254,14 +408,11 @@ extension ConvKernel {
                 for b in 0..<d.n {
                     for gi in 0..<group {
                         im2col(b, gi, into: col)
-                        let dst = y + (b * d.m + gi * d.mg) * spatial
-                        initializeBias(dst, channel: gi * d.mg, ldc: spatial, count: spatial)
+                        let first = b * d.m + gi * d.mg
                         GemmKernel.multiplyAccumulate(m: d.mg, n: spatial, k: kDim, alpha: 1, a: w + gi * d.mg * kDim, lda: kDim,
-                                                      b: col, ldb: spatial, c: dst, ldc: spatial)
-                        for oc in 0..<d.mg {
-                            let row = (b * d.m + gi * d.mg + oc) * spatial
-                            finish(y + row, y + row, count: spatial, residual: residual.map { $0 + row })
-                        }
+                                                      b: col, ldb: spatial, c: y + first * spatial, ldc: spatial,
+                                                      beta: 0, epilogue: epilogue(channel: gi * d.mg, residual: residual.map { $0 + first * spatial }, ldc: spatial),
+                                                      pool: pool)
                     }
                 }
             }

@@ -22,6 +22,9 @@ struct PoolKernel: NodeKernel {
     static let vectorMinimumWidth = 8
     /// Largest plane (h·w) interleaved 16 at a time for narrow rows; larger ones loop per plane.
     static let interleavedPlaneLimit = 4096
+    /// Window taps (planes × outputs × kernel) from which interleaved pooling splits its plane
+    /// groups over the intra-op pool.
+    static let parallelThreshold = 1 << 16
     typealias Geometry = (oh: Int, ow: Int, pt: Int, pl: Int, pb: Int, pr: Int)
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
@@ -42,7 +45,8 @@ struct PoolKernel: NodeKernel {
             guard total > 0, let py = out.baseAddress else { return }
             x.withUnsafeBufferPointer { px in
                 // h·w = 0 gives empty windows: -inf for max, 0 for average, as the scalar definition does.
-                pool(px.baseAddress ?? UnsafePointer(py), planes: n * c, h: h, w: wd, g: g, plane: plane, into: py)
+                pool(px.baseAddress ?? UnsafePointer(py), planes: n * c, h: h, w: wd, g: g, plane: plane, into: py,
+                     threads: node.context.pool)
             }
         }
         return [Tensor(shape: outShape, storage: .float32(y))]
@@ -62,8 +66,9 @@ struct PoolKernel: NodeKernel {
         }
     }
 
-    func pool(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, plane: PhasePlane, into y: UnsafeMutablePointer<Float>) {
-        if g.ow < Self.vectorMinimumWidth { return poolNarrow(x, planes: planes, h: h, w: w, g: g, into: y) }
+    func pool(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, plane: PhasePlane, into y: UnsafeMutablePointer<Float>,
+              threads: IntraOpPool? = nil) {
+        if g.ow < Self.vectorMinimumWidth { return poolNarrow(x, planes: planes, h: h, w: w, g: g, into: y, threads: threads) }
         let (kh, kw) = window.kernel
         let taps = kh * kw
         let rowStep = window.stride.h * plane.rowStride
@@ -121,10 +126,11 @@ struct PoolKernel: NodeKernel {
 
 extension PoolKernel {
     /// Windows over the valid taps only, for narrow output rows.
-    func poolNarrow(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>) {
+    func poolNarrow(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>,
+                    threads: IntraOpPool? = nil) {
         let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
         if planes > 1 && h * w <= Self.interleavedPlaneLimit {
-            return poolInterleaved(x, planes: planes, h: h, w: w, g: g, into: y)
+            return poolInterleaved(x, planes: planes, h: h, w: w, g: g, into: y, threads: threads)
         }
         // Per output row / column: first input index and the valid tap range.
         let rows = (0..<g.oh).map { oy in
@@ -180,7 +186,9 @@ extension PoolKernel {
 
     /// ``poolNarrow(_:planes:h:w:g:into:)`` 16 planes at a time: lane l of the vector at
     /// `t + 16·i` is pixel i of plane p0 + l.
-    func poolInterleaved(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>) {
+    /// Groups of 16 planes split over `threads` when there are enough window taps.
+    func poolInterleaved(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>,
+                         threads: IntraOpPool? = nil) {
         let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
         let pixels = h * w, outputs = g.oh * g.ow
         let rows = (0..<g.oh).map { oy in
@@ -195,54 +203,81 @@ extension PoolKernel {
         }
         let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: sh, dilation: dh, padBegin: g.pt, padEnd: g.pb)
         let columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: sw, dilation: dw, padBegin: g.pl, padEnd: g.pr)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 16 * (pixels + outputs)) { buffer in
-            let t = buffer.baseAddress!, o = t + 16 * pixels
-            var p0 = 0
-            while p0 < planes {
-                let lanes = Swift.min(16, planes - p0)
-                for l in 0..<16 {
-                    if l < lanes {
-                        let src = x + (p0 + l) * pixels
-                        for i in 0..<pixels { t[i &* 16 &+ l] = src[i] }
-                    } else {
-                        for i in 0..<pixels { t[i &* 16 &+ l] = 0 }
-                    }
+        // Per output: first tap's offset in the interleaved plane, valid tap ranges, divisor.
+        var windows = [Int](repeating: 0, count: 5 * outputs)
+        var divisors = [Float](repeating: 1, count: outputs)
+        for oy in 0..<g.oh {
+            for ox in 0..<g.ow {
+                let (y0, kyLo, kyHi) = rows[oy], (x0, kxLo, kxHi) = columns[ox]
+                let i = oy * g.ow + ox
+                windows[5 * i] = y0 * w + x0
+                windows[5 * i + 1] = kyLo; windows[5 * i + 2] = kyHi; windows[5 * i + 3] = kxLo; windows[5 * i + 4] = kxHi
+                if !isMax {
+                    let count = rowCounts[oy] * columnCounts[ox]
+                    // 0 marks an empty window under count_include_pad = 0 (its average is 0).
+                    divisors[i] = countIncludePad ? Swift.max(count, 1) : count
                 }
-                for oy in 0..<g.oh {
-                    let (y0, kyLo, kyHi) = rows[oy]
-                    for ox in 0..<g.ow {
-                        let (x0, kxLo, kxHi) = columns[ox]
-                        var v = Vector(repeating: isMax ? -.infinity : 0)
+            }
+        }
+        let rowStep = dh &* w &* 16, tapStep = dw &* 16
+        let groups = (planes + 15) / 16
+        windows.withUnsafeBufferPointer { windowBuffer in divisors.withUnsafeBufferPointer { divisorBuffer in
+            let table = windowBuffer.baseAddress!, divisor = divisorBuffer.baseAddress!
+            let work = { (groupRange: Range<Int>) in
+            let t = WindowScratch.buffer(count: 16 * (pixels + outputs)), o = t + 16 * pixels
+            var p0 = groupRange.lowerBound * 16
+            while p0 < Swift.min(planes, groupRange.upperBound * 16) {
+                let lanes = Swift.min(16, planes - p0)
+                VectorBlocks.interleave(x + p0 * pixels, planes: lanes, pixels: pixels, into: t)
+                for i in 0..<outputs {
+                    let e = table + 5 &* i
+                    let origin = t + e[0] &* 16
+                    let kyLo = e[1], kyHi = e[2], kxLo = e[3], kxHi = e[4]
+                    var v: Vector
+                    if isMax {
+                        v = Vector(repeating: -.infinity)
                         var ky = kyLo
                         while ky < kyHi {
-                            let line = t + ((y0 &+ ky &* dh) &* w &+ x0) &* 16
+                            let line = origin + ky &* rowStep
                             var kx = kxLo
                             while kx < kxHi {
-                                let tap = FastMath.load(line + kx &* dw &* 16)
-                                if isMax {
-                                    // NaN wins and then stays, like the scalar `v > best || v.isNaN`.
-                                    v.replace(with: tap, where: (tap .> v) .| (tap .!= tap))
-                                } else {
-                                    v += tap
-                                }
+                                // NaN wins and then stays, like the scalar `v > best || v.isNaN`.
+                                let tap = FastMath.load(line + kx &* tapStep)
+                                v.replace(with: tap, where: (tap .> v) .| (tap .!= tap))
                                 kx &+= 1
                             }
                             ky &+= 1
                         }
-                        if !isMax {
-                            let count = rowCounts[oy] * columnCounts[ox]
-                            v = countIncludePad ? v / Swift.max(count, 1) : (count > 0 ? v / count : Vector(repeating: 0))
+                    } else {
+                        v = Vector(repeating: 0)
+                        var ky = kyLo
+                        while ky < kyHi {
+                            let line = origin + ky &* rowStep
+                            var kx = kxLo
+                            while kx < kxHi { v += FastMath.load(line + kx &* tapStep); kx &+= 1 }
+                            ky &+= 1
                         }
-                        FastMath.store(v, o + (oy * g.ow + ox) * 16)
+                        let count = divisor[i]
+                        v = count > 0 ? v / count : Vector(repeating: 0)
                     }
+                    FastMath.store(v, o + i &* 16)
                 }
-                for l in 0..<lanes {
-                    let dst = y + (p0 + l) * outputs
-                    for j in 0..<outputs { dst[j] = o[j &* 16 &+ l] }
-                }
+                VectorBlocks.deinterleave(o, planes: lanes, pixels: outputs, into: y + p0 * outputs)
                 p0 += 16
             }
-        }
+            }
+            let threadCount = threads?.threadCount ?? 1
+            if let threads, threadCount > 1, groups > 1, planes * outputs * kh * kw >= Self.parallelThreshold {
+                let tasks = Swift.min(groups, threadCount)
+                let per = (groups + tasks - 1) / tasks
+                threads.parallelFor(tasks) { task in
+                    let lo = task * per
+                    if lo < groups { work(lo..<Swift.min(groups, lo + per)) }
+                }
+            } else {
+                work(0..<groups)
+            }
+        } }
     }
 
     func maxWithIndices(_ x: [Float], n: Int, c: Int, h: Int, wd: Int, g: Geometry, outShape: [Int], total: Int) -> [Tensor] {
