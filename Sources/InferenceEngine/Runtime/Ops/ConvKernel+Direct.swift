@@ -46,7 +46,6 @@ extension ConvKernel {
     func runDirect(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
                    _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, _ plane: PhasePlane,
                    pool: IntraOpPool?) {
-        let taps = window.kernel.h * window.kernel.w
         let fromInput = readsInputDirectly(d)
         let channelStride = fromInput ? d.h * d.w : plane.count
         let rowStep = fromInput ? d.ow : window.stride.h * plane.rowStride

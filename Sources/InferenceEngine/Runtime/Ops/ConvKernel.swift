@@ -89,7 +89,7 @@ struct ConvKernel: NodeKernel {
             _ = try node.checkedCount([d.kDim, batched ? n * d.spatial : d.spatial])   // the im2col matrix
         }
 
-        let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
+        let y = node.outputFloats(total) { out, initialized in
             defer { initialized = total }
             guard total > 0, let py = out.baseAddress else { return }
             x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in

@@ -8,7 +8,7 @@ struct GlobalPoolKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, xs) = try node.floats(inputs[0])
         let planes = xs[0] * xs[1], size = ShapeMath.product(xs, 2..<xs.count)
-        let y = [Float](unsafeUninitializedCapacity: planes) { out, initialized in
+        let y = node.outputFloats(planes) { out, initialized in
             defer { initialized = planes }
             x.withUnsafeBufferPointer { px in
                 for p in 0..<planes {

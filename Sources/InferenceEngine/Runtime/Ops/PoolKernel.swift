@@ -40,7 +40,7 @@ struct PoolKernel: NodeKernel {
         if g.ow >= Self.vectorMinimumWidth {
             _ = try node.checkedCount([plane.rows, plane.phases, plane.width])   // absurd pads or dilations refuse, not allocate
         }
-        let y = [Float](unsafeUninitializedCapacity: total) { out, initialized in
+        let y = node.outputFloats(total) { out, initialized in
             defer { initialized = total }
             guard total > 0, let py = out.baseAddress else { return }
             x.withUnsafeBufferPointer { px in
