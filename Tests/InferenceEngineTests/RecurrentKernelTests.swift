@@ -199,6 +199,7 @@ struct RecurrentKernelTests {
         for fused in [true, false] {
             var kernel = Self.kernel(c)
             kernel.fuseInputProjection = fused
+            kernel.parallelWork = 0
             let jobs = pool.jobCount
             Self.check(try Self.run(kernel, c, v, pool: pool), c, expected, "2 threads, fused \(fused)")
             #expect(pool.jobCount > jobs, "\(c): the recurrence should run on the pool")

@@ -38,8 +38,14 @@ struct RecurrentKernel: NodeKernel {
     static let blockRows = 4
 
     /// Estimated work (multiply-adds plus gate math, per lane) below which one run stays on the
-    /// calling thread: waking the pool costs more than it saves.
-    static let parallelWork = 1 << 17
+    /// calling thread. Measured on the 2-vCPU development machine with lstm_stacked_states at
+    /// 2 threads (µs, split over the pool / on the caller alone): batch 64 87 / 84 (p90 208 /
+    /// 87), 256 386 / 323, 512 803 / 691, 1024 960 / 1460 (work 2.3M, 4.6M, 9.2M, 18M). Its
+    /// two vCPUs do not scale like cores (two single-threaded numpy matmul processes each run
+    /// at 55 % speed), so only large recurrences gain from the second thread.
+    static let parallelWork = 1 << 24
+    /// ``parallelWork`` for this node (tests lower it to exercise the pool on small shapes).
+    var parallelWork = RecurrentKernel.parallelWork
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         func opt(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
@@ -135,11 +141,13 @@ struct RecurrentKernel: NodeKernel {
     private static func withPointers(_ x: [Float], _ h0: [Float]?, _ c0: [Float]?, _ peep: [Float]?, _ lengths: [Int]?,
                                      _ body: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
                                               UnsafePointer<Int>?) -> Void) {
-        func with<T>(_ a: [T]?, _ f: (UnsafePointer<T>?) -> Void) {
-            guard let a else { return f(nil) }
-            a.withUnsafeBufferPointer { f($0.baseAddress) }
-        }
-        with(x) { px in with(h0) { ph0 in with(c0) { pc0 in with(peep) { pp in with(lengths) { pl in body(px, ph0, pc0, pp, pl) } } } } }
+        let none: [Float] = []
+        x.withUnsafeBufferPointer { px in (h0 ?? none).withUnsafeBufferPointer { ph0 in (c0 ?? none).withUnsafeBufferPointer { pc0 in
+            (peep ?? none).withUnsafeBufferPointer { pp in (lengths ?? []).withUnsafeBufferPointer { pl in
+                body(px.baseAddress, h0 == nil ? nil : ph0.baseAddress, c0 == nil ? nil : pc0.baseAddress, peep == nil ? nil : pp.baseAddress,
+                     lengths == nil ? nil : pl.baseAddress)
+            } }
+        } } }
     }
 
     /// The recurrence proper: the input projection first when it is not fused, then every
@@ -149,7 +157,7 @@ struct RecurrentKernel: NodeKernel {
         let tasks = directions * blocks
         let inputWork = weights.fusesInputProjection ? plan.inputSize : 0
         let work = plan.seq * plan.batch * directions * (inputWork + plan.hidden + 24) * plan.gp
-        let parallel = pool.map { $0.threadCount > 1 } == true && tasks > 1 && work >= Self.parallelWork
+        let parallel = pool.map { $0.threadCount > 1 } == true && tasks > 1 && work >= parallelWork
         let cell: CellKind = isLSTM ? .lstm : (isRNN ? .rnn : (linearBeforeReset ? .gruLinearBeforeReset : .gru))
 
         func runTasks(_ plan: Plan) {
@@ -157,7 +165,14 @@ struct RecurrentKernel: NodeKernel {
                 let d = task / blocks, row0 = (task % blocks) * Self.blockRows
                 Self.dispatch(cell, rows: min(Self.blockRows, plan.batch - row0), plan, direction: d, row0: row0)
             }
-            if parallel, let pool { pool.parallelFor(tasks, body) } else { for task in 0..<tasks { body(task) } }
+            guard parallel, let pool else { return (0..<tasks).forEach(body) }
+            // One contiguous run of (direction, row block) tasks per thread: blocks handed out one
+            // at a time interleave the threads' rows, and the Y rows they write every step then
+            // share cache lines (false sharing made 2 threads slower than 1).
+            let parts = min(pool.threadCount, tasks)
+            pool.parallelFor(parts) { part in
+                for task in (part * tasks / parts)..<((part + 1) * tasks / parts) { body(task) }
+            }
         }
 
         weights.recurrentT.withUnsafeBufferPointer { rT in weights.recurrentBias.withUnsafeBufferPointer { rb in

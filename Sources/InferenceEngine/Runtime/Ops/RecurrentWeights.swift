@@ -4,7 +4,9 @@
 /// Padding makes every gate block start on a vector and every row of the gate math a whole
 /// number of `SIMD16` operations; the padded columns and rows are zero, so padded lanes of the
 /// state stay exactly 0 (σ(0)·0 + …, tanh(0) = 0) and never reach the real lanes.
-struct RecurrentWeights: Sendable {
+///
+/// A class: the kernel (copied with its node on every run) then retains one object, not five.
+final class RecurrentWeights: Sendable {
     let inputSize: Int
     let hidden: Int
     /// `hidden` rounded up to a multiple of 16.
