@@ -166,6 +166,7 @@ struct RecurrentKernelTests {
     static func check(_ got: [Tensor], _ c: RecurrentCase, _ expected: (y: [Float], h: [Float], c: [Float]), _ label: String) {
         #expect(got[0].shape == c.yShape, "\(c) \(label)")
         #expect(got[1].shape == c.stateShape, "\(c) \(label)")
+        #expect(got.count == (c.cell == .lstm ? 3 : 2), "\(c) \(label): Y_c only for the LSTM")
         assertClose(got[0].floats ?? [], expected.y, context: "\(c) Y, \(label)")
         assertClose(got[1].floats ?? [], expected.h, context: "\(c) Y_h, \(label)")
         if c.cell == .lstm { assertClose(got[2].floats ?? [], expected.c, context: "\(c) Y_c, \(label)") }

@@ -112,7 +112,8 @@ struct RecurrentKernel: NodeKernel {
         }
 
         var yh = [Float](repeating: 0, count: directions * batch * h)
-        var yc = [Float](repeating: 0, count: isLSTM ? directions * batch * h : 0)
+        // GRU and RNN have no cell state (and at most two outputs): no Y_c array for them.
+        var yc: [Float] = isLSTM ? [Float](repeating: 0, count: directions * batch * h) : []
         let y = [Float](unsafeUninitializedCapacity: yCount) { yBuffer, initialized in
             // Steps past a sequence's length leave zeros in Y; otherwise every element is written.
             if lengths != nil { yBuffer.initialize(repeating: 0) }
@@ -132,9 +133,9 @@ struct RecurrentKernel: NodeKernel {
             initialized = yCount
         }
         let yShape = layout == 0 ? [seq, directions, batch, h] : [batch, seq, directions, h]
-        return [Tensor(shape: yShape, storage: .float32(y)),
-                Tensor(shape: stateShape, storage: .float32(yh)),
-                Tensor(shape: stateShape, storage: .float32(isLSTM ? yc : [Float](repeating: 0, count: yh.count)))]
+        let yTensor = Tensor(shape: yShape, storage: .float32(y)), hTensor = Tensor(shape: stateShape, storage: .float32(yh))
+        guard isLSTM else { return [yTensor, hTensor] }
+        return [yTensor, hTensor, Tensor(shape: stateShape, storage: .float32(yc))]
     }
 
     /// Base addresses of the optional per-run arrays for the duration of `body`.
