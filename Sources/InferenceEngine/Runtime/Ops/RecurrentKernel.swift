@@ -1,9 +1,13 @@
-/// LSTM, GRU and RNN (default activations), forward, reverse or bidirectional.
+/// LSTM, GRU and RNN (default activations), forward, reverse or bidirectional, layout 0 or 1.
 ///
-/// The input projection `X·Wᵀ + b` of every time step and both directions is one GEMM before
-/// the recurrence; each step then needs only `H·Rᵀ` (a `batch`-row GEMM on weights transposed
-/// and padded once, see ``RecurrentWeights``) and the gate math, which runs 16 hidden units at a
-/// time with ``FastMath``'s sigmoid and tanh.
+/// Batch rows never interact, so the recurrence runs one block of up to four rows through every
+/// time step at a time (``block(_:_:_:direction:row0:)``): per step and 16 hidden units, one
+/// register tile of up to 4 rows × 4 gates accumulates `x·Wᵀ` (or reads the input projection
+/// when it was one GEMM up front, see ``RecurrentWeights/fusesInputProjection``) and `H·Rᵀ`,
+/// then the gate math runs on the tile while it is in registers and writes the state and Y
+/// once. The state stays in a few hundred bytes of scratch per block, blocks and directions are
+/// independent tasks for the intra-op pool, and the layouts are strides, so nothing is
+/// transposed or copied around the recurrence.
 struct RecurrentKernel: NodeKernel {
     let isLSTM: Bool
     /// Plain (Elman) RNN: one tanh gate.
@@ -17,6 +21,9 @@ struct RecurrentKernel: NodeKernel {
     let linearBeforeReset: Bool
     /// W, R and B prepared at load when they are constants; otherwise prepared per run.
     var packed: RecurrentWeights? = nil
+    /// Overrides ``RecurrentWeights/fusesInputProjection``'s size rule for weights prepared per
+    /// run (tests cover both input-projection paths with it).
+    var fuseInputProjection: Bool? = nil
 
     typealias Vector = SIMD16<Float>
 
@@ -26,17 +33,26 @@ struct RecurrentKernel: NodeKernel {
     /// The GRU candidate gate under `linear_before_reset` keeps Rb inside `r ⊙ (H·Rᵀ + Rb)`.
     var separateRecurrentBiasGate: Int? { isGRU && linearBeforeReset ? 2 : nil }
 
+    /// Rows of a register tile: 4 rows × 4 gates of `SIMD16` accumulators is 16 of the 32
+    /// vector registers, leaving room for the weight vectors and broadcasts.
+    static let blockRows = 4
+
+    /// Estimated work (multiply-adds plus gate math, per lane) below which one run stays on the
+    /// calling thread. Measured on the 2-vCPU development machine with lstm_stacked_states at
+    /// 2 threads (µs, split over the pool / on the caller alone): batch 64 87 / 84 (p90 208 /
+    /// 87), 256 386 / 323, 512 803 / 691, 1024 960 / 1460 (work 2.3M, 4.6M, 9.2M, 18M). Its
+    /// two vCPUs do not scale like cores (two single-threaded numpy matmul processes each run
+    /// at 55 % speed), so only large recurrences gain from the second thread.
+    static let parallelWork = 1 << 24
+    /// ``parallelWork`` for this node (tests lower it to exercise the pool on small shapes).
+    var parallelWork = RecurrentKernel.parallelWork
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         func opt(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
-        var (x, xs) = try node.floats(inputs[0])
+        let (x, xs) = try node.floats(inputs[0])
         let h = hidden, gh = gates * h
         guard xs.count == 3 else { throw node.invalid("X must be 3-D") }
-        if layout == 1 {   // [batch, seq, in] → [seq, batch, in]
-            let idx = Generic.viewIndices([xs[1], xs[0], xs[2]], strides: [xs[2], xs[1] * xs[2], 1])
-            x = idx.map { x[$0] }
-            xs = [xs[1], xs[0], xs[2]]
-        }
-        let seq = xs[0], batch = xs[1], inputSize = xs[2]
+        let seq = layout == 0 ? xs[0] : xs[1], batch = layout == 0 ? xs[1] : xs[0], inputSize = xs[2]
         let weights: RecurrentWeights
         if let packed {
             guard packed.inputSize == inputSize else { throw node.invalid("X \(xs.shapeDescription) has \(inputSize) features; W expects \(packed.inputSize)") }
@@ -49,202 +65,604 @@ struct RecurrentKernel: NodeKernel {
             let bias = try opt(3).map { t throws(InferenceError) in try node.floats(t).values }
             if let bias, bias.count != directions * 2 * gh { throw node.invalid("B has \(bias.count) values, expected \(directions * 2 * gh)") }
             weights = RecurrentWeights(w: w, r: r, b: bias, inputSize: inputSize, hidden: h, gates: gates, directions: directions,
-                                       separateRecurrentBias: separateRecurrentBiasGate)
+                                       separateRecurrentBias: separateRecurrentBiasGate, fuseInput: fuseInputProjection)
         }
-        var lengths = [Int](repeating: seq, count: batch)
+        // nil when every sequence is full length (no row ever idles).
+        var lengths: [Int]? = nil
         if let l = opt(4) {
             let v = l.storage.int64Values
             guard v.count == batch, v.allSatisfy({ $0 >= 0 && $0 <= Int64(seq) }) else {
                 throw node.invalid("sequence_lens must have \(batch) values in 0...\(seq)")
             }
-            lengths = v.map { Int($0) }
+            if v.contains(where: { $0 != Int64(seq) }) { lengths = v.map { Int($0) } }
         }
+        // States are [directions, batch, hidden] (layout 0) or [batch, directions, hidden].
+        let stateShape = layout == 0 ? [directions, batch, h] : [batch, directions, h]
         func state(_ t: Tensor?) throws(InferenceError) -> [Float]? {
             guard let t else { return nil }
-            var (v, s) = try node.floats(t)
-            let expected = layout == 0 ? [directions, batch, h] : [batch, directions, h]
-            guard s == expected else { throw node.invalid("initial state \(s.shapeDescription) must be \(expected.shapeDescription)") }
-            if layout == 1 { v = Generic.viewIndices([directions, batch, h], strides: [h, directions * h, 1]).map { v[$0] }; s = [directions, batch, h] }
+            let (v, s) = try node.floats(t)
+            guard s == stateShape else { throw node.invalid("initial state \(s.shapeDescription) must be \(stateShape.shapeDescription)") }
             return v
         }
         let h0 = try state(opt(5))
         let c0 = isLSTM ? try state(opt(6)) : nil
         let peep = isLSTM ? try opt(7).map { t throws(InferenceError) in try node.floats(t).values } : nil
         if let peep, peep.count != directions * 3 * h { throw node.invalid("P has \(peep.count) values, expected \(directions * 3 * h)") }
-        _ = try node.checkedCount([seq * batch, directions * weights.gateWidth])
+        let yCount = try node.checkedCount([seq, directions, batch, h])
+        if !weights.fusesInputProjection { _ = try node.checkedCount([seq * batch, directions * weights.gateWidth]) }
 
-        var y = [Float](repeating: 0, count: seq * directions * batch * h)
-        var yh = [Float](repeating: 0, count: directions * batch * h)
-        var yc = [Float](repeating: 0, count: directions * batch * h)
-        x.withUnsafeBufferPointer { px in y.withUnsafeMutableBufferPointer { py in
-            yh.withUnsafeMutableBufferPointer { ph in yc.withUnsafeMutableBufferPointer { pc in
-                recur(px.baseAddress, weights, seq: seq, batch: batch, lengths: lengths, h0: h0, c0: c0, peepholes: peep,
-                      y: py.baseAddress!, lastH: ph.baseAddress!, lastC: pc.baseAddress!)
-            } }
-        } }
-        if layout == 1 {
-            // Y [seq, dirs, batch, H] → [batch, seq, dirs, H]; states [dirs, batch, H] → [batch, dirs, H].
-            let yi = Generic.viewIndices([batch, seq, directions, h], strides: [h, directions * batch * h, batch * h, 1])
-            let si = Generic.viewIndices([batch, directions, h], strides: [h, batch * h, 1])
-            return [Tensor(shape: [batch, seq, directions, h], storage: .float32(yi.map { y[$0] })),
-                    Tensor(shape: [batch, directions, h], storage: .float32(si.map { yh[$0] })),
-                    Tensor(shape: [batch, directions, h], storage: .float32(si.map { yc[$0] }))]
+        // Strides of Y and the states in the requested layout.
+        var plan = Plan(seq: seq, batch: batch, inputSize: inputSize, hidden: h, hp: weights.paddedHidden, gp: weights.gateWidth,
+                        directions: directions, reverseOnly: reverseOnly, clip: clip, inputForget: inputForget)
+        if layout == 0 {
+            (plan.xT, plan.xB) = (batch * inputSize, inputSize)
+            (plan.yT, plan.yD, plan.yB) = (directions * batch * h, batch * h, h)
+            (plan.sD, plan.sB) = (batch * h, h)
+        } else {
+            (plan.xT, plan.xB) = (inputSize, seq * inputSize)
+            (plan.yT, plan.yD, plan.yB) = (directions * h, h, seq * directions * h)
+            (plan.sD, plan.sB) = (h, directions * h)
         }
-        return [Tensor(shape: [seq, directions, batch, h], storage: .float32(y)),
-                Tensor(shape: [directions, batch, h], storage: .float32(yh)),
-                Tensor(shape: [directions, batch, h], storage: .float32(yc))]
+        let hp = weights.paddedHidden
+        var paddedPeepholes: [Float]? = nil
+        if let peep {
+            var padded = [Float](repeating: 0, count: directions * 3 * hp)
+            for d in 0..<directions { for g in 0..<3 { for j in 0..<h { padded[(d * 3 + g) * hp + j] = peep[(d * 3 + g) * h + j] } } }
+            paddedPeepholes = padded
+        }
+
+        var yh = [Float](repeating: 0, count: directions * batch * h)
+        // GRU and RNN have no cell state (and at most two outputs): no Y_c array for them.
+        var yc: [Float] = isLSTM ? [Float](repeating: 0, count: directions * batch * h) : []
+        let y = [Float](unsafeUninitializedCapacity: yCount) { yBuffer, initialized in
+            // Steps past a sequence's length leave zeros in Y; otherwise every element is written.
+            if lengths != nil { yBuffer.initialize(repeating: 0) }
+            plan.y = yBuffer.baseAddress
+            yh.withUnsafeMutableBufferPointer { ph in yc.withUnsafeMutableBufferPointer { pc in
+                plan.lastH = ph.baseAddress
+                plan.lastC = pc.baseAddress
+                Self.withPointers(x, h0, c0, paddedPeepholes, lengths) { px, ph0, pc0, pp, pl in
+                    plan.x = px
+                    plan.h0 = ph0
+                    plan.c0 = pc0
+                    plan.peepholes = pp
+                    plan.lengths = pl
+                    recur(&plan, weights, pool: node.context.pool)
+                }
+            } }
+            initialized = yCount
+        }
+        let yShape = layout == 0 ? [seq, directions, batch, h] : [batch, seq, directions, h]
+        let yTensor = Tensor(shape: yShape, storage: .float32(y)), hTensor = Tensor(shape: stateShape, storage: .float32(yh))
+        guard isLSTM else { return [yTensor, hTensor] }
+        return [yTensor, hTensor, Tensor(shape: stateShape, storage: .float32(yc))]
     }
 
-    /// The recurrence proper, on padded scratch: writes Y (`[seq, directions, batch, hidden]`,
-    /// zeros past each sequence's length, which the caller pre-zeroed) and the last states.
-    func recur(_ x: UnsafePointer<Float>?, _ weights: RecurrentWeights, seq: Int, batch: Int, lengths: [Int],
-               h0: [Float]?, c0: [Float]?, peepholes: [Float]?, y: UnsafeMutablePointer<Float>,
-               lastH: UnsafeMutablePointer<Float>, lastC: UnsafeMutablePointer<Float>) {
-        let h = hidden, hp = weights.paddedHidden, gp = weights.gateWidth, columns = directions * gp
-        let rows = seq * batch
-        // Scratch: input projection, recurrent projection, states, GRU reset product, peepholes.
-        let projection = rows * columns, stateSize = batch * hp
-        let total = projection + batch * gp + 3 * stateSize + stateSize + 3 * hp
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: total) { buffer in
-            let xw = buffer.baseAddress!
-            let hr = xw + projection
-            let hState = hr + batch * gp, cState = hState + stateSize, reset = cState + stateSize, rh = reset + stateSize
-            let peep = rh + stateSize
-            weights.inputBias.withUnsafeBufferPointer { bias in
-                for row in 0..<rows { (xw + row * columns).initialize(from: bias.baseAddress!, count: columns) }
+    /// Base addresses of the optional per-run arrays for the duration of `body`.
+    private static func withPointers(_ x: [Float], _ h0: [Float]?, _ c0: [Float]?, _ peep: [Float]?, _ lengths: [Int]?,
+                                     _ body: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+                                              UnsafePointer<Int>?) -> Void) {
+        let none: [Float] = []
+        x.withUnsafeBufferPointer { px in (h0 ?? none).withUnsafeBufferPointer { ph0 in (c0 ?? none).withUnsafeBufferPointer { pc0 in
+            (peep ?? none).withUnsafeBufferPointer { pp in (lengths ?? []).withUnsafeBufferPointer { pl in
+                body(px.baseAddress, h0 == nil ? nil : ph0.baseAddress, c0 == nil ? nil : pc0.baseAddress, peep == nil ? nil : pp.baseAddress,
+                     lengths == nil ? nil : pl.baseAddress)
+            } }
+        } } }
+    }
+
+    /// The recurrence proper: the input projection first when it is not fused, then every
+    /// (direction, row block) task.
+    func recur(_ plan: inout Plan, _ weights: RecurrentWeights, pool: IntraOpPool?) {
+        let blocks = (plan.batch + Self.blockRows - 1) / Self.blockRows
+        let tasks = directions * blocks
+        let inputWork = weights.fusesInputProjection ? plan.inputSize : 0
+        let work = plan.seq * plan.batch * directions * (inputWork + plan.hidden + 24) * plan.gp
+        let parallel = pool.map { $0.threadCount > 1 } == true && tasks > 1 && work >= parallelWork
+        let cell: CellKind = isLSTM ? .lstm : (isRNN ? .rnn : (linearBeforeReset ? .gruLinearBeforeReset : .gru))
+
+        func runTasks(_ plan: Plan) {
+            let body = { (task: Int) in
+                let d = task / blocks, row0 = (task % blocks) * Self.blockRows
+                Self.dispatch(cell, rows: min(Self.blockRows, plan.batch - row0), plan, direction: d, row0: row0)
             }
-            if let x, weights.inputSize > 0 {
-                weights.inputT.withUnsafeBufferPointer { wT in
-                    GemmKernel.multiplyAccumulate(m: rows, n: columns, k: weights.inputSize, alpha: 1, a: x, lda: weights.inputSize,
-                                                  b: wT.baseAddress!, ldb: columns, c: xw, ldc: columns)
+            guard parallel, let pool else { return (0..<tasks).forEach(body) }
+            // One contiguous run of (direction, row block) tasks per thread: blocks handed out one
+            // at a time interleave the threads' rows, and the Y rows they write every step then
+            // share cache lines (false sharing made 2 threads slower than 1).
+            let parts = min(pool.threadCount, tasks)
+            pool.parallelFor(parts) { part in
+                for task in (part * tasks / parts)..<((part + 1) * tasks / parts) { body(task) }
+            }
+        }
+
+        weights.recurrentT.withUnsafeBufferPointer { rT in weights.recurrentBias.withUnsafeBufferPointer { rb in
+            weights.inputBias.withUnsafeBufferPointer { bias in weights.inputT.withUnsafeBufferPointer { wT in
+                plan.recurrentT = rT.baseAddress
+                plan.recurrentBias = rb.baseAddress
+                plan.inputBias = bias.baseAddress
+                plan.inputT = wT.baseAddress
+                plan.columns = directions * plan.gp
+                guard let packedInput = weights.inputPacked, plan.seq * plan.batch > 0, let x = plan.x else {
+                    plan.fused = true
+                    return runTasks(plan)
                 }
-            }
-            weights.recurrentT.withUnsafeBufferPointer { rAll in weights.recurrentBias.withUnsafeBufferPointer { rbAll in
-                for d in 0..<directions {
-                    let reverse = reverseOnly || d == 1
-                    let rT = rAll.baseAddress! + d * hp * gp, rb = rbAll.baseAddress! + d * gp
-                    // Padded lanes start (and stay) at zero.
-                    hState.initialize(repeating: 0, count: 3 * stateSize + stateSize + 3 * hp)
-                    for bi in 0..<batch {
-                        for j in 0..<h {
-                            hState[bi * hp + j] = h0?[(d * batch + bi) * h + j] ?? 0
-                            cState[bi * hp + j] = c0?[(d * batch + bi) * h + j] ?? 0
-                        }
-                    }
-                    if let peepholes {
-                        for g in 0..<3 { for j in 0..<h { peep[g * hp + j] = peepholes[(d * 3 + g) * h + j] } }
-                    }
-                    for step in 0..<seq {
-                        let t = reverse ? seq - 1 - step : step
-                        // H·Rᵀ (+ the GRU candidate's Rb); a GRU without linear_before_reset needs
-                        // only the update and reset columns here.
-                        let recurrentColumns = isGRU && !linearBeforeReset ? 2 * hp : gp
-                        for bi in 0..<batch { (hr + bi * gp).update(from: rb, count: gp) }
-                        GemmKernel.multiplyAccumulate(m: batch, n: recurrentColumns, k: hp, alpha: 1, a: hState, lda: hp,
-                                                      b: rT, ldb: gp, c: hr, ldc: gp)
-                        if isGRU && !linearBeforeReset {
-                            // (r ⊙ H)·Rhᵀ: the reset gate first, then the candidate's recurrent product.
-                            for bi in 0..<batch where t < lengths[bi] {
-                                resetProduct(xw + (t * batch + bi) * columns + d * gp, hr + bi * gp, hState + bi * hp, into: reset + bi * hp, hp: hp)
-                            }
-                            rh.initialize(repeating: 0, count: stateSize)
-                            GemmKernel.multiplyAccumulate(m: batch, n: hp, k: hp, alpha: 1, a: reset, lda: hp,
-                                                          b: rT + 2 * hp, ldb: gp, c: rh, ldc: hp)
-                        }
-                        for bi in 0..<batch where t < lengths[bi] {
-                            let xo = xw + (t * batch + bi) * columns + d * gp, ho = hr + bi * gp
-                            let hRow = hState + bi * hp, cRow = cState + bi * hp
-                            if isLSTM {
-                                lstmGates(xo, ho, hRow, cRow, peepholes: peepholes == nil ? nil : peep, hp: hp)
-                            } else if isRNN {
-                                rnnGate(xo, ho, hRow, hp: hp)
-                            } else {
-                                gruGates(xo, ho, rh + bi * hp, hRow, hp: hp)
-                            }
-                            (y + ((t * directions + d) * batch + bi) * h).update(from: hRow, count: h)
-                        }
-                    }
-                    for bi in 0..<batch {
-                        (lastH + (d * batch + bi) * h).update(from: hState + bi * hp, count: h)
-                        (lastC + (d * batch + bi) * h).update(from: cState + bi * hp, count: h)
-                    }
+                // One GEMM for every time step and direction, bias in its epilogue; rows in X's order.
+                let rows = plan.seq * plan.batch
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * plan.columns) { xw in
+                    var epilogue = GemmEpilogue()
+                    epilogue.bias = bias.baseAddress
+                    GemmKernel.multiply(m: rows, n: plan.columns, k: plan.inputSize, a: x, lda: plan.inputSize, b: packedInput, beta: 0,
+                                        c: xw.baseAddress!, ldc: plan.columns, epilogue: epilogue, pool: parallel ? pool : nil)
+                    plan.fused = false
+                    plan.xw = UnsafePointer(xw.baseAddress!)
+                    plan.xwT = plan.xT / plan.inputSize * plan.columns
+                    plan.xwB = plan.xB / plan.inputSize * plan.columns
+                    runTasks(plan)
                 }
             } }
+        } }
+    }
+}
+
+// MARK: Per-run plan and specialisations
+
+extension RecurrentKernel {
+    enum CellKind { case lstm, gru, gruLinearBeforeReset, rnn }
+
+    /// Gate math of one cell type, as a type so each (cell, rows) block is its own
+    /// specialisation with the cell's branches folded away.
+    ///
+    /// Tile slots fed by the input and by the state: LSTM i, o, f, c; GRU z, r, candidate
+    /// (input part in slot 2, under `linear_before_reset` the recurrent part in slot 3); RNN one.
+    protocol Cell {
+        associatedtype InputSlots: Slots
+        associatedtype StateSlots: Slots
+        static var kind: CellKind { get }
+    }
+    enum LSTMCell: Cell {
+        typealias InputSlots = SlotsAll
+        typealias StateSlots = SlotsAll
+        static var kind: CellKind { .lstm }
+    }
+    enum GRUCell: Cell {
+        typealias InputSlots = Slots012
+        typealias StateSlots = Slots01
+        static var kind: CellKind { .gru }
+    }
+    enum GRULinearBeforeResetCell: Cell {
+        typealias InputSlots = Slots012
+        typealias StateSlots = Slots013
+        static var kind: CellKind { .gruLinearBeforeReset }
+    }
+    enum RNNCell: Cell {
+        typealias InputSlots = Slots0
+        typealias StateSlots = Slots0
+        static var kind: CellKind { .rnn }
+    }
+
+    /// Everything a block task reads: sizes, the weights' and the run's pointers and the
+    /// strides of X (in floats per time step `xT` and per batch row `xB`), the projection, Y
+    /// (`yT`, per direction `yD`, `yB`) and the states (`sD`, `sB`).
+    struct Plan {
+        var seq: Int, batch: Int, inputSize: Int, hidden: Int, hp: Int, gp: Int, directions: Int
+        var reverseOnly: Bool, clip: Float, inputForget: Bool
+        var columns = 0
+        var fused = true
+        var x: UnsafePointer<Float>? = nil, xT = 0, xB = 0
+        var xw: UnsafePointer<Float>? = nil, xwT = 0, xwB = 0
+        var inputT: UnsafePointer<Float>? = nil, inputBias: UnsafePointer<Float>? = nil
+        var recurrentT: UnsafePointer<Float>? = nil, recurrentBias: UnsafePointer<Float>? = nil
+        var h0: UnsafePointer<Float>? = nil, c0: UnsafePointer<Float>? = nil, sD = 0, sB = 0
+        var peepholes: UnsafePointer<Float>? = nil
+        var lengths: UnsafePointer<Int>? = nil
+        var y: UnsafeMutablePointer<Float>? = nil, yT = 0, yD = 0, yB = 0
+        var lastH: UnsafeMutablePointer<Float>? = nil, lastC: UnsafeMutablePointer<Float>? = nil
+    }
+
+    static func dispatch(_ cell: CellKind, rows: Int, _ p: Plan, direction d: Int, row0: Int) {
+        switch cell {
+        case .lstm: dispatch(LSTMCell.self, rows: rows, p, direction: d, row0: row0)
+        case .gru: dispatch(GRUCell.self, rows: rows, p, direction: d, row0: row0)
+        case .gruLinearBeforeReset: dispatch(GRULinearBeforeResetCell.self, rows: rows, p, direction: d, row0: row0)
+        case .rnn: dispatch(RNNCell.self, rows: rows, p, direction: d, row0: row0)
         }
+    }
+
+    @inline(__always)
+    static func dispatch<C: Cell>(_: C.Type, rows: Int, _ p: Plan, direction d: Int, row0: Int) {
+        switch rows {
+        case 4: block(C.self, GemmKernel.Rows4.self, p, direction: d, row0: row0)
+        case 3: block(C.self, GemmKernel.Rows3.self, p, direction: d, row0: row0)
+        case 2: block(C.self, GemmKernel.Rows2.self, p, direction: d, row0: row0)
+        default: block(C.self, GemmKernel.Rows1.self, p, direction: d, row0: row0)
+        }
+    }
+}
+
+// MARK: The row-block recurrence
+
+extension RecurrentKernel {
+    /// Accumulators of one 16-lane column chunk: gate slot `g` of tile row `r` is `gGrR`. A
+    /// one-row tile uses row 1's slots for a second FMA chain (odd k), halving the latency.
+    struct Tile {
+        var g0r0 = Vector(), g1r0 = Vector(), g2r0 = Vector(), g3r0 = Vector()
+        var g0r1 = Vector(), g1r1 = Vector(), g2r1 = Vector(), g3r1 = Vector()
+        var g0r2 = Vector(), g1r2 = Vector(), g2r2 = Vector(), g3r2 = Vector()
+        var g0r3 = Vector(), g1r3 = Vector(), g2r3 = Vector(), g3r3 = Vector()
+
+        /// Adds row 1's slots into row 0's (the one-row tile's second chain).
+        @inline(__always)
+        mutating func foldSecondChain() {
+            g0r0 += g0r1; g1r0 += g1r1; g2r0 += g2r1; g3r0 += g3r1
+        }
+    }
+
+    /// Which of the four gate slots of a tile a product feeds, as a type so the choice is a
+    /// constant in each specialisation (where each slot's columns start is a runtime offset).
+    protocol Slots {
+        static var on0: Bool { get }
+        static var on1: Bool { get }
+        static var on2: Bool { get }
+        static var on3: Bool { get }
+    }
+    enum SlotsAll: Slots { static var on0: Bool { true }; static var on1: Bool { true }; static var on2: Bool { true }; static var on3: Bool { true } }
+    enum Slots012: Slots { static var on0: Bool { true }; static var on1: Bool { true }; static var on2: Bool { true }; static var on3: Bool { false } }
+    enum Slots013: Slots { static var on0: Bool { true }; static var on1: Bool { true }; static var on2: Bool { false }; static var on3: Bool { true } }
+    enum Slots01: Slots { static var on0: Bool { true }; static var on1: Bool { true }; static var on2: Bool { false }; static var on3: Bool { false } }
+    enum Slots0: Slots { static var on0: Bool { true }; static var on1: Bool { false }; static var on2: Bool { false }; static var on3: Bool { false } }
+    enum Slots3: Slots { static var on0: Bool { false }; static var on1: Bool { false }; static var on2: Bool { false }; static var on3: Bool { true } }
+
+    typealias Offsets = (Int, Int, Int, Int)
+
+    /// `tile[g][r] += Σ_p a[r·lda + p] · b[p·ldb + offset_g ..< +16]` for the slots in `S`.
+    @inline(__always)
+    static func accumulate<R: GemmKernel.TileRows, S: Slots>(_ t: inout Tile, _: R.Type, _: S.Type, _ o: Offsets, a: UnsafePointer<Float>,
+                                                             lda: Int, k: Int, b: UnsafePointer<Float>, ldb: Int) {
+        let z = Vector()
+        var ap = a, bp = b, p = 0
+        if R.count == 1 {
+            while p &+ 2 <= k {
+                let x0 = Vector(repeating: ap[0]), x1 = Vector(repeating: ap[1])
+                let bq = bp + ldb
+                if S.on0 { t.g0r0 = t.g0r0.addingProduct(x0, FastMath.load(bp + o.0)); t.g0r1 = t.g0r1.addingProduct(x1, FastMath.load(bq + o.0)) }
+                if S.on1 { t.g1r0 = t.g1r0.addingProduct(x0, FastMath.load(bp + o.1)); t.g1r1 = t.g1r1.addingProduct(x1, FastMath.load(bq + o.1)) }
+                if S.on2 { t.g2r0 = t.g2r0.addingProduct(x0, FastMath.load(bp + o.2)); t.g2r1 = t.g2r1.addingProduct(x1, FastMath.load(bq + o.2)) }
+                if S.on3 { t.g3r0 = t.g3r0.addingProduct(x0, FastMath.load(bp + o.3)); t.g3r1 = t.g3r1.addingProduct(x1, FastMath.load(bq + o.3)) }
+                ap += 2; bp += 2 &* ldb; p &+= 2
+            }
+        }
+        while p < k {
+            let b0 = S.on0 ? FastMath.load(bp + o.0) : z
+            let b1 = S.on1 ? FastMath.load(bp + o.1) : z
+            let b2 = S.on2 ? FastMath.load(bp + o.2) : z
+            let b3 = S.on3 ? FastMath.load(bp + o.3) : z
+            do {
+                let x = Vector(repeating: ap[0])
+                if S.on0 { t.g0r0 = t.g0r0.addingProduct(x, b0) }
+                if S.on1 { t.g1r0 = t.g1r0.addingProduct(x, b1) }
+                if S.on2 { t.g2r0 = t.g2r0.addingProduct(x, b2) }
+                if S.on3 { t.g3r0 = t.g3r0.addingProduct(x, b3) }
+            }
+            if R.count > 1 {
+                let x = Vector(repeating: ap[lda])
+                if S.on0 { t.g0r1 = t.g0r1.addingProduct(x, b0) }
+                if S.on1 { t.g1r1 = t.g1r1.addingProduct(x, b1) }
+                if S.on2 { t.g2r1 = t.g2r1.addingProduct(x, b2) }
+                if S.on3 { t.g3r1 = t.g3r1.addingProduct(x, b3) }
+            }
+            if R.count > 2 {
+                let x = Vector(repeating: ap[2 &* lda])
+                if S.on0 { t.g0r2 = t.g0r2.addingProduct(x, b0) }
+                if S.on1 { t.g1r2 = t.g1r2.addingProduct(x, b1) }
+                if S.on2 { t.g2r2 = t.g2r2.addingProduct(x, b2) }
+                if S.on3 { t.g3r2 = t.g3r2.addingProduct(x, b3) }
+            }
+            if R.count > 3 {
+                let x = Vector(repeating: ap[3 &* lda])
+                if S.on0 { t.g0r3 = t.g0r3.addingProduct(x, b0) }
+                if S.on1 { t.g1r3 = t.g1r3.addingProduct(x, b1) }
+                if S.on2 { t.g2r3 = t.g2r3.addingProduct(x, b2) }
+                if S.on3 { t.g3r3 = t.g3r3.addingProduct(x, b3) }
+            }
+            ap += 1; bp += ldb; p &+= 1
+        }
+    }
+
+    /// Loads the slots in `S` of every tile row from `source + offset_g` (`rowStride` apart).
+    @inline(__always)
+    static func load<R: GemmKernel.TileRows, S: Slots>(_ t: inout Tile, _: R.Type, _: S.Type, _ o: Offsets, from p: UnsafePointer<Float>,
+                                                       rowStride: Int) {
+        if S.on0 { t.g0r0 = FastMath.load(p + o.0) }
+        if S.on1 { t.g1r0 = FastMath.load(p + o.1) }
+        if S.on2 { t.g2r0 = FastMath.load(p + o.2) }
+        if S.on3 { t.g3r0 = FastMath.load(p + o.3) }
+        if R.count > 1 {
+            let q = p + rowStride
+            if S.on0 { t.g0r1 = FastMath.load(q + o.0) }
+            if S.on1 { t.g1r1 = FastMath.load(q + o.1) }
+            if S.on2 { t.g2r1 = FastMath.load(q + o.2) }
+            if S.on3 { t.g3r1 = FastMath.load(q + o.3) }
+        }
+        if R.count > 2 {
+            let q = p + 2 &* rowStride
+            if S.on0 { t.g0r2 = FastMath.load(q + o.0) }
+            if S.on1 { t.g1r2 = FastMath.load(q + o.1) }
+            if S.on2 { t.g2r2 = FastMath.load(q + o.2) }
+            if S.on3 { t.g3r2 = FastMath.load(q + o.3) }
+        }
+        if R.count > 3 {
+            let q = p + 3 &* rowStride
+            if S.on0 { t.g0r3 = FastMath.load(q + o.0) }
+            if S.on1 { t.g1r3 = FastMath.load(q + o.1) }
+            if S.on2 { t.g2r3 = FastMath.load(q + o.2) }
+            if S.on3 { t.g3r3 = FastMath.load(q + o.3) }
+        }
+    }
+
+    /// One row block's pointers for the current time step. The state scratch holds
+    /// ``blockRows`` rows of `hp` floats each: H twice (the previous step's, which every column
+    /// chunk reads, and the next), C, and for the GRU without `linear_before_reset` z, the
+    /// candidate's input part and `r ⊙ H` between its two products.
+    struct Step {
+        var hp: Int, gp: Int, hidden: Int, inputSize: Int, columns: Int, clip: Float, inputForget: Bool
+        var rows: Int
+        var hPrev: UnsafeMutablePointer<Float>, hNext: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>
+        var zSave: UnsafeMutablePointer<Float>, nSave: UnsafeMutablePointer<Float>, resetH: UnsafeMutablePointer<Float>
+        /// 16 vectors of gate pre-activations for the gate math.
+        var gates: UnsafeMutablePointer<Float>
+        /// This direction's `Wᵀ` (fused projection), bias, `Rᵀ`, recurrent bias and padded peepholes.
+        var wT: UnsafePointer<Float>?, bias: UnsafePointer<Float>, rT: UnsafePointer<Float>, rb: UnsafePointer<Float>
+        var peepholes: UnsafePointer<Float>?
+        /// Row 0 of the block at this step in X (fused) or the projection, and in Y; rows apart.
+        var x: UnsafePointer<Float>?, xStride: Int
+        var xw: UnsafePointer<Float>?, xwStride: Int
+        var y: UnsafeMutablePointer<Float>, yStride: Int
+        /// Rows whose sequence has not ended (or not started, in reverse) at this step.
+        var active: (Bool, Bool, Bool, Bool) = (true, true, true, true)
+
+        @inline(__always)
+        func isActive(_ r: Int) -> Bool {
+            switch r {
+            case 0: active.0
+            case 1: active.1
+            case 2: active.2
+            default: active.3
+            }
+        }
+    }
+
+    /// One (direction, row block) through every time step.
+    @inline(never)
+    static func block<C: Cell, R: GemmKernel.TileRows>(_: C.Type, _: R.Type, _ p: Plan, direction d: Int, row0: Int) {
+        let hp = p.hp, gp = p.gp, h = p.hidden, n = R.count
+        let reverse = p.reverseOnly || d == 1
+        let stride = blockRows * hp
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * stride + 256) { scratch in
+            let base = scratch.baseAddress!
+            scratch.initialize(repeating: 0)
+            var s = Step(hp: hp, gp: gp, hidden: h, inputSize: p.inputSize, columns: p.columns, clip: p.clip, inputForget: p.inputForget,
+                         rows: n, hPrev: base, hNext: base + stride, c: base + 2 * stride, zSave: base + 3 * stride,
+                         nSave: base + 4 * stride, resetH: base + 5 * stride, gates: base + 6 * stride,
+                         wT: p.fused ? p.inputT.map { $0 + d * gp } : nil, bias: p.inputBias! + d * gp,
+                         rT: p.recurrentT! + d * hp * gp, rb: p.recurrentBias! + d * gp, peepholes: p.peepholes.map { $0 + d * 3 * hp },
+                         x: nil, xStride: p.xB, xw: nil, xwStride: p.xwB, y: p.y!, yStride: p.yB)
+            for r in 0..<n {
+                let o = d * p.sD + (row0 + r) * p.sB
+                if let h0 = p.h0 { (s.hPrev + r * hp).update(from: h0 + o, count: h) }
+                if let c0 = p.c0 { (s.c + r * hp).update(from: c0 + o, count: h) }
+            }
+            for step in 0..<p.seq {
+                let t = reverse ? p.seq - 1 - step : step
+                if let lengths = p.lengths {
+                    @inline(__always) func on(_ r: Int) -> Bool { r < n && t < lengths[row0 + r] }
+                    s.active = (on(0), on(1), on(2), on(3))
+                }
+                s.x = p.x.map { $0 + t * p.xT + row0 * p.xB }
+                s.xw = p.xw.map { $0 + t * p.xwT + row0 * p.xwB + d * gp }
+                s.y = p.y! + t * p.yT + d * p.yD + row0 * p.yB
+                var j = 0
+                while j < hp {
+                    chunk(C.self, R.self, s, j)
+                    j += 16
+                }
+                if C.kind == .gru {
+                    // The candidate's recurrent product (r ⊙ H)·Rhᵀ needs every lane of r ⊙ H.
+                    j = 0
+                    while j < hp {
+                        candidateChunk(R.self, s, j)
+                        j += 16
+                    }
+                }
+                swap(&s.hPrev, &s.hNext)
+            }
+            for r in 0..<n {
+                let o = d * p.sD + (row0 + r) * p.sB
+                p.lastH!.advanced(by: o).update(from: s.hPrev + r * hp, count: h)
+                if C.kind == .lstm { p.lastC!.advanced(by: o).update(from: s.c + r * hp, count: h) }
+            }
+        }
+    }
+
+    /// The register tile of columns `j ..< j + 16` of every gate for the block's rows at one
+    /// step (bias or projection, `x·Wᵀ` when fused, `H·Rᵀ`), stored gate-major
+    /// (`gate · rows + row`) in `s.gates`, so each activation then runs over one contiguous range.
+    @inline(never)
+    static func tileProduct<C: Cell, R: GemmKernel.TileRows>(_: C.Type, _: R.Type, _ s: Step, _ j: Int) {
+        let n = R.count, hp = s.hp
+        let offsets: Offsets = C.kind == .gruLinearBeforeReset ? (0, hp, 2 * hp, 2 * hp) : (0, hp, 2 * hp, 3 * hp)
+        var tile = Tile()
+        if let xw = s.xw {
+            load(&tile, R.self, C.InputSlots.self, offsets, from: xw + j, rowStride: s.xwStride)
+        } else {
+            load(&tile, R.self, C.InputSlots.self, offsets, from: s.bias + j, rowStride: 0)
+        }
+        if C.kind == .gruLinearBeforeReset { load(&tile, R.self, Slots3.self, offsets, from: s.rb + j, rowStride: 0) }
+        if let wT = s.wT, let x = s.x, s.inputSize > 0 {
+            accumulate(&tile, R.self, C.InputSlots.self, offsets, a: x, lda: s.xStride, k: s.inputSize, b: wT + j, ldb: s.columns)
+        }
+        accumulate(&tile, R.self, C.StateSlots.self, offsets, a: s.hPrev, lda: hp, k: s.hidden, b: s.rT + j, ldb: s.gp)
+        if n == 1 { tile.foldSecondChain() }
+        let g = s.gates
+        @inline(__always) func put(_ gate: Int, _ r: Int, _ v: Vector) { FastMath.store(v, g + (gate &* n &+ r) &* 16) }
+        let used = C.kind == .lstm || C.kind == .gruLinearBeforeReset ? 4 : (C.kind == .gru ? 3 : 1)
+        put(0, 0, tile.g0r0)
+        if used > 1 { put(1, 0, tile.g1r0); put(2, 0, tile.g2r0) }
+        if used > 3 { put(3, 0, tile.g3r0) }
+        if n > 1 {
+            put(0, 1, tile.g0r1)
+            if used > 1 { put(1, 1, tile.g1r1); put(2, 1, tile.g2r1) }
+            if used > 3 { put(3, 1, tile.g3r1) }
+        }
+        if n > 2 {
+            put(0, 2, tile.g0r2)
+            if used > 1 { put(1, 2, tile.g1r2); put(2, 2, tile.g2r2) }
+            if used > 3 { put(3, 2, tile.g3r2) }
+        }
+        if n > 3 {
+            put(0, 3, tile.g0r3)
+            if used > 1 { put(1, 3, tile.g1r3); put(2, 3, tile.g2r3) }
+            if used > 3 { put(3, 3, tile.g3r3) }
+        }
+    }
+
+    /// Columns `j ..< j + 16` of every gate for the block's rows at one step: the tile, then
+    /// the gate math; writes C, the next H and Y (or, for the GRU without
+    /// `linear_before_reset`, the first half of the step).
+    @inline(never)
+    static func chunk<C: Cell, R: GemmKernel.TileRows>(_: C.Type, _: R.Type, _ s: Step, _ j: Int) {
+        let n = R.count, hp = s.hp
+        tileProduct(C.self, R.self, s, j)
+        let g = s.gates
+        @inline(__always) func gate(_ gate: Int, _ r: Int) -> Vector { FastMath.load(g + (gate * n + r) * 16) }
+        @inline(__always) func setGate(_ gate: Int, _ r: Int, _ v: Vector) { FastMath.store(v, g + (gate * n + r) * 16) }
+        let valid = min(16, s.hidden - j)
+        @inline(__always) func commit(_ r: Int, _ hNew: Vector) {
+            let o = r * hp + j
+            guard s.isActive(r) else { return FastMath.store(FastMath.load(s.hPrev + o), s.hNext + o) }
+            FastMath.store(hNew, s.hNext + o)
+            storePrefix(from: s.hNext + o, to: s.y + r * s.yStride + j, count: valid)
+        }
+
+        switch C.kind {
+        case .lstm:
+            // i, o, f, c. Peepholes add p ⊙ C to i and f and p ⊙ C_new to o, so o waits for C_new.
+            if let p = s.peepholes {
+                for r in 0..<n {
+                    let cPrev = FastMath.load(s.c + r * hp + j)
+                    setGate(0, r, gate(0, r).addingProduct(FastMath.load(p + j), cPrev))
+                    setGate(2, r, gate(2, r).addingProduct(FastMath.load(p + 2 * hp + j), cPrev))
+                }
+                activate(g, vectors: n, clip: s.clip, tanh: false)
+                activate(g + 2 * n * 16, vectors: n, clip: s.clip, tanh: false)
+            } else {
+                activate(g, vectors: 3 * n, clip: s.clip, tanh: false)
+            }
+            activate(g + 3 * n * 16, vectors: n, clip: s.clip, tanh: true)
+            // C_new = f ⊙ C + i ⊙ ĉ (f = 1 - i with input_forget), kept in gate 3's slots for tanh.
+            for r in 0..<n {
+                let o = r * hp + j
+                let ig = gate(0, r)
+                let fg = s.inputForget ? 1 - ig : gate(2, r)
+                let cNew = fg * FastMath.load(s.c + o) + ig * gate(3, r)
+                if s.isActive(r) { FastMath.store(cNew, s.c + o) }
+                setGate(3, r, cNew)
+            }
+            if let p = s.peepholes {
+                for r in 0..<n { setGate(1, r, gate(1, r).addingProduct(FastMath.load(p + hp + j), gate(3, r))) }
+                activate(g + n * 16, vectors: n, clip: s.clip, tanh: false)
+            }
+            activate(g + 3 * n * 16, vectors: n, clip: 0, tanh: true)
+            for r in 0..<n { commit(r, gate(1, r) * gate(3, r)) }
+        case .gruLinearBeforeReset:
+            // z, r, then the candidate tanh(x·Whᵀ + Wb + r ⊙ (H·Rhᵀ + Rb)).
+            activate(g, vectors: 2 * n, clip: s.clip, tanh: false)
+            for r in 0..<n { setGate(2, r, gate(2, r).addingProduct(gate(1, r), gate(3, r))) }
+            activate(g + 2 * n * 16, vectors: n, clip: s.clip, tanh: true)
+            for r in 0..<n {
+                let z = gate(0, r), candidate = gate(2, r)
+                commit(r, candidate + z * (FastMath.load(s.hPrev + r * hp + j) - candidate))   // (1 - z)·n + z·h
+            }
+        case .gru:
+            // z and r ⊙ H now; ``candidateChunk`` finishes the step once every lane of r ⊙ H exists.
+            activate(g, vectors: 2 * n, clip: s.clip, tanh: false)
+            for r in 0..<n {
+                let o = r * hp + j
+                FastMath.store(gate(0, r), s.zSave + o)
+                FastMath.store(gate(2, r), s.nSave + o)
+                FastMath.store(gate(1, r) * FastMath.load(s.hPrev + o), s.resetH + o)
+            }
+        case .rnn:
+            activate(g, vectors: n, clip: s.clip, tanh: true)
+            for r in 0..<n { commit(r, gate(0, r)) }
+        }
+    }
+
+    /// Second half of a GRU step without `linear_before_reset`: the candidate
+    /// `tanh(x·Whᵀ + b + (r ⊙ H)·Rhᵀ)` and the new H.
+    @inline(never)
+    static func candidateChunk<R: GemmKernel.TileRows>(_: R.Type, _ s: Step, _ j: Int) {
+        let n = R.count, hp = s.hp
+        let offsets: Offsets = (0, 0, 0, 0)
+        var tile = Tile()
+        load(&tile, R.self, Slots0.self, offsets, from: s.nSave + j, rowStride: hp)
+        accumulate(&tile, R.self, Slots0.self, offsets, a: s.resetH, lda: hp, k: s.hidden, b: s.rT + 2 * hp + j, ldb: s.gp)
+        if n == 1 { tile.foldSecondChain() }
+        let g = s.gates
+        FastMath.store(tile.g0r0, g)
+        if n > 1 { FastMath.store(tile.g0r1, g + 16) }
+        if n > 2 { FastMath.store(tile.g0r2, g + 32) }
+        if n > 3 { FastMath.store(tile.g0r3, g + 48) }
+        activate(g, vectors: n, clip: s.clip, tanh: true)
+        let valid = min(16, s.hidden - j)
+        for r in 0..<n {
+            let o = r * hp + j
+            let hOld = FastMath.load(s.hPrev + o)
+            guard s.isActive(r) else { FastMath.store(hOld, s.hNext + o); continue }
+            let candidate = FastMath.load(g + r * 16)
+            FastMath.store(candidate + FastMath.load(s.zSave + o) * (hOld - candidate), s.hNext + o)
+            storePrefix(from: s.hNext + o, to: s.y + r * s.yStride + j, count: valid)
+        }
+    }
+
+    /// `v = σ(clip(v))` or `tanh(clip(v))` for `vectors` consecutive vectors in place (clip 0:
+    /// none). Each transcendental sits in a function of its own, inlined once in a loop: a
+    /// caller that inlines more than one exceeds the SIL inliner's size limit and calls them
+    /// per vector instead, which costs a third of the gate math.
+    @inline(__always)
+    static func activate(_ p: UnsafeMutablePointer<Float>, vectors: Int, clip: Float, tanh: Bool) {
+        if clip > 0 { clamp(p, vectors: vectors, clip) }
+        if tanh { tanhInPlace(p, vectors: vectors) } else { sigmoidInPlace(p, vectors: vectors) }
+    }
+
+    @inline(never)
+    static func sigmoidInPlace(_ p: UnsafeMutablePointer<Float>, vectors: Int) {
+        for i in 0..<vectors { FastMath.store(FastMath.sigmoid(FastMath.load(p + i &* 16)), p + i &* 16) }
+    }
+
+    @inline(never)
+    static func tanhInPlace(_ p: UnsafeMutablePointer<Float>, vectors: Int) {
+        for i in 0..<vectors { FastMath.store(FastMath.tanh(FastMath.load(p + i &* 16)), p + i &* 16) }
+    }
+
+    @inline(never)
+    static func clamp(_ p: UnsafeMutablePointer<Float>, vectors: Int, _ clip: Float) {
+        for i in 0..<vectors { FastMath.store(FastMath.clamp(FastMath.load(p + i &* 16), -clip, clip), p + i &* 16) }
     }
 }
 
 // MARK: Gate math, 16 hidden units at a time
 
 extension RecurrentKernel {
+    /// Copies `count` (1...16) floats as at most four vector moves.
     @inline(__always)
-    func clipped(_ v: Vector) -> Vector {
-        clip > 0 ? FastMath.clamp(v, -clip, clip) : v
-    }
-
-    /// LSTM gates (ONNX order i, o, f, c) for one batch row; updates `c` and `h` in place.
-    @inline(__always)
-    func lstmGates(_ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, peepholes p: UnsafePointer<Float>?, hp: Int) {
-        var j = 0
-        while j < hp {
-            @inline(__always) func pre(_ gate: Int) -> Vector { FastMath.load(x + gate * hp + j) + FastMath.load(r + gate * hp + j) }
-            let cPrev = FastMath.load(c + j)
-            var iPre = pre(0), fPre = pre(2), oPre = pre(1)
-            if let p {
-                iPre = iPre.addingProduct(FastMath.load(p + j), cPrev)
-                fPre = fPre.addingProduct(FastMath.load(p + 2 * hp + j), cPrev)
-            }
-            let ig = FastMath.sigmoid(clipped(iPre))
-            let fg = inputForget ? 1 - ig : FastMath.sigmoid(clipped(fPre))
-            let cNew = fg * cPrev + ig * FastMath.tanh(clipped(pre(3)))
-            if let p { oPre = oPre.addingProduct(FastMath.load(p + hp + j), cNew) }
-            let og = FastMath.sigmoid(clipped(oPre))
-            FastMath.store(cNew, c + j)
-            FastMath.store(og * FastMath.tanh(cNew), h + j)
-            j += 16
-        }
-    }
-
-    /// GRU gates (ONNX order z, r, h) for one batch row; `rh` is `(r ⊙ H)·Rhᵀ` when not
-    /// `linearBeforeReset`. Updates `h` in place.
-    @inline(__always)
-    func gruGates(_ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ rh: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>, hp: Int) {
-        var j = 0
-        while j < hp {
-            let z = FastMath.sigmoid(clipped(FastMath.load(x + j) + FastMath.load(r + j)))
-            let candidate: Vector
-            if linearBeforeReset {
-                let reset = FastMath.sigmoid(clipped(FastMath.load(x + hp + j) + FastMath.load(r + hp + j)))
-                candidate = FastMath.load(x + 2 * hp + j).addingProduct(reset, FastMath.load(r + 2 * hp + j))
-            } else {
-                candidate = FastMath.load(x + 2 * hp + j) + FastMath.load(rh + j)
-            }
-            let n = FastMath.tanh(clipped(candidate))
-            let hPrev = FastMath.load(h + j)
-            FastMath.store(n + z * (hPrev - n), h + j)   // (1 - z)·n + z·h
-            j += 16
-        }
-    }
-
-    /// `r ⊙ H` for a GRU row without `linear_before_reset`.
-    @inline(__always)
-    func resetProduct(_ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ h: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, hp: Int) {
-        var j = 0
-        while j < hp {
-            let reset = FastMath.sigmoid(clipped(FastMath.load(x + hp + j) + FastMath.load(r + hp + j)))
-            FastMath.store(reset * FastMath.load(h + j), out + j)
-            j += 16
-        }
-    }
-
-    /// Elman RNN: `h = tanh(x·Wᵀ + h·Rᵀ + b)`.
-    @inline(__always)
-    func rnnGate(_ x: UnsafePointer<Float>, _ r: UnsafePointer<Float>, _ h: UnsafeMutablePointer<Float>, hp: Int) {
-        var j = 0
-        while j < hp {
-            FastMath.store(FastMath.tanh(clipped(FastMath.load(x + j) + FastMath.load(r + j))), h + j)
-            j += 16
-        }
+    static func storePrefix(from source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)
+        if count >= 16 { return to.storeBytes(of: from.loadUnaligned(as: Vector.self), as: Vector.self) }
+        var offset = 0
+        if count & 8 != 0 { to.storeBytes(of: from.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self); offset = 32 }
+        if count & 4 != 0 { (to + offset).storeBytes(of: (from + offset).loadUnaligned(as: SIMD4<Float>.self), as: SIMD4<Float>.self); offset += 16 }
+        if count & 2 != 0 { (to + offset).storeBytes(of: (from + offset).loadUnaligned(as: SIMD2<Float>.self), as: SIMD2<Float>.self); offset += 8 }
+        if count & 1 != 0 { (to + offset).storeBytes(of: (from + offset).loadUnaligned(as: Float.self), as: Float.self) }
     }
 }

@@ -4,7 +4,9 @@
 /// Padding makes every gate block start on a vector and every row of the gate math a whole
 /// number of `SIMD16` operations; the padded columns and rows are zero, so padded lanes of the
 /// state stay exactly 0 (σ(0)·0 + …, tanh(0) = 0) and never reach the real lanes.
-struct RecurrentWeights: Sendable {
+///
+/// A class: the kernel (copied with its node on every run) then retains one object, not five.
+final class RecurrentWeights: Sendable {
     let inputSize: Int
     let hidden: Int
     /// `hidden` rounded up to a multiple of 16.
@@ -12,9 +14,17 @@ struct RecurrentWeights: Sendable {
     let gates: Int
     let directions: Int
 
-    /// `[inputSize, directions · gates · paddedHidden]`: `X · inputT` is every direction's input
-    /// projection for every time step at once.
+    /// Whether the step kernel computes `x·Wᵀ` itself, row block by row block, instead of one
+    /// GEMM over every time step first. True when one direction's `Wᵀ` is small enough to stay
+    /// in L1/L2 across steps (every zoo model): no projection buffer is written and read back,
+    /// and no GEMM call is paid per run.
+    let fusesInputProjection: Bool
+    /// `[inputSize, directions · gates · paddedHidden]` when ``fusesInputProjection``, else
+    /// empty: the step kernel's `B` for the input rows.
     let inputT: [Float]
+    /// The same matrix packed for the SGEMM when the projection is not fused, else nil:
+    /// `X · inputPacked` is every direction's input projection for every time step at once.
+    let inputPacked: PackedMatrix?
     /// Added to the input projection: Wb + Rb, except the GRU's `linear_before_reset` candidate
     /// gate, whose Rb must stay inside `r ⊙ (H·Rᵀ + Rb)` (see ``recurrentBias``).
     let inputBias: [Float]
@@ -27,11 +37,18 @@ struct RecurrentWeights: Sendable {
     /// Columns of one direction in the projections.
     var gateWidth: Int { gates * paddedHidden }
 
+    /// Largest `inputSize · gates · paddedHidden` (floats of one direction's `Wᵀ`) for which the
+    /// input projection is fused into the step kernel: 64 KiB, half of it re-read per step.
+    static let fusedInputLimit = 16_384
+
     /// - Parameters:
     ///   - w: `[directions, gates·hidden, inputSize]`; `r`: `[directions, gates·hidden, hidden]`;
     ///     `b`: `[directions, 2·gates·hidden]` (Wb then Rb) or nil.
     ///   - separateRecurrentBias: the gate whose Rb is not folded into ``inputBias``, if any.
-    init(w: [Float], r: [Float], b: [Float]?, inputSize: Int, hidden: Int, gates: Int, directions: Int, separateRecurrentBias gate: Int?) {
+    ///   - fuseInput: overrides the size rule for ``fusesInputProjection`` (tests use it to
+    ///     cover both paths).
+    init(w: [Float], r: [Float], b: [Float]?, inputSize: Int, hidden: Int, gates: Int, directions: Int, separateRecurrentBias gate: Int?,
+         fuseInput: Bool? = nil) {
         self.inputSize = inputSize
         self.hidden = hidden
         self.gates = gates
@@ -39,6 +56,8 @@ struct RecurrentWeights: Sendable {
         let hp = (hidden + 15) / 16 * 16, gh = gates * hidden, gp = gates * hp
         paddedHidden = hp
         let columns = directions * gp
+        let fused = inputSize == 0 || (fuseInput ?? (inputSize * gp <= Self.fusedInputLimit))
+        fusesInputProjection = fused
         var inputT = [Float](repeating: 0, count: inputSize * columns)
         var inputBias = [Float](repeating: 0, count: columns)
         var recurrentT = [Float](repeating: 0, count: directions * hp * gp)
@@ -62,7 +81,13 @@ struct RecurrentWeights: Sendable {
                 }
             }
         }
-        self.inputT = inputT
+        if fused {
+            self.inputT = inputT
+            inputPacked = nil
+        } else {
+            inputPacked = inputT.withUnsafeBufferPointer { PackedMatrix(rows: inputSize, columns: columns, from: $0.baseAddress!, ldb: columns) }
+            self.inputT = []
+        }
         self.inputBias = inputBias
         self.recurrentT = recurrentT
         self.recurrentBias = recurrentBias
