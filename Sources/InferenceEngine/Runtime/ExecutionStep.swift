@@ -3,6 +3,10 @@
 /// ``CompiledNode`` (names, slot lists, the operation) per node per request.
 final class ExecutionStep: Sendable {
     let node: CompiledNode
+    /// The node's input and output slots, kept beside it so that the executor's loop reads
+    /// them without copying the node.
+    let inputs: [Int]
+    let outputs: [Int]
     /// Slots no longer needed once this node has run.
     let release: [Int]
     /// Of ``release``: the float32 slots whose buffers go back to the run's ``TensorArena``
@@ -13,6 +17,8 @@ final class ExecutionStep: Sendable {
 
     init(node: CompiledNode, release: [Int] = [], recycle: [Int] = [], shapeOnly: Bool = false) {
         self.node = node
+        self.inputs = node.inputs
+        self.outputs = node.outputs
         self.release = release
         self.recycle = recycle
         self.shapeOnly = shapeOnly

@@ -47,19 +47,19 @@ extension CompiledGraph {
                 for s in step.release { slots[s] = nil }
                 continue
             }
-            let node = step.node
             args.removeAll(keepingCapacity: true)
-            for s in node.inputs { args.append(s >= 0 ? slots[s] : nil) }
+            for s in step.inputs { args.append(s >= 0 ? slots[s] : nil) }
             let results = try NodeExecutor(step: step, context: context).run(args)
             // Drop the argument references first, so a released buffer is the arena's alone.
             args.removeAll(keepingCapacity: true)
-            for (i, s) in node.outputs.enumerated() where s >= 0 {
+            for (i, s) in step.outputs.enumerated() where s >= 0 {
                 guard i < results.count else {
-                    throw .internalFailure("node '\(node.name)' (\(node.opType)) produced \(results.count) outputs, expected \(node.outputs.count)")
+                    throw .internalFailure("node '\(step.node.name)' (\(step.node.opType)) produced \(results.count) outputs, expected \(step.outputs.count)")
                 }
                 slots[s] = results[i]
                 #if DEBUG
                 // Load-time shape inference must agree with what ran: rank and every fixed dimension.
+                let node = step.node
                 if i < node.inferred.count, let inferred = node.inferred[i] {
                     let got = results[i].shape
                     let agrees = inferred.rank == got.count && zip(inferred.dims, got).allSatisfy { d, g in
