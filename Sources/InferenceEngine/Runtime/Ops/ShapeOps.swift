@@ -446,11 +446,13 @@ struct SliceKernel: NodeKernel {
             throw node.invalid("starts, ends, axes and steps must have the same length")
         }
         var first = [Int](repeating: 0, count: rank), step = [Int](repeating: 1, count: rank), outShape = x.shape
-        var seen = Set<Int>()
+        // Axes already sliced, as bits: a Set here was a hash table per request (rank ≤ 64).
+        var seen: UInt64 = 0
         for i in 0..<starts.count {
             guard axes[i] >= -Int64(rank), axes[i] < Int64(rank) else { throw node.invalid("axis \(axes[i]) is out of range") }
             let a = Int(axes[i] < 0 ? axes[i] + Int64(rank) : axes[i])
-            guard seen.insert(a).inserted else { throw node.invalid("axis \(a) repeats") }
+            guard seen & (1 << UInt64(a)) == 0 else { throw node.invalid("axis \(a) repeats") }
+            seen |= 1 << UInt64(a)
             guard steps[i] != 0 else { throw node.invalid("steps must not be 0") }
             let (f, c) = Self.range(start: starts[i], end: ends[i], step: steps[i], size: x.shape[a])
             // A step larger than the axis selects at most one element: clamp it so strides cannot overflow.
