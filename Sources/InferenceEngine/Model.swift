@@ -186,7 +186,9 @@ public final class Model: Sendable {
         }
         var ordered: [Tensor] = []
         ordered.reserveCapacity(self.inputs.count)
-        var symbols: [String: (size: Int, input: String)] = [:]
+        // Symbols seen so far: a model has one or two (batch, sequence), so a short array is
+        // cheaper per request than a dictionary.
+        var symbols: [(symbol: String, size: Int, input: String)] = []
         for info in self.inputs {
             guard let tensor = inputs[info.name] else {
                 throw .invalidInput("missing input '\(info.name)' (expected shape \(info.dimensions.shapeDescription))")
@@ -203,17 +205,26 @@ public final class Model: Sendable {
                 case .fixed(let size) where size != shape[i]:
                     throw .invalidInput("input '\(info.name)': expected shape \(info.dimensions.shapeDescription), got \(shape.shapeDescription) (dimension \(i) must be \(size))")
                 case .symbolic(let symbol):
-                    if let seen = symbols[symbol], seen.size != shape[i] {
-                        throw .invalidInput("input '\(info.name)': expected shape \(info.dimensions.shapeDescription), got \(shape.shapeDescription) ('\(symbol)' is \(seen.size) in input '\(seen.input)' but \(shape[i]) here)")
+                    if let seen = symbols.first(where: { $0.symbol == symbol }) {
+                        guard seen.size == shape[i] else {
+                            throw .invalidInput("input '\(info.name)': expected shape \(info.dimensions.shapeDescription), got \(shape.shapeDescription) ('\(symbol)' is \(seen.size) in input '\(seen.input)' but \(shape[i]) here)")
+                        }
+                    } else {
+                        symbols.append((symbol, shape[i], info.name))
                     }
-                    symbols[symbol] = (shape[i], info.name)
                 default:
                     break
                 }
             }
             ordered.append(tensor)
         }
-        return try graph.execute(ordered, symbols: symbols.mapValues(\.size), context: ExecutionContext(pool: intraOpPool))
+        #if DEBUG
+        // Only debug builds check inferred symbolic dimensions against the request.
+        let sizes = Dictionary(symbols.map { ($0.symbol, $0.size) }, uniquingKeysWith: { a, _ in a })
+        #else
+        let sizes: [String: Int] = [:]
+        #endif
+        return try graph.execute(ordered, symbols: sizes, context: ExecutionContext(pool: intraOpPool))
     }
 
     /// The compiled graph, for white-box tests.
