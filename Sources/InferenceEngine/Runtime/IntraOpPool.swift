@@ -149,6 +149,8 @@ final class IntraOpPool: @unchecked Sendable {
                 if g != seen && g & 1 == 1 { return g }
                 spins += 1
                 if spins & 255 != 0 { continue }
+                // Give the core back now and then: the caller may be our SMT sibling.
+                sched_yield()
                 let now = Self.nanoseconds()
                 if start == 0 { start = now; continue }
                 if now - start < IntraOpPool.spinNanoseconds { continue }
