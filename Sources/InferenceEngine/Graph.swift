@@ -1,6 +1,6 @@
 /// A validated, executable graph: values live in numbered slots, nodes are in topological
-/// order, and the slots each node is the last reader of are listed so that `run` can free
-/// intermediate buffers early.
+/// order, and each step lists the slots its node is the last reader of, so that `run` can
+/// free intermediate buffers early.
 ///
 /// Immutable after load (a value type of `Sendable` parts), which is what makes concurrent
 /// `run` calls safe without locks: each request works on its own slot array.
@@ -12,11 +12,6 @@ struct CompiledGraph: Sendable {
     var inputSlots: [Int]
     /// Slots of the model outputs, in `Model.outputs` order.
     var outputSlots: [Int]
-    var nodes: [CompiledNode]
-    /// `releaseAfter[i]`: slots no longer needed once node `i` has run.
-    var releaseAfter: [[Int]]
-    /// `shapeOnly[i]`: node `i` computes a value that depends only on the input shapes.
-    var shapeOnly: [Bool]
     var hasShapeOnlyNodes: Bool
     /// Element type of every slot, as inferred at load (the optimizer matches on it).
     var valueTypes: [ElementType]
@@ -29,6 +24,11 @@ struct CompiledGraph: Sendable {
     let shapeCache = ShapeValueCache()
     /// Buffer arenas lent to concurrent runs.
     let arenas = ArenaPool()
+
+    /// The nodes in execution order.
+    var nodes: [CompiledNode] { steps.map(\.node) }
+    /// `shapeOnly[i]`: node `i` computes a value that depends only on the input shapes.
+    var shapeOnly: [Bool] { steps.map(\.shapeOnly) }
 
     /// Builds the graph from its nodes, deriving what the executor needs: which node frees
     /// which slot (liveness), which nodes depend only on input shapes, and which constants are
@@ -71,8 +71,7 @@ struct CompiledGraph: Sendable {
         let used = Set(nodes.flatMap(\.inputs)).union(outputSlots)
         let kept = constants.filter { used.contains($0.slot) }
         return CompiledGraph(valueCount: valueCount, constants: kept,
-                             inputSlots: inputSlots, outputSlots: outputSlots, nodes: nodes, releaseAfter: releaseAfter,
-                             shapeOnly: shapeOnly, hasShapeOnlyNodes: shapeOnly.contains(true),
+                             inputSlots: inputSlots, outputSlots: outputSlots, hasShapeOnlyNodes: shapeOnly.contains(true),
                              valueTypes: valueTypes, valueShapes: valueShapes, steps: steps,
                              constantAddresses: Set(kept.map { SharedBuffers.address($0.tensor) }.filter { $0 != 0 }))
     }

@@ -39,7 +39,7 @@ public final class Model: Sendable {
     /// The nodes that run, in order, after optimization: fused nodes are named after the
     /// nodes they replaced (`first-node-name (MatMul+Add+Gelu)`).
     public var executionPlan: [PlannedNode] {
-        graph.nodes.enumerated().map { PlannedNode(name: $1.name, opType: $1.opType, shapeOnly: graph.shapeOnly[$0]) }
+        graph.steps.map { PlannedNode(name: $0.node.name, opType: $0.node.opType, shapeOnly: $0.shapeOnly) }
     }
 
     private let histogram: [String: Int]
