@@ -204,29 +204,6 @@ struct AttentionKernel: NodeKernel {
 
     /// Element offset of each broadcast batch's matrix in an operand with leading dims `dims`.
     static func batchOffsets(_ dims: [Int], lead: [Int], matrix: Int) -> [Int] {
-        let padded = [Int](repeating: 1, count: lead.count - dims.count) + dims
-        var strides = [Int](repeating: 0, count: lead.count)
-        var acc = matrix
-        for i in stride(from: lead.count - 1, through: 0, by: -1) {
-            strides[i] = padded[i] == 1 ? 0 : acc
-            acc *= padded[i]
-        }
-        let count = ShapeMath.product(lead, 0..<lead.count)
-        var offsets = [Int](repeating: 0, count: count)
-        var index = [Int](repeating: 0, count: lead.count)
-        var offset = 0
-        for b in 0..<count {
-            offsets[b] = offset
-            var axis = lead.count - 1
-            while axis >= 0 {
-                index[axis] += 1
-                offset += strides[axis]
-                if index[axis] < lead[axis] { break }
-                offset -= strides[axis] * index[axis]
-                index[axis] = 0
-                axis -= 1
-            }
-        }
-        return offsets
+        Generic.viewIndices(lead, strides: Generic.broadcastStrides(dims, in: lead).map { $0 * matrix })
     }
 }

@@ -20,16 +20,7 @@ struct FusedElementwiseKernel: NodeKernel {
         let rank = outShape.count
 
         // Strides of every input in the output's index space (0 along broadcast dims).
-        var strides = shapes.map { s -> [Int] in
-            let padded = [Int](repeating: 1, count: rank - s.count) + s
-            var result = [Int](repeating: 0, count: rank)
-            var acc = 1
-            for d in stride(from: rank - 1, through: 0, by: -1) {
-                result[d] = padded[d] == 1 ? 0 : acc
-                acc *= padded[d]
-            }
-            return result
-        }
+        var strides = shapes.map { Generic.broadcastStrides($0, in: outShape) }
         // Merge dimension d into d+1 when every input's strides are contiguous across both.
         var dims = outShape
         var d = rank - 2
