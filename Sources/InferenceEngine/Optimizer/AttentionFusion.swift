@@ -10,23 +10,16 @@ struct AttentionFusion: OptimizationPass {
     let name = "attention-fusion"
 
     func run(on graph: inout OptimizerGraph) throws(ModelLoadError) -> Bool {
-        var changed = false
-        var index = 0
-        while index < graph.nodes.count {
-            if let m = match(index, graph) {
-                var inputs = [m.q, m.k, m.v]
-                if let mask = m.mask { inputs.append(mask) }
-                let kernel = AttentionKernel(scale: m.scale, keysTransposed: m.keysTransposed, hasMask: m.mask != nil)
-                let node = graph.node(named: graph.fusedName(Array(m.nodes)), opType: "Attention", operation: .kernel(kernel),
-                                      inputs: inputs, outputs: [m.output])
-                graph.replace(m.nodes, with: node)
-                changed = true
-                index = 0
-            } else {
-                index += 1
-            }
+        graph.rewriteRepeatedly { index, graph in
+            guard let m = match(index, graph) else { return false }
+            var inputs = [m.q, m.k, m.v]
+            if let mask = m.mask { inputs.append(mask) }
+            let kernel = AttentionKernel(scale: m.scale, keysTransposed: m.keysTransposed, hasMask: m.mask != nil)
+            let node = graph.node(named: graph.fusedName(Array(m.nodes)), opType: "Attention", operation: .kernel(kernel),
+                                  inputs: inputs, outputs: [m.output])
+            graph.replace(m.nodes, with: node)
+            return true
         }
-        return changed
     }
 
     struct Match {

@@ -8,12 +8,10 @@ struct ConstantFolding: OptimizationPass {
     static let maxFoldedElements = 1 << 22
 
     func run(on graph: inout OptimizerGraph) throws(ModelLoadError) -> Bool {
-        var changed = false
-        var index = 0
-        while index < graph.nodes.count {
+        try graph.rewriteRepeatedly { index, graph throws(ModelLoadError) in
             let node = graph.nodes[index]
             let present = node.inputs.filter { $0 >= 0 }
-            guard !present.isEmpty, present.allSatisfy({ graph.constant($0) != nil }) else { index += 1; continue }
+            guard !present.isEmpty, present.allSatisfy({ graph.constant($0) != nil }) else { return false }
             let results: [Tensor]
             do {
                 results = try NodeExecutor(node: node).run(node.inputs.map { graph.constant($0) })
@@ -21,14 +19,13 @@ struct ConstantFolding: OptimizationPass {
                 throw ModelLoadError("\(node.opType) (node '\(node.name)'): \(error) (evaluating constant inputs at load)")
             }
             guard results.count >= node.outputs.count,
-                  results.allSatisfy({ $0.elementCount <= Self.maxFoldedElements }) else { index += 1; continue }
+                  results.allSatisfy({ $0.elementCount <= Self.maxFoldedElements }) else { return false }
             for (slot, tensor) in zip(node.outputs, results) where slot >= 0 {
                 graph.constants[slot] = tensor
                 graph.valueShapes[slot] = InferredShape(fixed: tensor.shape)
             }
             graph.remove([index])
-            changed = true
+            return true
         }
-        return changed
     }
 }

@@ -8,24 +8,16 @@ struct ConvBatchNormFolding: OptimizationPass {
     let name = "conv-batchnorm-folding"
 
     func run(on graph: inout OptimizerGraph) throws(ModelLoadError) -> Bool {
-        var changed = false
-        var index = 0
-        while index < graph.nodes.count {
-            defer { index += 1 }
+        graph.rewriteRepeatedly { index, graph in
             let bn = graph.nodes[index]
             guard bn.opType == "BatchNormalization", case .kernel(let k as BatchNormKernel) = bn.operation,
-                  bn.inputs.count == 5, bn.outputs.count >= 1,
-                  bn.outputs.dropFirst().allSatisfy({ $0 < 0 || (graph.readers(of: $0).isEmpty && !graph.isGraphOutput($0)) }),
+                  bn.inputs.count == 5, bn.outputs.count >= 1, graph.onlyFirstOutputUsed(index),
                   let conv = graph.producer(of: bn.inputs[0], opType: "Conv"), graph.soleReader(of: bn.inputs[0]) == index,
-                  conv.node.outputs.count == 1, case .kernel(let c as ConvKernel) = conv.node.operation else { continue }
-            var params: [[Float]] = []
-            for slot in bn.inputs[1...4] {
-                guard let v = graph.constant(slot)?.floats else { break }
-                params.append(v)
-            }
+                  conv.node.outputs.count == 1, case .kernel(let c as ConvKernel) = conv.node.operation else { return false }
+            let params = bn.inputs[1...4].compactMap { graph.constant($0)?.floats }
             guard params.count == 4,
                   let folded = c.foldingBatchNorm(scale: params[0], bias: params[1], mean: params[2], variance: params[3], epsilon: k.epsilon)
-            else { continue }
+            else { return false }
             var node = conv.node
             node.operation = .kernel(folded)
             // The folded kernel carries its weights; the original W and B are no longer read.
@@ -34,9 +26,7 @@ struct ConvBatchNormFolding: OptimizationPass {
             node.inferred = [graph.shape(bn.outputs[0])]
             node.name = graph.fusedName([conv.index, index])
             graph.replace([conv.index, index], with: node)
-            changed = true
-            index = -1
+            return true
         }
-        return changed
     }
 }

@@ -79,9 +79,7 @@ struct ElementwiseChainFusion: OptimizationPass {
             default: return nil
             }
         case .kernel(is ClipKernel):
-            let lo = node.inputs.count > 1 ? graph.scalarConstant(node.inputs[1]) : -Float.infinity
-            let hi = node.inputs.count > 2 ? graph.scalarConstant(node.inputs[2]) : Float.infinity
-            guard let lo, let hi else { return nil }
+            guard let (lo, hi) = graph.constantClipBounds(index) else { return nil }
             return (.unary(.clip(lo, hi)), [node.inputs[0]])
         default:
             return nil

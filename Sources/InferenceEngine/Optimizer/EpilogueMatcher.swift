@@ -1,5 +1,41 @@
 /// Recognises what a GEMM or Conv epilogue can absorb after a value.
 enum EpilogueMatcher {
+    /// What follows a GEMM or Conv output and can ride in its epilogue.
+    struct Chain {
+        var activation = EpilogueActivation.none
+        /// The residual tensor's slot, if a residual Add was absorbed.
+        var residual: Int?
+        /// `act(y + r)` (ResNet) rather than `act(y) + r` (transformer sublayers).
+        var residualBeforeActivation = false
+        /// The absorbed nodes.
+        var nodes: Set<Int> = []
+        /// The value the fused node now produces.
+        var output: Int
+    }
+
+    /// The activation and residual Add after `slot`, in either order, or nil if neither follows.
+    static func chain(after slot: Int, _ graph: OptimizerGraph) -> Chain? {
+        var chain = Chain(output: slot)
+        if let (reader, activation) = activation(after: chain.output, graph) {
+            chain.activation = activation
+            chain.nodes.insert(reader)
+            chain.output = graph.nodes[reader].outputs[0]
+        }
+        if let (reader, residual) = residual(after: chain.output, graph) {
+            chain.residual = residual
+            chain.nodes.insert(reader)
+            chain.output = graph.nodes[reader].outputs[0]
+            // A residual before any activation may still be followed by one (ResNet).
+            if chain.activation == .none, let (act, activation) = activation(after: chain.output, graph) {
+                chain.activation = activation
+                chain.residualBeforeActivation = true
+                chain.nodes.insert(act)
+                chain.output = graph.nodes[act].outputs[0]
+            }
+        }
+        return chain.nodes.isEmpty ? nil : chain
+    }
+
     /// The sole reader of `slot` if it is an activation the epilogue implements.
     static func activation(after slot: Int, _ graph: OptimizerGraph) -> (index: Int, activation: EpilogueActivation)? {
         guard let reader = graph.soleReader(of: slot), graph.nodes[reader].inputs.first == slot,
@@ -16,9 +52,7 @@ enum EpilogueMatcher {
             default: return nil
             }
         case .kernel(is ClipKernel) where graph.type(slot) == .float32:
-            let lo = node.inputs.count > 1 && node.inputs[1] >= 0 ? graph.scalarConstant(node.inputs[1]) : -Float.infinity
-            let hi = node.inputs.count > 2 && node.inputs[2] >= 0 ? graph.scalarConstant(node.inputs[2]) : Float.infinity
-            guard let lo, let hi else { return nil }
+            guard let (lo, hi) = graph.constantClipBounds(reader) else { return nil }
             return (reader, .clip(min: lo, max: hi))
         default:
             return nil

@@ -7,21 +7,14 @@ struct GeluFusion: OptimizationPass {
     let name = "gelu-fusion"
 
     func run(on graph: inout OptimizerGraph) throws(ModelLoadError) -> Bool {
-        var changed = false
-        var index = 0
-        while index < graph.nodes.count {
-            if let match = matchErf(index, graph) ?? matchTanh(index, graph) {
-                let gelu = UnaryKernel(op: .gelu, alpha: 0, beta: 0, approximateTanh: match.approximateTanh)
-                let node = graph.node(named: graph.fusedName(Array(match.nodes)), opType: "Gelu", operation: .kernel(gelu),
-                                      inputs: [match.x], outputs: [match.output])
-                graph.replace(match.nodes, with: node)
-                changed = true
-                index = 0
-            } else {
-                index += 1
-            }
+        graph.rewriteRepeatedly { index, graph in
+            guard let match = matchErf(index, graph) ?? matchTanh(index, graph) else { return false }
+            let gelu = UnaryKernel(op: .gelu, alpha: 0, beta: 0, approximateTanh: match.approximateTanh)
+            let node = graph.node(named: graph.fusedName(Array(match.nodes)), opType: "Gelu", operation: .kernel(gelu),
+                                  inputs: [match.x], outputs: [match.output])
+            graph.replace(match.nodes, with: node)
+            return true
         }
-        return changed
     }
 
     struct Match { var x: Int; var output: Int; var nodes: Set<Int>; var approximateTanh: Bool }

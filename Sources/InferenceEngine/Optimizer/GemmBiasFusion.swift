@@ -6,10 +6,7 @@ struct GemmBiasFusion: OptimizationPass {
     let name = "matmul-add-to-gemm"
 
     func run(on graph: inout OptimizerGraph) throws(ModelLoadError) -> Bool {
-        var changed = false
-        var index = 0
-        while index < graph.nodes.count {
-            defer { index += 1 }
+        graph.rewriteRepeatedly { index, graph in
             let node = graph.nodes[index]
             guard case .gemm(var attributes) = node.operation, node.inputs.count == 2 || (node.inputs.count == 3 && node.inputs[2] < 0),
                   !attributes.residual, attributes.activation == .none, node.outputs.count == 1,
@@ -18,15 +15,13 @@ struct GemmBiasFusion: OptimizationPass {
                   let add = graph.soleBinaryReader(of: node.outputs[0], .add),
                   let bias = graph.constant(add.other), bias.elementType == .float32, let values = bias.floats,
                   values.count == n, bias.shape.last == n, bias.shape.count <= outRank,
-                  bias.shape.dropLast().allSatisfy({ $0 == 1 }) else { continue }
+                  bias.shape.dropLast().allSatisfy({ $0 == 1 }) else { return false }
             attributes.beta = 1
             let inputs = [node.inputs[0], node.inputs[1], graph.addConstant(Tensor(shape: [n], scalars: values))]
             let fused = graph.node(named: graph.fusedName([index, add.index]), opType: "Gemm", operation: .gemm(attributes),
                                    inputs: inputs, outputs: graph.nodes[add.index].outputs)
             graph.replace([index, add.index], with: fused)
-            changed = true
-            index = -1
+            return true
         }
-        return changed
     }
 }

@@ -7,29 +7,22 @@ struct LayerNormFusion: OptimizationPass {
     let name = "layernorm-fusion"
 
     func run(on graph: inout OptimizerGraph) throws(ModelLoadError) -> Bool {
-        var changed = false
-        var index = 0
-        while index < graph.nodes.count {
-            if let match = match(index, graph) {
-                var inputs = [match.x]
-                let width = match.width
-                // Parameters as plain [width] vectors, whatever broadcastable shape they had.
-                let gamma = match.gamma.flatMap { graph.constant($0)?.floats } ?? [Float](repeating: 1, count: width)
-                inputs.append(graph.addConstant(Tensor(shape: [width], scalars: gamma)))
-                if let beta = match.beta.flatMap({ graph.constant($0)?.floats }) {
-                    inputs.append(graph.addConstant(Tensor(shape: [width], scalars: beta)))
-                }
-                let kernel = LayerNormKernel(axis: match.axis, epsilon: match.epsilon)
-                let node = graph.node(named: graph.fusedName(Array(match.nodes)), opType: "LayerNormalization",
-                                      operation: .kernel(kernel), inputs: inputs, outputs: [match.output, -1, -1])
-                graph.replace(match.nodes, with: node)
-                changed = true
-                index = 0
-            } else {
-                index += 1
+        graph.rewriteRepeatedly { index, graph in
+            guard let match = match(index, graph) else { return false }
+            var inputs = [match.x]
+            let width = match.width
+            // Parameters as plain [width] vectors, whatever broadcastable shape they had.
+            let gamma = match.gamma.flatMap { graph.constant($0)?.floats } ?? [Float](repeating: 1, count: width)
+            inputs.append(graph.addConstant(Tensor(shape: [width], scalars: gamma)))
+            if let beta = match.beta.flatMap({ graph.constant($0)?.floats }) {
+                inputs.append(graph.addConstant(Tensor(shape: [width], scalars: beta)))
             }
+            let kernel = LayerNormKernel(axis: match.axis, epsilon: match.epsilon)
+            let node = graph.node(named: graph.fusedName(Array(match.nodes)), opType: "LayerNormalization",
+                                  operation: .kernel(kernel), inputs: inputs, outputs: [match.output, -1, -1])
+            graph.replace(match.nodes, with: node)
+            return true
         }
-        return changed
     }
 
     struct Match {

@@ -39,7 +39,24 @@ extension OptimizerGraph {
         return (r, other)
     }
 
-    /// A node copied from `template` that reads `inputs` and writes `outputs`, with its
+    /// True when nothing reads the node's outputs after the first (LayerNormalization's mean
+    /// and inverse deviation, BatchNormalization's running statistics): a fusion that keeps
+    /// only the first output may then drop them.
+    func onlyFirstOutputUsed(_ index: Int) -> Bool {
+        nodes[index].outputs.dropFirst().allSatisfy { $0 < 0 || (readers(of: $0).isEmpty && !isGraphOutput($0)) }
+    }
+
+    /// The bounds of the Clip node at `index` when they are constant (an omitted bound is
+    /// unbounded), else nil.
+    func constantClipBounds(_ index: Int) -> (min: Float, max: Float)? {
+        let inputs = nodes[index].inputs
+        let lo = inputs.count > 1 && inputs[1] >= 0 ? scalarConstant(inputs[1]) : -Float.infinity
+        let hi = inputs.count > 2 && inputs[2] >= 0 ? scalarConstant(inputs[2]) : Float.infinity
+        guard let lo, let hi else { return nil }
+        return (lo, hi)
+    }
+
+    /// A new node that reads `inputs` and writes `outputs`, with its
     /// load-time output shapes taken from the graph.
     func node(named name: String, opType: String, operation: Operation, inputs: [Int], outputs: [Int]) -> CompiledNode {
         var n = CompiledNode(name: name, opType: opType, operation: operation, inputs: inputs, outputs: outputs)

@@ -83,14 +83,32 @@ struct OptimizerGraph {
 
     func shape(_ slot: Int) -> InferredShape? { slot >= 0 && slot < valueShapes.count ? valueShapes[slot] : nil }
 
-    /// The node producing `slot` if its operator is `opType` and it has that many outputs used
-    /// (extra outputs of e.g. LayerNormalization must be unused for a fusion to drop them).
+    /// The node producing `slot` if its operator is `opType`.
     func producer(of slot: Int, opType: String) -> (index: Int, node: CompiledNode)? {
         guard let p = producer(of: slot), p.node.opType == opType else { return nil }
         return p
     }
 
     // MARK: Rewriting
+
+    /// Offers every node index to `attempt` in order; when it rewrites the graph (returns
+    /// true) the scan starts again from the first node, because a rewrite shifts indices and
+    /// may enable a match earlier in the graph. Returns whether anything changed.
+    mutating func rewriteRepeatedly<Failure: Error>(
+        _ attempt: (Int, inout OptimizerGraph) throws(Failure) -> Bool
+    ) throws(Failure) -> Bool {
+        var changed = false
+        var index = 0
+        while index < nodes.count {
+            if try attempt(index, &self) {
+                changed = true
+                index = 0
+            } else {
+                index += 1
+            }
+        }
+        return changed
+    }
 
     /// A new value slot with the given load-time facts.
     mutating func addValue(type: ElementType, shape: InferredShape) -> Int {

@@ -6,19 +6,16 @@ struct ResidualLayerNormFusion: OptimizationPass {
     let name = "residual-layernorm-fusion"
 
     func run(on graph: inout OptimizerGraph) throws(ModelLoadError) -> Bool {
-        var changed = false
-        var index = 0
-        while index < graph.nodes.count {
+        graph.rewriteRepeatedly { index, graph in
             let ln = graph.nodes[index]
             guard ln.opType == "LayerNormalization", case .kernel(let k as LayerNormKernel) = ln.operation,
-                  ln.inputs.count >= 2, ln.outputs.count >= 1,
-                  ln.outputs.dropFirst().allSatisfy({ $0 < 0 || (graph.readers(of: $0).isEmpty && !graph.isGraphOutput($0)) }),
+                  ln.inputs.count >= 2, ln.outputs.count >= 1, graph.onlyFirstOutputUsed(index),
                   let rank = graph.shape(ln.inputs[0])?.rank, k.axis == rank - 1,
                   let width = graph.shape(ln.inputs[0])?.dims.last?.fixedValue,
                   graph.constant(ln.inputs[1])?.elementCount == width,
                   ln.inputs.count < 3 || ln.inputs[2] < 0 || graph.constant(ln.inputs[2])?.elementCount == width,
                   let add = graph.producer(of: ln.inputs[0]), let (a, b) = graph.binaryOperands(add.index, .add),
-                  graph.type(a) == .float32, graph.type(b) == .float32 else { index += 1; continue }
+                  graph.type(a) == .float32, graph.type(b) == .float32 else { return false }
             let sum = ln.inputs[0]
             let emitsSum = graph.soleReader(of: sum) != index
             var inputs = [a, b, ln.inputs[1]]
@@ -27,8 +24,7 @@ struct ResidualLayerNormFusion: OptimizationPass {
             let fused = graph.node(named: graph.fusedName([add.index, index]), opType: "AddLayerNormalization",
                                    operation: .kernel(kernel), inputs: inputs, outputs: emitsSum ? [ln.outputs[0], sum] : [ln.outputs[0]])
             graph.replace([add.index, index], with: fused)
-            changed = true
+            return true
         }
-        return changed
     }
 }

@@ -7,19 +7,13 @@ struct ShapeSubgraphFolding: OptimizationPass {
     let name = "shape-subgraph-folding"
 
     func run(on graph: inout OptimizerGraph) throws(ModelLoadError) -> Bool {
-        var changed = false
-        var index = 0
-        while index < graph.nodes.count {
-            if let folded = fold(graph.nodes[index], graph), let slot = graph.nodes[index].outputs.first, slot >= 0 {
-                graph.constants[slot] = folded
-                graph.valueShapes[slot] = InferredShape(fixed: folded.shape)
-                graph.remove([index])
-                changed = true
-            } else {
-                index += 1
-            }
+        graph.rewriteRepeatedly { index, graph in
+            guard let folded = fold(graph.nodes[index], graph), let slot = graph.nodes[index].outputs.first, slot >= 0 else { return false }
+            graph.constants[slot] = folded
+            graph.valueShapes[slot] = InferredShape(fixed: folded.shape)
+            graph.remove([index])
+            return true
         }
-        return changed
     }
 
     /// Fixed dimensions `range` of `slot`'s shape, or nil if any is symbolic.

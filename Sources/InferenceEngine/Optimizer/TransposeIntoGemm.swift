@@ -5,11 +5,8 @@ struct TransposeIntoGemm: OptimizationPass {
     let name = "transpose-into-gemm"
 
     func run(on graph: inout OptimizerGraph) throws(ModelLoadError) -> Bool {
-        var changed = false
-        var index = 0
-        while index < graph.nodes.count {
-            defer { index += 1 }
-            guard case .gemm(var attributes) = graph.nodes[index].operation else { continue }
+        graph.rewriteRepeatedly { index, graph in
+            guard case .gemm(var attributes) = graph.nodes[index].operation else { return false }
             var node = graph.nodes[index]
             var group: Set<Int> = [index]
             if !attributes.flattenA, let t = swapTranspose(node.inputs[0], reader: index, graph) {
@@ -22,14 +19,12 @@ struct TransposeIntoGemm: OptimizationPass {
                 node.inputs[1] = graph.nodes[t].inputs[0]
                 group.insert(t)
             }
-            guard group.count > 1 else { continue }
+            guard group.count > 1 else { return false }
             node.operation = .gemm(attributes)
             node.name = graph.fusedName(Array(group))
             graph.replace(group, with: node)
-            changed = true
-            index = -1
+            return true
         }
-        return changed
     }
 
     /// The Transpose node producing `slot` if it swaps the two axes of a 2-D float value and
