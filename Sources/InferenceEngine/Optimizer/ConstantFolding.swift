@@ -12,6 +12,13 @@ struct ConstantFolding: OptimizationPass {
             let node = graph.nodes[index]
             let present = node.inputs.filter { $0 >= 0 }
             guard !present.isEmpty, present.allSatisfy({ graph.constant($0) != nil }) else { return false }
+            // Known to be too large from the shapes inferred at load: do not compute it at all
+            // (the scan comes back to this node after every rewrite).
+            let tooLarge = node.outputs.contains { slot in
+                guard let dims = graph.shape(slot)?.dims, dims.allSatisfy({ $0.fixedValue != nil }) else { return false }
+                return (ShapeMath.elementCount(dims.map { $0.fixedValue! }) ?? Int.max) > Self.maxFoldedElements
+            }
+            guard !tooLarge else { return false }
             let results: [Tensor]
             do {
                 results = try NodeExecutor(node: node).run(node.inputs.map { graph.constant($0) })
