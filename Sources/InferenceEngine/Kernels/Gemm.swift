@@ -187,7 +187,7 @@ enum GemmKernel {
             // and keeps 12 rows `lda` apart (4 KiB for k = 1024) from aliasing in L1.
             let packA = rows.count > rowTile && panels.count > 1
             let slices = b.sliceCount
-            let buffer = GemmScratch.buffer(count: EdgeTile.capacity + (packA ? rowBlock * b.depth : 0))
+            let buffer = ThreadScratch.gemm.buffer(count: EdgeTile.capacity + (packA ? rowBlock * b.depth : 0))
             let edge = EdgeTile(buffer: buffer)
             let scratch = packA ? buffer + EdgeTile.capacity : nil
             for s in 0..<slices {
@@ -230,7 +230,7 @@ enum GemmKernel {
         /// after each slice), so a row's result does not depend on how many rows came with it.
         func gemvRegion(row: Int, panels: Range<Int>) {
             guard let packed = b.packed else { return }
-            let edge = EdgeTile(buffer: GemmScratch.buffer(count: EdgeTile.capacity))
+            let edge = EdgeTile(buffer: ThreadScratch.gemm.buffer(count: EdgeTile.capacity))
             let aRow = a + row * lda
             let fullPanels = min(panels.upperBound, n >> 5)
             let slices = packed.sliceCount

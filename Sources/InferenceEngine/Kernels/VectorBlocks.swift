@@ -118,34 +118,3 @@ enum VectorBlocks {
         }
     }
 }
-
-/// One growable, 64-byte-aligned float buffer per thread for the sliding-window kernels'
-/// padded planes (Conv's direct and depthwise paths, pools), so that a run does not pay a
-/// malloc/free pair (and fresh pages) per node. Separate from ``GemmScratch``, so a kernel may
-/// hold it while it calls the GEMM. A thread runs one kernel at a time, so it is never handed
-/// out twice.
-enum WindowScratch {
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { free($0) }
-        return key
-    }()
-
-    /// Capacity header in front of the floats, one cache line so the floats stay aligned.
-    private static let header = 64
-
-    /// At least `count` floats, valid until this thread's next call.
-    static func buffer(count: Int) -> UnsafeMutablePointer<Float> {
-        let bytes = max(1, count) * MemoryLayout<Float>.stride
-        if let raw = pthread_getspecific(key), raw.load(as: Int.self) >= bytes {
-            return (raw + header).assumingMemoryBound(to: Float.self)
-        }
-        free(pthread_getspecific(key))
-        var raw: UnsafeMutableRawPointer?
-        let capacity = max(bytes, 64 * 1024)
-        guard posix_memalign(&raw, 64, header + capacity) == 0, let raw else { fatalError("WindowScratch: out of memory") }
-        raw.storeBytes(of: capacity, as: Int.self)
-        pthread_setspecific(key, raw)
-        return (raw + header).bindMemory(to: Float.self, capacity: capacity / MemoryLayout<Float>.stride)
-    }
-}

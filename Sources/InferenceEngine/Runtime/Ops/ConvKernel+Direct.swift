@@ -102,7 +102,7 @@ extension ConvKernel {
                 }
             }
             let images = { (range: Range<Int>) in
-                let scratch = fromInput ? nil : WindowScratch.buffer(count: planeFloats)
+                let scratch = fromInput ? nil : ThreadScratch.window.buffer(count: planeFloats)
                 for b in range {
                     for gi in 0..<group {
                         let input = x + (b * d.c + gi * d.cg) * d.h * d.w

@@ -174,7 +174,7 @@ extension ConvKernel {
             }
         }
         let images = { (range: Range<Int>) in
-            let padded = WindowScratch.buffer(count: plane.count)
+            let padded = ThreadScratch.window.buffer(count: plane.count)
             offsets.withUnsafeBufferPointer { offsets in
                 let offset = offsets.baseAddress!
                 for b in range {
@@ -254,7 +254,7 @@ extension ConvKernel {
         let act = activation
         let groups = (planes + 15) / 16
         let work = { (groupRange: Range<Int>) in
-            let t = WindowScratch.buffer(count: 16 * (pixels + outputs + taps + 1))
+            let t = ThreadScratch.window.buffer(count: 16 * (pixels + outputs + taps + 1))
             let o = t + 16 * pixels, weights = o + 16 * outputs, biasLanes = weights + 16 * taps
             rangeTable.withUnsafeBufferPointer { ranges in
                 let rows = ranges.baseAddress!, columns = rows + 3 * d.oh

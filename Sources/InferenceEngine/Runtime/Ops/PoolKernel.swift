@@ -224,7 +224,7 @@ extension PoolKernel {
         windows.withUnsafeBufferPointer { windowBuffer in divisors.withUnsafeBufferPointer { divisorBuffer in
             let table = windowBuffer.baseAddress!, divisor = divisorBuffer.baseAddress!
             let work = { (groupRange: Range<Int>) in
-            let t = WindowScratch.buffer(count: 16 * (pixels + outputs)), o = t + 16 * pixels
+            let t = ThreadScratch.window.buffer(count: 16 * (pixels + outputs)), o = t + 16 * pixels
             var p0 = groupRange.lowerBound * 16
             while p0 < Swift.min(planes, groupRange.upperBound * 16) {
                 let lanes = Swift.min(16, planes - p0)
