@@ -187,3 +187,21 @@ final class IntraOpPool: @unchecked Sendable {
         }
     }
 }
+
+extension IntraOpPool {
+    /// Runs `body` over `0..<count` as one contiguous range per thread of `pool` when
+    /// `worthSplitting` and there is a pool of several threads and more than one item;
+    /// otherwise once over the whole range on the caller.
+    static func forEachChunk(of count: Int, on pool: IntraOpPool?, worthSplitting: Bool, _ body: (Range<Int>) -> Void) {
+        guard let pool, pool.threadCount > 1, count > 1, worthSplitting else {
+            body(0..<count)
+            return
+        }
+        let tasks = Swift.min(count, pool.threadCount)
+        let per = (count + tasks - 1) / tasks
+        pool.parallelFor(tasks) { task in
+            let lo = task * per
+            if lo < count { body(lo..<Swift.min(count, lo + per)) }
+        }
+    }
+}

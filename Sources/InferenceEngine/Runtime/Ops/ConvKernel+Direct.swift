@@ -142,17 +142,7 @@ extension ConvKernel {
                     }
                 }
             }
-            let threads = pool?.threadCount ?? 1
-            if let pool, threads > 1, d.n > 1, d.n * d.m * spatial * kDim >= Self.parallelThreshold {
-                let tasks = Swift.min(d.n, threads)
-                let per = (d.n + tasks - 1) / tasks
-                pool.parallelFor(tasks) { t in
-                    let lo = t * per
-                    if lo < d.n { images(lo..<Swift.min(d.n, lo + per)) }
-                }
-            } else {
-                images(0..<d.n)
-            }
+            IntraOpPool.forEachChunk(of: d.n, on: pool, worthSplitting: d.n * d.m * spatial * kDim >= Self.parallelThreshold, images)
         } }
     }
 

@@ -204,17 +204,7 @@ extension ConvKernel {
                 }
             }
         }
-        let threads = pool?.threadCount ?? 1
-        if let pool, threads > 1, d.n > 1, d.n * d.m * d.spatial * taps >= Self.parallelThreshold {
-            let tasks = Swift.min(d.n, threads)
-            let per = (d.n + tasks - 1) / tasks
-            pool.parallelFor(tasks) { t in
-                let lo = t * per
-                if lo < d.n { images(lo..<Swift.min(d.n, lo + per)) }
-            }
-        } else {
-            images(0..<d.n)
-        }
+        IntraOpPool.forEachChunk(of: d.n, on: pool, worthSplitting: d.n * d.m * d.spatial * taps >= Self.parallelThreshold, images)
     }
 
     /// Depthwise output rows narrower than this are computed 16 planes at a time.
@@ -325,17 +315,7 @@ extension ConvKernel {
                 }
             }
         }
-        let threads = pool?.threadCount ?? 1
-        if let pool, threads > 1, groups > 1, planes * outputs * taps >= Self.parallelThreshold {
-            let tasks = Swift.min(groups, threads)
-            let per = (groups + tasks - 1) / tasks
-            pool.parallelFor(tasks) { task in
-                let lo = task * per
-                if lo < groups { work(lo..<Swift.min(groups, lo + per)) }
-            }
-        } else {
-            work(0..<groups)
-        }
+        IntraOpPool.forEachChunk(of: groups, on: pool, worthSplitting: planes * outputs * taps >= Self.parallelThreshold, work)
     }
 
     /// im2col + GEMM, per image or (`batched`) for all images at once, for reductions too deep

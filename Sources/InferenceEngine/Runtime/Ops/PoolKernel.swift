@@ -266,17 +266,7 @@ extension PoolKernel {
                 p0 += 16
             }
             }
-            let threadCount = threads?.threadCount ?? 1
-            if let threads, threadCount > 1, groups > 1, planes * outputs * kh * kw >= Self.parallelThreshold {
-                let tasks = Swift.min(groups, threadCount)
-                let per = (groups + tasks - 1) / tasks
-                threads.parallelFor(tasks) { task in
-                    let lo = task * per
-                    if lo < groups { work(lo..<Swift.min(groups, lo + per)) }
-                }
-            } else {
-                work(0..<groups)
-            }
+            IntraOpPool.forEachChunk(of: groups, on: threads, worthSplitting: planes * outputs * kh * kw >= Self.parallelThreshold, work)
         } }
     }
 

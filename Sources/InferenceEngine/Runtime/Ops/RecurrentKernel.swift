@@ -166,14 +166,10 @@ struct RecurrentKernel: NodeKernel {
                 let d = task / blocks, row0 = (task % blocks) * Self.blockRows
                 Self.dispatch(cell, rows: min(Self.blockRows, plan.batch - row0), plan, direction: d, row0: row0)
             }
-            guard parallel, let pool else { return (0..<tasks).forEach(body) }
             // One contiguous run of (direction, row block) tasks per thread: blocks handed out one
             // at a time interleave the threads' rows, and the Y rows they write every step then
             // share cache lines (false sharing made 2 threads slower than 1).
-            let parts = min(pool.threadCount, tasks)
-            pool.parallelFor(parts) { part in
-                for task in (part * tasks / parts)..<((part + 1) * tasks / parts) { body(task) }
-            }
+            IntraOpPool.forEachChunk(of: tasks, on: pool, worthSplitting: parallel) { $0.forEach(body) }
         }
 
         weights.recurrentT.withUnsafeBufferPointer { rT in weights.recurrentBias.withUnsafeBufferPointer { rb in
