@@ -128,23 +128,12 @@ extension PoolKernel {
     /// Windows over the valid taps only, for narrow output rows.
     func poolNarrow(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>,
                     threads: IntraOpPool? = nil) {
-        let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
+        let (dh, dw) = window.dilation
         if planes > 1 && h * w <= Self.interleavedPlaneLimit {
             return poolInterleaved(x, planes: planes, h: h, w: w, g: g, into: y, threads: threads)
         }
         // Per output row / column: first input index and the valid tap range.
-        let rows = (0..<g.oh).map { oy in
-            let start = oy * sh - g.pt
-            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dh, count: kh, size: h)
-            return (start, lo, hi)
-        }
-        let columns = (0..<g.ow).map { ox in
-            let start = ox * sw - g.pl
-            let (lo, hi) = PhasePlane.validRange(offset: start, stride: dw, count: kw, size: w)
-            return (start, lo, hi)
-        }
-        let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: sh, dilation: dh, padBegin: g.pt, padEnd: g.pb)
-        let columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: sw, dilation: dw, padBegin: g.pl, padEnd: g.pr)
+        let (rows, columns, rowCounts, columnCounts) = windowTables(h: h, w: w, g: g)
         for p in 0..<planes {
             let src = x + p * h * w, out = y + p * g.oh * g.ow
             for oy in 0..<g.oh {
@@ -185,12 +174,11 @@ extension PoolKernel {
     }
 
     /// ``poolNarrow(_:planes:h:w:g:into:)`` 16 planes at a time: lane l of the vector at
-    /// `t + 16·i` is pixel i of plane p0 + l.
-    /// Groups of 16 planes split over `threads` when there are enough window taps.
-    func poolInterleaved(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>,
-                         threads: IntraOpPool? = nil) {
+    /// Per output row and column: the first input index and the valid tap range; and, for
+    /// average pooling, the per-axis counts its divisor is built from (empty for max pooling).
+    func windowTables(h: Int, w: Int, g: Geometry)
+        -> (rows: [(Int, Int, Int)], columns: [(Int, Int, Int)], rowCounts: [Float], columnCounts: [Float]) {
         let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
-        let pixels = h * w, outputs = g.oh * g.ow
         let rows = (0..<g.oh).map { oy in
             let start = oy * sh - g.pt
             let (lo, hi) = PhasePlane.validRange(offset: start, stride: dh, count: kh, size: h)
@@ -203,6 +191,16 @@ extension PoolKernel {
         }
         let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: sh, dilation: dh, padBegin: g.pt, padEnd: g.pb)
         let columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: sw, dilation: dw, padBegin: g.pl, padEnd: g.pr)
+        return (rows, columns, rowCounts, columnCounts)
+    }
+
+    /// `t + 16·i` is pixel i of plane p0 + l.
+    /// Groups of 16 planes split over `threads` when there are enough window taps.
+    func poolInterleaved(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>,
+                         threads: IntraOpPool? = nil) {
+        let (kh, kw) = window.kernel, (dh, dw) = window.dilation
+        let pixels = h * w, outputs = g.oh * g.ow
+        let (rows, columns, rowCounts, columnCounts) = windowTables(h: h, w: w, g: g)
         // Per output: first tap's offset in the interleaved plane, valid tap ranges, divisor.
         var windows = [Int](repeating: 0, count: 5 * outputs)
         var divisors = [Float](repeating: 1, count: outputs)
