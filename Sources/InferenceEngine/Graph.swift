@@ -22,8 +22,10 @@ struct CompiledGraph: Sendable {
     /// Element addresses of the float constants (see ``SharedBuffers``).
     var constantAddresses: Set<UInt>
     let shapeCache = ShapeValueCache()
-    /// Buffer arenas lent to concurrent runs.
+    /// Buffer arenas lent to concurrent runs of the general executor.
     let arenas = ArenaPool()
+    /// Execution plans by input shapes (see ``ShapePlan``).
+    let plans = ShapePlanCache()
 
     /// The nodes in execution order.
     var nodes: [CompiledNode] { steps.map(\.node) }

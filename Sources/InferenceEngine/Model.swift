@@ -224,7 +224,9 @@ public final class Model: Sendable {
         #else
         let sizes: [String: Int] = [:]
         #endif
-        return try graph.execute(ordered, symbols: sizes, context: ExecutionContext(pool: intraOpPool))
+        let context = ExecutionContext(pool: intraOpPool)
+        if options.plannedExecution { return try graph.run(ordered, symbols: sizes, context: context) }
+        return try graph.execute(ordered, symbols: sizes, context: context)
     }
 
     /// The compiled graph, for white-box tests.

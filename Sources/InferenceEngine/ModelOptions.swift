@@ -20,10 +20,17 @@ public struct ModelOptions: Sendable, Equatable {
     /// Threads one `run` may use inside a single operator (large GEMMs and convolutions);
     /// 1 runs everything on the calling thread.
     public var intraOpThreads: Int
+    /// Run each input shape through a per-shape execution plan (kernels bound to the shapes,
+    /// intermediates in one liveness-planned arena, nothing allocated per request) once the
+    /// first request with that shape has been run. Off runs every request on the general
+    /// executor; results are the same either way (tests and benchmarks compare the two).
+    public var plannedExecution: Bool
 
-    public init(outputTypes: Set<ElementType> = [.float32], optimization: OptimizationLevel = .all, intraOpThreads: Int = 1) {
+    public init(outputTypes: Set<ElementType> = [.float32], optimization: OptimizationLevel = .all, intraOpThreads: Int = 1,
+                plannedExecution: Bool = true) {
         self.outputTypes = outputTypes
         self.optimization = optimization
         self.intraOpThreads = max(1, intraOpThreads)
+        self.plannedExecution = plannedExecution
     }
 }

@@ -149,6 +149,29 @@ public struct Tensor: Sendable {
         }
     }
 
+    /// Calls `body` with the elements' bytes for writing, in place: the storage is detached
+    /// from the tensor for the call so that, when nothing else shares it, no copy is made.
+    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        switch storage {
+        case .float32(var values):
+            storage = .float32([])
+            defer { storage = .float32(values) }
+            return try values.withUnsafeMutableBytes(body)
+        case .int64(var values):
+            storage = .int64([])
+            defer { storage = .int64(values) }
+            return try values.withUnsafeMutableBytes(body)
+        case .int32(var values):
+            storage = .int32([])
+            defer { storage = .int32(values) }
+            return try values.withUnsafeMutableBytes(body)
+        case .bool(var values):
+            storage = .bool([])
+            defer { storage = .bool(values) }
+            return try values.withUnsafeMutableBytes(body)
+        }
+    }
+
     /// The float32 elements, or `nil` for other element types. Internal: kernels use it.
     var floats: [Float]? {
         if case .float32(let values) = storage { return values }

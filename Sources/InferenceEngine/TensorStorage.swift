@@ -30,6 +30,17 @@ enum TensorStorage: Sendable {
         }
     }
 
+    /// `count` elements of `type` for a kernel to overwrite (bools start false; numbers are
+    /// left uninitialized).
+    static func uninitialized(_ type: ElementType, count: Int) -> TensorStorage {
+        switch type {
+        case .int64: .int64([Int64](unsafeUninitializedCapacity: count) { _, n in n = count })
+        case .int32: .int32([Int32](unsafeUninitializedCapacity: count) { _, n in n = count })
+        case .bool: .bool([Bool](repeating: false, count: count))
+        default: .float32([Float](unsafeUninitializedCapacity: count) { _, n in n = count })
+        }
+    }
+
     /// Element types a tensor can hold.
     static let supportedTypes: Set<ElementType> = [.float32, .int64, .int32, .bool]
 

@@ -56,52 +56,73 @@ enum GemmKernel {
         epilogue: GemmEpilogue = GemmEpilogue(), pool: IntraOpPool? = nil
     ) {
         precondition(b.rows == k && b.columns == n, "packed B is \(b.rows)×\(b.columns), expected \(k)×\(n)")
-        let source = PanelSource(packed: b)
-        run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: source, beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+        withExtendedLifetime(b) {
+            run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: PanelSource(packed: b.panels), beta: beta, c: c, ldc: ldc,
+                epilogue: epilogue, pool: pool)
+        }
     }
 
     /// `C += alpha·A·B` with B read in place (row-major, `ldb` apart): the entry point for
     /// operators whose B changes per call (convolution's im2col, recurrent state).
     ///
-    /// With enough rows of A to amortise it, B is packed into a temporary first; otherwise the
-    /// micro-kernels read B's rows directly (only the last `n % 16` columns are copied, so no
-    /// vector load runs past B).
+    /// With enough rows of A to amortise it, B is packed first; otherwise the micro-kernels read
+    /// B's rows directly (only the last `n % 16` columns are copied, so no vector load runs past
+    /// B). Either copy goes to `workspace` (``workspaceFloats(m:n:k:)`` floats) when given.
     static func multiplyAccumulate(
         m: Int, n: Int, k: Int, alpha: Float,
         a: UnsafePointer<Float>, lda: Int,
         b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int,
-        beta: Float = 1, epilogue: GemmEpilogue = GemmEpilogue(), pool: IntraOpPool? = nil
+        beta: Float = 1, epilogue: GemmEpilogue = GemmEpilogue(), pool: IntraOpPool? = nil,
+        workspace: UnsafeMutablePointer<Float>? = nil
     ) {
         guard m > 0, n > 0 else { return }
-        // Each B element is reused by m rows; packing costs one read and one write of it.
-        if m > 2 * rowTile && n > 32 && k > 0 {
-            let packed = PackedMatrix(rows: k, columns: n, from: b, ldb: ldb)
-            multiply(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: packed, beta: beta, c: c, ldc: ldc,
-                     epilogue: epilogue, pool: pool)
+        let needed = workspaceFloats(m: m, n: n, k: k)
+        guard needed > 0 else {
+            let source = PanelSource(strided: b, ldb: ldb, k: k, n: n, tail: nil)
+            run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: source, beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
             return
         }
+        // Planned runs lend their scratch space; other callers get a temporary.
+        let owned = workspace == nil ? UnsafeMutablePointer<Float>.allocate(capacity: needed) : nil
+        defer { owned?.deallocate() }
+        let space = workspace ?? owned!
+        if packsB(m: m, n: n, k: k) {
+            let panels = PackedPanels(storage: space, rows: k, columns: n)
+            panels.pack(from: b, ldb: ldb, transposed: false)
+            run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: PanelSource(packed: panels), beta: beta, c: c, ldc: ldc,
+                epilogue: epilogue, pool: pool)
+            return
+        }
+        // Only a ragged last panel needs the copy (k × 16 floats), so only it pays for one.
         let tailColumns = n & 15
         let tailStart = n - tailColumns
-        // Only a ragged last panel needs the copy (k × 16 floats), so only it pays for one.
-        let tail = UnsafeMutablePointer<Float>.allocate(capacity: tailColumns > 0 ? max(1, k * 16) : 1)
-        defer { tail.deallocate() }
-        if tailColumns > 0 {
-            for p in 0..<k {
-                let row = tail + p * 16
-                row.update(from: b + p * ldb + tailStart, count: tailColumns)
-                (row + tailColumns).update(repeating: 0, count: 16 - tailColumns)
-            }
+        for p in 0..<k {
+            let row = space + p * 16
+            row.update(from: b + p * ldb + tailStart, count: tailColumns)
+            (row + tailColumns).update(repeating: 0, count: 16 - tailColumns)
         }
-        let source = PanelSource(strided: b, ldb: ldb, k: k, n: n, tail: UnsafePointer(tail))
+        let source = PanelSource(strided: b, ldb: ldb, k: k, n: n, tail: UnsafePointer(space))
         run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: source, beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+    }
+
+    /// Each B element is reused by m rows; packing costs one read and one write of it.
+    @inline(__always)
+    static func packsB(m: Int, n: Int, k: Int) -> Bool { m > 2 * rowTile && n > 32 && k > 0 }
+
+    /// Floats of `workspace` that ``multiplyAccumulate(m:n:k:alpha:a:lda:b:ldb:c:ldc:beta:epilogue:pool:workspace:)``
+    /// uses for these sizes (0 when it needs none).
+    static func workspaceFloats(m: Int, n: Int, k: Int) -> Int {
+        guard m > 0, n > 0 else { return 0 }
+        if packsB(m: m, n: n, k: k) { return PackedPanels.floatCount(rows: k, columns: n) }
+        return n & 15 != 0 ? max(1, k * 16) : 0
     }
 
     // MARK: Driver
 
     /// Where the micro-kernel finds each K slice of each column panel of B.
     struct PanelSource {
-        var packed: PackedMatrix?
+        var packed: PackedPanels?
         var base: UnsafePointer<Float>?
         var ldb: Int
         var tail: UnsafePointer<Float>?
@@ -109,7 +130,7 @@ enum GemmKernel {
         var n: Int
         var depth: Int
 
-        init(packed: PackedMatrix) {
+        init(packed: PackedPanels) {
             self.packed = packed
             ldb = 0
             k = packed.rows
@@ -117,7 +138,7 @@ enum GemmKernel {
             depth = packed.sliceDepth
         }
 
-        init(strided b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, tail: UnsafePointer<Float>) {
+        init(strided b: UnsafePointer<Float>, ldb: Int, k: Int, n: Int, tail: UnsafePointer<Float>?) {
             base = b
             self.ldb = ldb
             self.tail = tail

@@ -4,44 +4,34 @@ import Glibc
 import Darwin
 #endif
 
-/// The B operand of a GEMM (`[K, N]`), rearranged once into the order the micro-kernel reads it.
-///
-/// K is cut into slices of ``sliceDepth`` rows; within a slice, the columns are cut into panels
-/// (see ``GemmKernel/panelCount(n:)``: 32 wide, then at most two 16-wide panels for the last
-/// `n % 32` columns, the final one zero-padded). A panel is stored row after row, `width`
-/// floats per row, so the micro-kernel walks it with one pointer and reads a 16 KiB slice panel
-/// out of L1 for every row tile of A. Constant weights are packed at model load, so requests
-/// only stream them.
+/// The B operand of a GEMM (`[K, N]`), rearranged once into the order the micro-kernel reads it,
+/// in memory it owns. The layout is ``PackedPanels``; constant weights are packed at model
+/// load, so requests only stream them.
 ///
 /// Immutable after `init`, hence safe to share between threads.
 final class PackedMatrix: @unchecked Sendable {
+    let panels: PackedPanels
+
     /// K: rows of B.
-    let rows: Int
+    var rows: Int { panels.rows }
     /// N: columns of B.
-    let columns: Int
+    var columns: Int { panels.columns }
     /// Rows of B per slice.
-    let sliceDepth: Int
-    /// `columns` rounded up to a multiple of 16: floats per packed row of a slice.
-    let paddedColumns: Int
-    private let storage: UnsafeMutablePointer<Float>
+    var sliceDepth: Int { panels.sliceDepth }
 
     /// Packs `B[p][j] = b[p·ldb + j]` or, when `transposed`, `B[p][j] = b[j·ldb + p]` (the
     /// layout of Gemm's `transB = 1`, so constant weights are packed without a transpose copy).
     init(rows k: Int, columns n: Int, from b: UnsafePointer<Float>, ldb: Int, transposed: Bool = false,
          sliceDepth: Int = GemmKernel.sliceDepth) {
         precondition(k >= 0 && n >= 0 && sliceDepth > 0)
-        rows = k
-        columns = n
-        self.sliceDepth = sliceDepth
-        paddedColumns = (n + 15) & ~15
-        let count = max(1, k * paddedColumns)
+        let count = PackedPanels.floatCount(rows: k, columns: n)
         var raw: UnsafeMutableRawPointer?
         // 64-byte alignment: every panel row then starts on a cache line (vector loads never split).
         guard posix_memalign(&raw, 64, count * MemoryLayout<Float>.stride) == 0, let raw else {
             fatalError("PackedMatrix: out of memory for \(count) floats")
         }
-        storage = raw.bindMemory(to: Float.self, capacity: count)
-        pack(from: b, ldb: ldb, transposed: transposed)
+        panels = PackedPanels(storage: raw.bindMemory(to: Float.self, capacity: count), rows: k, columns: n, sliceDepth: sliceDepth)
+        panels.pack(from: b, ldb: ldb, transposed: transposed)
     }
 
     /// Packs a constant 2-D float tensor (`[K, N]`, or `[N, K]` when `transposed`); nil for any
@@ -57,7 +47,38 @@ final class PackedMatrix: @unchecked Sendable {
         }
     }
 
-    deinit { free(storage) }
+    deinit { free(panels.storage) }
+}
+
+/// The packed layout of a GEMM's B operand over memory someone else owns (a ``PackedMatrix``,
+/// or a planned run's scratch space when B changes per call).
+///
+/// K is cut into slices of ``sliceDepth`` rows; within a slice, the columns are cut into panels
+/// (see ``GemmKernel/panelCount(n:)``: 32 wide, then at most two 16-wide panels for the last
+/// `n % 32` columns, the final one zero-padded). A panel is stored row after row, `width`
+/// floats per row, so the micro-kernel walks it with one pointer and reads a 16 KiB slice panel
+/// out of L1 for every row tile of A.
+struct PackedPanels {
+    let storage: UnsafeMutablePointer<Float>
+    /// K: rows of B.
+    let rows: Int
+    /// N: columns of B.
+    let columns: Int
+    /// Rows of B per slice.
+    let sliceDepth: Int
+    /// `columns` rounded up to a multiple of 16: floats per packed row of a slice.
+    let paddedColumns: Int
+
+    init(storage: UnsafeMutablePointer<Float>, rows: Int, columns: Int, sliceDepth: Int = GemmKernel.sliceDepth) {
+        self.storage = storage
+        self.rows = rows
+        self.columns = columns
+        self.sliceDepth = sliceDepth
+        paddedColumns = (columns + 15) & ~15
+    }
+
+    /// Floats of storage a `rows × columns` B needs.
+    static func floatCount(rows: Int, columns: Int) -> Int { max(1, rows * ((columns + 15) & ~15)) }
 
     /// Number of K slices (at least 1, so that `K = 0` still runs the epilogue once).
     var sliceCount: Int { max(1, (rows + sliceDepth - 1) / sliceDepth) }
@@ -76,7 +97,8 @@ final class PackedMatrix: @unchecked Sendable {
         return UnsafePointer(storage + start * paddedColumns + depth * GemmKernel.panelStart(p, n: columns))
     }
 
-    private func pack(from b: UnsafePointer<Float>, ldb: Int, transposed: Bool) {
+    /// Fills the storage from `B[p][j] = b[p·ldb + j]` (or `b[j·ldb + p]` when `transposed`).
+    func pack(from b: UnsafePointer<Float>, ldb: Int, transposed: Bool) {
         let panels = GemmKernel.panelCount(n: columns)
         for s in 0..<sliceCount {
             let (k0, depth) = slice(s)

@@ -14,10 +14,16 @@ extension CompiledGraph {
     /// - Parameter symbols: the request's sizes of the named input dimensions; debug builds
     ///   check every symbolic dimension inferred at load against them.
     /// - Parameter context: what the kernels may use beyond the calling thread.
-    func execute(_ inputs: [Tensor], symbols: [String: Int] = [:], context: ExecutionContext = .serial) throws(InferenceError) -> [Tensor] {
+    /// - Parameter recorder: collects every value's shape for a ``ShapePlan``.
+    func execute(_ inputs: [Tensor], symbols: [String: Int] = [:], context: ExecutionContext = .serial,
+                 recorder: PlanRecorder? = nil) throws(InferenceError) -> [Tensor] {
         var slots = [Tensor?](repeating: nil, count: valueCount)
         for (slot, tensor) in constants { slots[slot] = tensor }
         for (slot, tensor) in zip(inputSlots, inputs) { slots[slot] = tensor }
+        if let recorder {
+            for (slot, tensor) in constants { recorder.record(slot, tensor, constant: true) }
+            for (slot, tensor) in zip(inputSlots, inputs) { recorder.record(slot, tensor, constant: false) }
+        }
         // Buffers this run must never hand to its arena even when a node passes them through
         // (Identity, Reshape, a no-op Slice): the caller's inputs, constants and shape-cached
         // values are shared with other runs and threads; outputs escape to the caller.
@@ -29,7 +35,11 @@ extension CompiledGraph {
         if hasShapeOnlyNodes {
             key = inputs.map(\.shape)
             if let values = shapeCache.lookup(key) {
-                for (slot, tensor) in values { slots[slot] = tensor; shared.insert(tensor) }
+                for (slot, tensor) in values {
+                    slots[slot] = tensor
+                    shared.insert(tensor)
+                    recorder?.record(slot, tensor, constant: true)
+                }
                 cachedShapeValues = true
             }
         }
@@ -57,6 +67,7 @@ extension CompiledGraph {
                     throw .internalFailure("node '\(step.node.name)' (\(step.node.opType)) produced \(results.count) outputs, expected \(step.outputs.count)")
                 }
                 slots[s] = results[i]
+                recorder?.record(s, results[i], constant: step.shapeOnly)
                 #if DEBUG
                 // Load-time shape inference must agree with what ran: rank and every fixed dimension.
                 let node = step.node

@@ -24,6 +24,13 @@ enum Operation: Sendable {
 /// returns one tensor per declared output.
 protocol NodeKernel: Sendable {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor]
+
+    /// The kernel bound to the shapes of one ``ShapePlan``; nil keeps the graph on the general
+    /// executor for those shapes. `outputs` are the shapes the general executor computed for
+    /// these inputs (nil for an output nothing reads). Inputs whose contents decide the output
+    /// shape (a Reshape target, Slice starts) must be ``PlanValue/constant``, or the kernel
+    /// returns nil: the plan is reused for every request of these input shapes.
+    func bind(_ inputs: [PlanValue?], _ outputs: [PlanValue?], _ node: NodeExecutor) throws(InferenceError) -> KernelBinding?
 }
 
 /// One executable node.
