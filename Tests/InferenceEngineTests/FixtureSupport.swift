@@ -102,21 +102,28 @@ let brokenCases: [BrokenCase] = (["Tests/Fixtures/broken/cases.json", "Tests/Fix
     BrokenCase(name: $0["name"] as! String, model: $0["model"] as! String, expect: $0["expect"] as! String)
 }
 
-/// Runs a fixture case and compares every output against the onnxruntime reference.
+/// Runs a fixture case and compares every output against the onnxruntime reference, twice:
+/// the first run goes through the general executor and the second through the execution plan
+/// made from it (when the graph can be planned).
 func check(_ fixture: FixtureCase, model: Model? = nil) throws {
     let model = try model ?? Model(contentsOf: repoPath(fixture.model), outputTypes: Model.allOutputTypes)
-    let results = try model.run(fixture.inputs.mapValues(\.tensor))
+    for run in ["first run", "planned run"] {
+        try check(fixture, model: model, results: model.run(fixture.inputs.mapValues(\.tensor)), run: run)
+    }
+}
+
+private func check(_ fixture: FixtureCase, model: Model, results: [Tensor], run: String) throws {
     #expect(results.count == model.outputs.count)
     for (name, expected) in fixture.outputs {
         let index = try #require(model.outputs.firstIndex { $0.name == name }, "no output \(name)")
         let got = results[index]
-        #expect(got.shape == expected.shape, "\(fixture.name): output \(name) shape")
-        #expect(got.elementType == expected.elementType, "\(fixture.name): output \(name) element type")
+        #expect(got.shape == expected.shape, "\(fixture.name): output \(name) shape (\(run))")
+        #expect(got.elementType == expected.elementType, "\(fixture.name): output \(name) element type (\(run))")
         try #require(got.elementCount == expected.data.count)
         if expected.dtype == "float32" {
-            assertClose(got.scalars, expected.data, context: "\(fixture.name)/\(name)")
+            assertClose(got.scalars, expected.data, context: "\(fixture.name)/\(name) (\(run))")
         } else {
-            #expect(got.storage.int64Values == expected.integers, "\(fixture.name)/\(name)")
+            #expect(got.storage.int64Values == expected.integers, "\(fixture.name)/\(name) (\(run))")
         }
     }
 }

@@ -19,12 +19,20 @@ let nodeCases: [NodeCase] = (loadJSON("Tests/Fixtures/onnx_node/cases.json") as!
 /// error or an invalid-input error, never a crash or a wrong answer passed off as right).
 let knownNodeFailures: [String: String] = loadJSON("Tests/Fixtures/onnx_node/known_failures.json") as! [String: String]
 
-/// Runs one node test; returns nil when it passes, else what went wrong.
+/// Runs one node test twice (the second run through the execution plan made from the first,
+/// when the graph can be planned); returns nil when both pass, else what went wrong.
 func runNodeCase(_ c: NodeCase) -> String? {
     let model: Model
     do { model = try Model(contentsOf: repoPath(c.fixture.model), outputTypes: Model.allOutputTypes) } catch { return "load: \(error.message)" }
-    let results: [Tensor]
-    do { results = try model.run(c.fixture.inputs.mapValues(\.tensor)) } catch { return "run: \(error)" }
+    for run in ["first run", "planned run"] {
+        let results: [Tensor]
+        do { results = try model.run(c.fixture.inputs.mapValues(\.tensor)) } catch { return "run: \(error)" }
+        if let problem = compareNodeOutputs(c, model, results) { return "\(run): \(problem)" }
+    }
+    return nil
+}
+
+private func compareNodeOutputs(_ c: NodeCase, _ model: Model, _ results: [Tensor]) -> String? {
     for (name, expected) in c.fixture.outputs {
         guard let index = model.outputs.firstIndex(where: { $0.name == name }) else { return "no output \(name)" }
         let got = results[index]
