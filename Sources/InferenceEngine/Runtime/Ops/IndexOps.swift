@@ -299,11 +299,15 @@ struct EyeLikeKernel: NodeKernel {
     let k: Int
     let type: ElementType
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
-        let x = try node.required(inputs, 0)
-        let rows = x.shape[0], cols = x.shape[1]
+        [make(try node.required(inputs, 0).shape)]
+    }
+
+    /// The output depends on the input's shape alone.
+    func make(_ shape: [Int]) -> Tensor {
+        let rows = shape[0], cols = shape[1]
         var v = [Int64](repeating: 0, count: rows * cols)
         for i in 0..<rows { let j = i + k; if j >= 0 && j < cols { v[i * cols + j] = 1 } }
-        return [Tensor(shape: x.shape, storage: TensorStorage.int64(v).cast(to: type))]
+        return Tensor(shape: shape, storage: TensorStorage.int64(v).cast(to: type))
     }
 }
 
@@ -313,8 +317,15 @@ struct DepthSpaceKernel: NodeKernel {
     let crd: Bool
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        guard x.shape.count == 4 else { throw node.invalid("input must be 4-D") }
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let view = try self.view(x.shape, node)
+        return [Tensor(shape: view.outShape, storage: x.storage.strided(view.shape, strides: view.strides, arena: node.context.arena,
+                                                                       pool: node.context.pool))]
+    }
+
+    /// The rearrangement as a strided view: the input seen as 6-D blocks, permuted.
+    func view(_ shape: [Int], _ node: NodeExecutor) throws(InferenceError) -> (outShape: [Int], shape: [Int], strides: [Int]) {
+        guard shape.count == 4 else { throw node.invalid("input must be 4-D") }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let b = block
         let view: [Int], perm: [Int], outShape: [Int]
         if toSpace {
@@ -328,7 +339,6 @@ struct DepthSpaceKernel: NodeKernel {
             outShape = [n, c * b * b, h / b, w / b]
         }
         let strides = ShapeMath.strides(view)
-        let indices = Generic.viewIndices(perm.map { view[$0] }, strides: perm.map { strides[$0] })
-        return [Tensor(shape: outShape, storage: x.storage.gathered(indices))]
+        return (outShape, perm.map { view[$0] }, perm.map { strides[$0] })
     }
 }
