@@ -12,6 +12,9 @@
 ///
 /// The epilogue (bias, then ``activation`` and ``residual`` like ``GemmEpilogue``) is applied to
 /// each output row or vector right after it is computed, while it is still in cache.
+///
+/// The choice and the tables it needs are made by ``Setup`` from the shapes alone: per run on
+/// the general executor, once per plan when bound (``BoundConvKernel``).
 struct ConvKernel: NodeKernel {
     let window: Window2D
     let group: Int
@@ -229,70 +232,68 @@ extension ConvKernel {
         IntraOpPool.forEachChunk(of: groups, on: pool, worthSplitting: planes * outputs * taps >= Self.parallelThreshold) { groupRange in
             let t = ThreadScratch.window.buffer(count: 16 * (pixels + outputs + taps + 1))
             let o = t + 16 * pixels, weights = o + 16 * outputs, biasLanes = weights + 16 * taps
-            do {
-                for group in groupRange {
-                    let p0 = group * 16
-                    let lanes = Swift.min(16, planes - p0)
-                    for l in 0..<16 {
-                        let ch = (p0 + Swift.min(l, lanes - 1)) % d.c
-                        for tap in 0..<taps { weights[tap * 16 + l] = w[ch * taps + tap] }
-                        biasLanes[l] = bias?[ch] ?? 0
-                    }
-                    VectorBlocks.interleave(x + p0 * pixels, planes: lanes, pixels: pixels, into: t)
-                    let start = FastMath.load(biasLanes)
-                    for oy in 0..<d.oh {
-                        let y0 = rows[3 * oy], kyLo = rows[3 * oy + 1], kyHi = rows[3 * oy + 2]
-                        // Four outputs whose windows lie fully inside the row at a time: four
-                        // independent FMA chains instead of one latency-bound chain.
-                        var ox = 0
-                        while ox < d.ow {
-                            if ox + 4 <= interiorEnd && ox >= interiorStart {
-                                var a0 = start, a1 = start, a2 = start, a3 = start
-                                let step = sw &* 16
-                                var ky = kyLo
-                                while ky < kyHi {
-                                    let line = t + ((y0 &+ ky &* dh) &* d.w &+ columns[3 * ox]) &* 16
-                                    let wl = weights + ky &* kw &* 16
-                                    for kx in 0..<kw {
-                                        let wv = FastMath.load(wl + kx &* 16), tap = line + kx &* dw &* 16
-                                        a0 = a0.addingProduct(wv, FastMath.load(tap))
-                                        a1 = a1.addingProduct(wv, FastMath.load(tap + step))
-                                        a2 = a2.addingProduct(wv, FastMath.load(tap + 2 &* step))
-                                        a3 = a3.addingProduct(wv, FastMath.load(tap + 3 &* step))
-                                    }
-                                    ky &+= 1
-                                }
-                                if residual == nil { a0 = act.apply(a0); a1 = act.apply(a1); a2 = act.apply(a2); a3 = act.apply(a3) }
-                                let at = o + (oy &* d.ow &+ ox) &* 16
-                                FastMath.store(a0, at); FastMath.store(a1, at + 16); FastMath.store(a2, at + 32); FastMath.store(a3, at + 48)
-                                ox += 4
-                                continue
-                            }
-                            let x0 = columns[3 * ox], kxLo = columns[3 * ox + 1], kxHi = columns[3 * ox + 2]
-                            var acc = start
+            for group in groupRange {
+                let p0 = group * 16
+                let lanes = Swift.min(16, planes - p0)
+                for l in 0..<16 {
+                    let ch = (p0 + Swift.min(l, lanes - 1)) % d.c
+                    for tap in 0..<taps { weights[tap * 16 + l] = w[ch * taps + tap] }
+                    biasLanes[l] = bias?[ch] ?? 0
+                }
+                VectorBlocks.interleave(x + p0 * pixels, planes: lanes, pixels: pixels, into: t)
+                let start = FastMath.load(biasLanes)
+                for oy in 0..<d.oh {
+                    let y0 = rows[3 * oy], kyLo = rows[3 * oy + 1], kyHi = rows[3 * oy + 2]
+                    // Four outputs whose windows lie fully inside the row at a time: four
+                    // independent FMA chains instead of one latency-bound chain.
+                    var ox = 0
+                    while ox < d.ow {
+                        if ox + 4 <= interiorEnd && ox >= interiorStart {
+                            var a0 = start, a1 = start, a2 = start, a3 = start
+                            let step = sw &* 16
                             var ky = kyLo
                             while ky < kyHi {
-                                let line = t + ((y0 &+ ky &* dh) &* d.w &+ x0) &* 16
+                                let line = t + ((y0 &+ ky &* dh) &* d.w &+ columns[3 * ox]) &* 16
                                 let wl = weights + ky &* kw &* 16
-                                var kx = kxLo
-                                while kx < kxHi {
-                                    acc = acc.addingProduct(FastMath.load(wl + kx &* 16), FastMath.load(line + kx &* dw &* 16))
-                                    kx &+= 1
+                                for kx in 0..<kw {
+                                    let wv = FastMath.load(wl + kx &* 16), tap = line + kx &* dw &* 16
+                                    a0 = a0.addingProduct(wv, FastMath.load(tap))
+                                    a1 = a1.addingProduct(wv, FastMath.load(tap + step))
+                                    a2 = a2.addingProduct(wv, FastMath.load(tap + 2 &* step))
+                                    a3 = a3.addingProduct(wv, FastMath.load(tap + 3 &* step))
                                 }
                                 ky &+= 1
                             }
-                            // With a residual the epilogue runs after the transpose back, per plane.
-                            if residual == nil { acc = act.apply(acc) }
-                            FastMath.store(acc, o + (oy &* d.ow &+ ox) &* 16)
-                            ox += 1
+                            if residual == nil { a0 = act.apply(a0); a1 = act.apply(a1); a2 = act.apply(a2); a3 = act.apply(a3) }
+                            let at = o + (oy &* d.ow &+ ox) &* 16
+                            FastMath.store(a0, at); FastMath.store(a1, at + 16); FastMath.store(a2, at + 32); FastMath.store(a3, at + 48)
+                            ox += 4
+                            continue
                         }
+                        let x0 = columns[3 * ox], kxLo = columns[3 * ox + 1], kxHi = columns[3 * ox + 2]
+                        var acc = start
+                        var ky = kyLo
+                        while ky < kyHi {
+                            let line = t + ((y0 &+ ky &* dh) &* d.w &+ x0) &* 16
+                            let wl = weights + ky &* kw &* 16
+                            var kx = kxLo
+                            while kx < kxHi {
+                                acc = acc.addingProduct(FastMath.load(wl + kx &* 16), FastMath.load(line + kx &* dw &* 16))
+                                kx &+= 1
+                            }
+                            ky &+= 1
+                        }
+                        // With a residual the epilogue runs after the transpose back, per plane.
+                        if residual == nil { acc = act.apply(acc) }
+                        FastMath.store(acc, o + (oy &* d.ow &+ ox) &* 16)
+                        ox += 1
                     }
-                    VectorBlocks.deinterleave(o, planes: lanes, pixels: outputs, into: y + p0 * outputs)
-                    if let residual {
-                        for l in 0..<lanes {
-                            let at = (p0 + l) * outputs
-                            finish(y + at, y + at, count: outputs, residual: residual + at)
-                        }
+                }
+                VectorBlocks.deinterleave(o, planes: lanes, pixels: outputs, into: y + p0 * outputs)
+                if let residual {
+                    for l in 0..<lanes {
+                        let at = (p0 + l) * outputs
+                        finish(y + at, y + at, count: outputs, residual: residual + at)
                     }
                 }
             }
