@@ -307,15 +307,16 @@ struct RecurrentKernel: NodeKernel {
             plan.fused = true
         }
 
-        func runTask(_ task: Int) {
-            let d = task / blocks, row0 = (task % blocks) * Self.blockRows
-            Self.dispatch(cell, rows: min(Self.blockRows, plan.batch - row0), plan, direction: d, row0: row0)
-        }
+        // A constant for the tasks: a captured var would be boxed on the heap.
+        let tasksPlan = plan
         // One contiguous run of (direction, row block) tasks per thread: blocks handed out one
         // at a time interleave the threads' rows, and the Y rows they write every step then
         // share cache lines (false sharing made 2 threads slower than 1).
         IntraOpPool.forEachChunk(of: tasks, on: pool, worthSplitting: parallel) { chunk in
-            for task in chunk { runTask(task) }
+            for task in chunk {
+                let d = task / blocks, row0 = (task % blocks) * Self.blockRows
+                Self.dispatch(cell, rows: min(Self.blockRows, tasksPlan.batch - row0), tasksPlan, direction: d, row0: row0)
+            }
         }
     }
 }
