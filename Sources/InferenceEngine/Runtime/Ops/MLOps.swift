@@ -54,6 +54,12 @@ extension OperatorCompiler {
             let post = try MLPostTransform(string(attrs, "post_transform", default: "NONE"), self)
             let batch = x.shape.rank == 2 ? x.shape.dims[0] : .fixed(1)
             let binary = rows == 1 && labels.count == 2
+            // The binary classifier's one score becomes two columns only under NONE and LOGISTIC;
+            // onnxruntime fills the other transforms' second column inconsistently (PROBIT leaves
+            // half of it unwritten), so they are refused rather than guessed.
+            guard !binary || post == .none || post == .logistic else {
+                throw fail("post_transform '\(post.rawValue)' is not supported for a binary LinearClassifier (one coefficient row, two labels)")
+            }
             let info = LinearKernel.Classifier(labels: labels, post: post)
             return (LinearKernel(coefficients: coefficients, intercepts: intercepts, rows: rows, classifier: info),
                     [InferredShape([batch]), InferredShape([batch, .fixed(binary ? 2 : rows)])], [.int64, .float32])
@@ -289,11 +295,11 @@ struct LinearKernel: NodeKernel {
     let coefficients: [Float], intercepts: [Float], rows: Int
     let classifier: Classifier?
 
-    /// Columns of the scores output: the binary classifier's one score becomes two when the
-    /// transform is logistic or none; otherwise one per coefficient row.
+    /// Columns of the scores output: the binary classifier's one score becomes two (its
+    /// transform is NONE or LOGISTIC, checked at load); otherwise one per coefficient row.
     var scoreWidth: Int {
         guard let classifier, rows == 1, classifier.labels.count == 2 else { return rows }
-        return classifier.post == .logistic || classifier.post == .none ? 2 : 1
+        return 2
     }
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
@@ -333,10 +339,10 @@ struct LinearKernel: NodeKernel {
                     let positive = s[0] > 0
                     label = labels.count == 2 ? labels[positive ? 1 : 0] : (positive ? 1 : 0)
                     if labels.count == 2 {
-                        switch classifier.post {
-                        case .logistic: let p = MLPostTransform.logistic(s[0]); s[0] = 1 - p; s[1] = p
-                        case .none: s[1] = s[0]; s[0] = -s[0]
-                        default: _ = classifier.post.write(s, count: 1, addSecondClass: -1)
+                        if classifier.post == .logistic {
+                            let p = MLPostTransform.logistic(s[0]); s[0] = 1 - p; s[1] = p
+                        } else {
+                            s[1] = s[0]; s[0] = -s[0]
                         }
                     } else {
                         _ = classifier.post.write(s, count: 1, addSecondClass: -1)
