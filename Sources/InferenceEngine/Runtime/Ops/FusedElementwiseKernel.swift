@@ -20,21 +20,30 @@ struct FusedElementwiseKernel: NodeKernel {
         let pattern = BroadcastPattern(shapes, outShape: outShape)
         let y = try node.outputTensor(outShape, .float32) { y throws(InferenceError) in
             try Tensor.withElements(of: tensors) { p in
-                compute({ p[$0].assumingMemoryBound(to: Float.self) }, y.assumingMemoryBound(to: Float.self), pattern)
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchFloats) { scratch in
+                    compute({ p[$0].assumingMemoryBound(to: Float.self) }, y.assumingMemoryBound(to: Float.self), pattern,
+                            scratch: scratch.baseAddress!)
+                }
             }
         }
         return [y]
     }
 
+    /// Floats of scratch ``compute(_:_:_:scratch:)`` needs: one chunk per program step. Too
+    /// many for the stack allocator's small-size limit, so a plan lends them from its arena.
+    var scratchFloats: Int { max(1, program.steps.count * ElementwiseProgram.chunk) }
+
     /// Evaluates the program over `pattern.count` outputs; `input(i)` is input i's elements.
-    /// The program's intermediates and the per-chunk input addresses live on the stack.
+    /// The program's intermediates go to `scratch` (``scratchFloats``); the per-chunk input
+    /// addresses live on the stack.
     @inline(__always)
-    func compute(_ input: (Int) -> UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pattern: BroadcastPattern) {
+    func compute(_ input: (Int) -> UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pattern: BroadcastPattern,
+                 scratch: UnsafeMutablePointer<Float>) {
         guard pattern.count > 0 else { return }
         let chunk = ElementwiseProgram.chunk
         let n = pattern.operands
         let program = self.program
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: program.steps.count * chunk) { scratch in
+        do {
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: max(2 * n, 1)) { buffer in
                 let bases = buffer.baseAddress!, pointers = buffer.baseAddress! + n
                 for i in 0..<n { bases[i] = input(i) }
@@ -46,7 +55,7 @@ struct FusedElementwiseKernel: NodeKernel {
                             let m = Swift.min(chunk, count - j)
                             for i in 0..<n { pointers[i] = bases[i] + offsets[i] + j * innerStrides[i] }
                             program.evaluate(count: m, inputs: UnsafePointer(pointers), inputStrides: innerStrides,
-                                             scratch: scratch.baseAddress!, output: y + start + j)
+                                             scratch: scratch, output: y + start + j)
                             j += m
                         }
                     }
