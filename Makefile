@@ -26,11 +26,14 @@ serve: build certs
 	    --cert $(CERTS)/server.pem --key $(CERTS)/server-key.pem --ca $(CERTS)/ca.pem \
 	    --client-auth optional
 
+# The allocation probe is measured as shipped: a release build (see SteadyStateAllocationTests).
 test: deps
 	$(SWIFT) build --build-tests
+	$(RELEASE) --product tensorwire-alloc-probe
 	$(SWIFT) test --skip-build --parallel
 
 test-tsan: deps
+	$(RELEASE) --product tensorwire-alloc-probe
 	$(SWIFT) test --sanitize=thread
 
 bench: build certs

@@ -42,6 +42,13 @@ let package = Package(
             dependencies: ["TensorWireClient", "TensorWireServer", "TensorWireTransport", "InferenceEngine"],
             path: "Benchmarks/tensorwire-bench"
         ),
+        // Counts malloc calls by replacing glibc's entry points: linked into the probe only.
+        .target(name: "CAllocationCounter", path: "Tests/AllocationProbe/CAllocationCounter"),
+        .executableTarget(
+            name: "tensorwire-alloc-probe",
+            dependencies: ["InferenceEngine", "CAllocationCounter"],
+            path: "Tests/AllocationProbe/Probe"
+        ),
         .testTarget(name: "TensorWireProtocolTests", dependencies: ["TensorWireProtocol"]),
         .testTarget(name: "TensorWireTransportTests", dependencies: ["TensorWireTransport"]),
         .testTarget(name: "InferenceEngineTests", dependencies: ["InferenceEngine"]),

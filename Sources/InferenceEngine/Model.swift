@@ -181,18 +181,78 @@ public final class Model: Sendable {
     /// - Throws: ``InferenceError/invalidInput(_:)`` naming the input and the expected versus
     ///   received shape, or the node where request shapes turned out inconsistent.
     public func run(_ inputs: [String: Tensor]) throws(InferenceError) -> [Tensor] {
+        try run(ordered(inputs))
+    }
+
+    /// Runs the graph on inputs given in ``inputs`` order (the same checks as
+    /// ``run(_:)-(([String:Tensor]))``, without building a dictionary per request).
+    public func run(_ inputs: [Tensor]) throws(InferenceError) -> [Tensor] {
+        var outputs: [Tensor] = []
+        try run(inputs, into: &outputs)
+        return outputs
+    }
+
+    /// Runs the graph on inputs in ``inputs`` order, writing into `outputs` in place when they
+    /// already have the output shapes and types and nothing else shares them (else replacing
+    /// them): with the input shapes' plan made (see ``ModelOptions/plannedExecution``), this
+    /// allocates nothing. ``InferenceSession`` wraps it.
+    func run(_ inputs: [Tensor], into outputs: inout [Tensor]) throws(InferenceError) {
+        let context = ExecutionContext(pool: intraOpPool)
+        // A plan exists only for input shapes an earlier run validated, so matching one (and
+        // the element types) is the whole check.
+        if options.plannedExecution, inputs.count == self.inputs.count,
+           zip(inputs, self.inputs).allSatisfy({ $0.elementType == $1.elementType }),
+           case .plan(let plan)? = graph.plans.lookup(inputs) {
+            if !plan.fitsOutputs(outputs) { outputs = plan.makeOutputs() }
+            try plan.run(inputs, into: &outputs, context: context)
+            return
+        }
+        let sizes = try validate(inputs)
+        if options.plannedExecution {
+            try graph.run(inputs, into: &outputs, symbols: sizes, context: context)
+        } else {
+            outputs = try graph.execute(inputs, symbols: sizes, context: context)
+        }
+    }
+
+    /// Whether runs with these inputs' shapes go through an execution plan (see
+    /// ``ModelOptions/plannedExecution``), and if not, why.
+    public func planStatus(for inputs: [String: Tensor]) -> ExecutionPlanStatus {
+        guard options.plannedExecution else { return .disabled }
+        guard let ordered = try? ordered(inputs) else { return .notYetPlanned }
+        switch graph.planEntry(for: ordered) {
+        case .plan(let plan)?: return .planned(nodes: plan.steps.count, arenaBytes: plan.arenaBytes)
+        case .refused(_, let refusal)?: return .unplanned(reason: refusal.description)
+        case nil: return .notYetPlanned
+        }
+    }
+
+    /// The inputs in ``inputs`` order, refusing unknown and missing names.
+    private func ordered(_ inputs: [String: Tensor]) throws(InferenceError) -> [Tensor] {
         for name in inputs.keys where !self.inputs.contains(where: { $0.name == name }) {
             throw .invalidInput("unknown input '\(name)'; the model inputs are \(self.inputs.map { "'\($0.name)'" }.joined(separator: ", "))")
         }
         var ordered: [Tensor] = []
         ordered.reserveCapacity(self.inputs.count)
-        // Symbols seen so far: a model has one or two (batch, sequence), so a short array is
-        // cheaper per request than a dictionary.
-        var symbols: [(symbol: String, size: Int, input: String)] = []
         for info in self.inputs {
             guard let tensor = inputs[info.name] else {
                 throw .invalidInput("missing input '\(info.name)' (expected shape \(info.dimensions.shapeDescription))")
             }
+            ordered.append(tensor)
+        }
+        return ordered
+    }
+
+    /// Checks element types and shapes against the declared inputs; returns the sizes of the
+    /// symbolic dimensions (only debug builds collect them, to check inferred shapes).
+    private func validate(_ inputs: [Tensor]) throws(InferenceError) -> [String: Int] {
+        guard inputs.count == self.inputs.count else {
+            throw .invalidInput("expected \(self.inputs.count) inputs (\(self.inputs.map { "'\($0.name)'" }.joined(separator: ", "))), got \(inputs.count)")
+        }
+        // Symbols seen so far: a model has one or two (batch, sequence), so a short array is
+        // cheaper per request than a dictionary.
+        var symbols: [(symbol: String, size: Int, input: String)] = []
+        for (info, tensor) in zip(self.inputs, inputs) {
             guard tensor.elementType == info.elementType else {
                 throw .invalidInput("input '\(info.name)': expected element type \(info.elementType), got \(tensor.elementType)")
             }
@@ -216,17 +276,12 @@ public final class Model: Sendable {
                     break
                 }
             }
-            ordered.append(tensor)
         }
         #if DEBUG
-        // Only debug builds check inferred symbolic dimensions against the request.
-        let sizes = Dictionary(symbols.map { ($0.symbol, $0.size) }, uniquingKeysWith: { a, _ in a })
+        return Dictionary(symbols.map { ($0.symbol, $0.size) }, uniquingKeysWith: { a, _ in a })
         #else
-        let sizes: [String: Int] = [:]
+        return [:]
         #endif
-        let context = ExecutionContext(pool: intraOpPool)
-        if options.plannedExecution { return try graph.run(ordered, symbols: sizes, context: context) }
-        return try graph.execute(ordered, symbols: sizes, context: context)
     }
 
     /// The compiled graph, for white-box tests.

@@ -149,9 +149,11 @@ public struct Tensor: Sendable {
         }
     }
 
-    /// Calls `body` with the elements' bytes for writing, in place: the storage is detached
-    /// from the tensor for the call so that, when nothing else shares it, no copy is made.
-    mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+    /// Calls `body` with the elements' bytes (the layout of ``withUnsafeBytes(_:)``) for
+    /// writing in place, e.g. to refill an input between runs without allocating. The storage
+    /// is detached from the tensor for the call, so when nothing else shares it no copy is made.
+    /// For a bool tensor, write only 0 or 1 bytes.
+    public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
         switch storage {
         case .float32(var values):
             storage = .float32([])

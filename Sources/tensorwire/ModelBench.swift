@@ -13,6 +13,8 @@ enum ModelBench {
         var batch: Int
         var threads: Int
         var optimization: OptimizationLevel
+        /// How the shape ran: "planned", "general" (plans off) or "unplanned" (no plan possible).
+        var plan: String
         var warmup: Int
         /// Nanoseconds per call, sorted.
         var samples: [UInt64]
@@ -32,9 +34,11 @@ enum ModelBench {
         var feedsByBatch: [[String: Tensor]] = []
         for threads in flags.threads {
             for level in flags.optimizations {
+            for planned in flags.plans {
                 let model: Model
                 do {
-                    model = try Model(contentsOf: path, options: ModelOptions(outputTypes: Model.allOutputTypes, optimization: level, intraOpThreads: threads))
+                    model = try Model(contentsOf: path, options: ModelOptions(outputTypes: Model.allOutputTypes, optimization: level,
+                                                                             intraOpThreads: threads, plannedExecution: planned))
                 } catch { throw CLIError("\(path): \(error)") }
                 if inputs == nil {
                     // Every configuration of one file declares the same inputs: build the
@@ -52,11 +56,17 @@ enum ModelBench {
                                        + (generatedIntegers ? " (generated integer inputs are in [0, \(flags.integerLimit)); see --int-max and --input)" : ""),
                                        status: "INVALID_ARGUMENT")
                     }
+                    let plan = switch model.planStatus(for: feeds) {
+                    case .planned: "planned"
+                    case .disabled: "general"
+                    case .unplanned, .notYetPlanned: "unplanned"
+                    }
                     let measurement = Measurement(batch: batch, threads: model.options.intraOpThreads, optimization: model.options.optimization,
-                                                  warmup: flags.warmup, samples: samples.sorted())
+                                                  plan: plan, warmup: flags.warmup, samples: samples.sorted())
                     print(json ? jsonLine(path, measurement) : textRow(measurement))
                     fflush(nil)   // all streams: a reading script sees each configuration as it ends
                 }
+            }
             }
         }
     }
@@ -110,10 +120,10 @@ enum ModelBench {
         let amount = flags.iterations.map { "\($0) timed calls" } ?? "timed calls for \(flags.seconds ?? 1) s"
         print("timing       \(flags.warmup) warm-up calls, then \(amount) per configuration; Model.run per call, monotonic clock")
         print("")
-        print(row(["batch", "threads", "optimization", "iterations", "median_us", "p90_us", "p99_us", "inferences/s"]))
+        print(row(["batch", "threads", "optimization", "plan", "iterations", "median_us", "p90_us", "p99_us", "inferences/s"]))
     }
 
-    private static let widths = [5, 8, -13, 11, 11, 11, 11, 14]   // negative: left-aligned
+    private static let widths = [5, 8, -13, -10, 11, 11, 11, 11, 14]   // negative: left-aligned
 
     private static func row(_ cells: [String]) -> String {
         zip(cells, widths).map { cell, width in
@@ -123,7 +133,7 @@ enum ModelBench {
     }
 
     private static func textRow(_ m: Measurement) -> String {
-        row(["\(m.batch)", "\(m.threads)", m.optimization.rawValue, "\(m.samples.count)", format(m.percentile(0.5)),
+        row(["\(m.batch)", "\(m.threads)", m.optimization.rawValue, m.plan, "\(m.samples.count)", format(m.percentile(0.5)),
              format(m.percentile(0.9)), format(m.percentile(0.99)), String(format: "%.1f", m.inferencesPerSecond)])
     }
 
@@ -131,7 +141,7 @@ enum ModelBench {
         let model = (try? JSONSerialization.data(withJSONObject: path, options: [.fragmentsAllowed, .withoutEscapingSlashes]))
             .map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
         let fields: [(String, String)] = [
-            ("model", model), ("batch", "\(m.batch)"), ("threads", "\(m.threads)"), ("optimization", "\"\(m.optimization.rawValue)\""),
+            ("model", model), ("batch", "\(m.batch)"), ("threads", "\(m.threads)"), ("optimization", "\"\(m.optimization.rawValue)\""), ("plan", "\"\(m.plan)\""),
             ("iterations", "\(m.samples.count)"), ("warmup", "\(m.warmup)"),
             ("median_us", format(m.percentile(0.5))), ("p90_us", format(m.percentile(0.9))), ("p99_us", format(m.percentile(0.99))),
             ("min_us", format(Double(m.samples[0]) / 1000)), ("mean_us", format(m.meanMicroseconds)),

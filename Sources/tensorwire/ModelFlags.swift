@@ -5,6 +5,8 @@ struct ModelFlags {
     var batches: [Int] = [1]
     var threads: [Int] = [1]
     var optimizations: [OptimizationLevel] = [.all]
+    /// `model bench --plan on,off`: with and/or without per-shape execution plans.
+    var plans: [Bool] = [true]
     var iterations: Int?
     var seconds: Double?
     var warmup = 10
@@ -19,7 +21,7 @@ struct ModelFlags {
     private(set) var seen: [String] = []
 
     static let help = """
-      model bench MODEL.onnx [--batch 1,64] [--threads 1,2] [--optimize none,basic,all]
+      model bench MODEL.onnx [--batch 1,64] [--threads 1,2] [--optimize none,basic,all] [--plan on,off]
                   [--iterations N | --seconds S] [--warmup N] [--json] [--input NAME=FILE.npy]
                   [--dim NAME=N] [--batch-dim NAME] [--seed N] [--int-max N] [--bool true|false]
                                                           time Model.run per call (monotonic ns clock) for every
@@ -29,6 +31,8 @@ struct ModelFlags {
                        else a symbol whose name contains "batch", else the first input's first dimension
           --threads    intra-op threads of one run (default 1; not concurrent callers)
           --optimize   graph optimization levels (default all)
+          --plan       on: per-shape execution plans (the default, as served); off: the general executor;
+                       the plan column says whether the shape actually ran planned
           --iterations timed calls per configuration, or --seconds to time for that long (default 1 s)
           --warmup     untimed calls first (default 10)
           inputs       not given with --input are made per batch: float32 random normal (fixed --seed),
@@ -51,6 +55,17 @@ struct ModelFlags {
                 if !levels.contains(level) { levels.append(level) }
             }
             optimizations = levels
+        case "--plan":
+            let text = try arguments.value(for: flag)
+            var values: [Bool] = []
+            for word in text.split(separator: ",", omittingEmptySubsequences: false) {
+                switch word {
+                case "on": if !values.contains(true) { values.append(true) }
+                case "off": if !values.contains(false) { values.append(false) }
+                default: throw CLIError("--plan takes on, off or on,off, got '\(text)'")
+                }
+            }
+            plans = values
         case "--iterations": iterations = try Self.positive(try arguments.value(for: flag), flag: flag)
         case "--seconds":
             let text = try arguments.value(for: flag)

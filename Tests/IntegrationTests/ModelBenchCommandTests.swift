@@ -44,6 +44,18 @@ import TensorWireProtocol
         #expect(configurations == expected)
     }
 
+    @Test func planOnAndOffAreReportedPerConfiguration() throws {
+        let result = try TestEnvironment.runTool("tensorwire", [
+            "model", "bench", TestEnvironment.repositoryRoot + "/examples/models/credit_default/1/model.onnx",
+            "--batch", "1,3", "--plan", "on,off", "--iterations", "5", "--warmup", "2", "--json",
+        ])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        let plans = try objects(result.output).map { "\($0["batch"] ?? "?")/\($0["plan"] ?? "?")" }
+        #expect(plans == ["1/planned", "3/planned", "1/general", "3/general"])
+        let refused = try TestEnvironment.runTool("tensorwire", ["model", "bench", zoo + "/mlp_legacy.onnx", "--plan", "maybe"])
+        #expect(refused.status != 0 && refused.error.contains("--plan takes on, off or on,off"), "\(refused)")
+    }
+
     @Test func textReportsTheConfigurationAndPercentiles() throws {
         // Int64 ids, a bool mask and a second symbolic dimension given with --dim.
         let result = try TestEnvironment.runTool("tensorwire", [
@@ -54,7 +66,7 @@ import TensorWireProtocol
             #expect(result.output.contains(expected), "missing '\(expected)' in:\n\(result.output)")
         }
         let row = try #require(result.output.split(separator: "\n").last).split(separator: " ")
-        #expect(row.prefix(4) == ["2", "1", "all", "5"], "\(row)")
+        #expect(row.prefix(5) == ["2", "1", "all", "unplanned", "5"] || row.prefix(5) == ["2", "1", "all", "planned", "5"], "\(row)")
         let ids = try TestEnvironment.runTool("tensorwire", [
             "model", "bench", zoo + "/token_classifier_legacy.onnx", "--dim", "seq=7", "--batch", "3", "--iterations", "5", "--json",
         ])

@@ -48,52 +48,108 @@ struct RecurrentKernel: NodeKernel {
     var parallelWork = RecurrentKernel.parallelWork
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
-        func opt(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
-        let (x, xs) = try node.floats(inputs[0])
-        let h = hidden, gh = gates * h
-        guard xs.count == 3 else { throw node.invalid("X must be 3-D") }
-        let seq = layout == 0 ? xs[0] : xs[1], batch = layout == 0 ? xs[1] : xs[0], inputSize = xs[2]
-        let weights: RecurrentWeights
-        if let packed {
-            guard packed.inputSize == inputSize else { throw node.invalid("X \(xs.shapeDescription) has \(inputSize) features; W expects \(packed.inputSize)") }
-            weights = packed
-        } else {
-            let (w, ws) = try node.floats(inputs[1])
-            let (r, rs) = try node.floats(inputs[2])
-            guard ws == [directions, gh, inputSize] else { throw node.invalid("W \(ws.shapeDescription) does not match X \(xs.shapeDescription)") }
-            guard rs == [directions, gh, h] else { throw node.invalid("R \(rs.shapeDescription) must be \([directions, gh, h].shapeDescription)") }
-            let bias = try opt(3).map { t throws(InferenceError) in try node.floats(t).values }
-            if let bias, bias.count != directions * 2 * gh { throw node.invalid("B has \(bias.count) values, expected \(directions * 2 * gh)") }
-            weights = RecurrentWeights(w: w, r: r, b: bias, inputSize: inputSize, hidden: h, gates: gates, directions: directions,
-                                       separateRecurrentBias: separateRecurrentBiasGate, fuseInput: fuseInputProjection)
-        }
-        // nil when every sequence is full length (no row ever idles).
-        var lengths: [Int]? = nil
-        if let l = opt(4) {
-            let v = l.storage.int64Values
-            guard v.count == batch, v.allSatisfy({ $0 >= 0 && $0 <= Int64(seq) }) else {
-                throw node.invalid("sequence_lens must have \(batch) values in 0...\(seq)")
+        let tensors = (0..<8).map { $0 < inputs.count ? inputs[$0] : nil }
+        for i in [0, 1, 2, 3, 5, 6, 7] where i == 0 || tensors[i] != nil {
+            guard tensors[i]?.elementType == .float32 else {
+                throw .internalFailure("node '\(node.node.name)' (\(node.node.opType)): missing or non-float input")
             }
-            if v.contains(where: { $0 != Int64(seq) }) { lengths = v.map { Int($0) } }
         }
+        let g = try geometry(tensors.map { $0?.shape }, used: (true, true, isLSTM), invalid: node.invalid)
+        let p = g.plan
+        _ = try node.checkedCount([p.seq, directions, p.batch, hidden])
+        if g.projection >= 0 { _ = try node.checkedCount([p.seq * p.batch, p.columns]) }
+        let stateCount = directions * p.batch * hidden
+        var yh = [Float](repeating: 0, count: stateCount)
+        // GRU and RNN have no cell state (and at most two outputs): no Y_c array for them.
+        var yc: [Float] = isLSTM ? [Float](repeating: 0, count: stateCount) : []
+        var valid = true
+        let y = [Float](unsafeUninitializedCapacity: g.yCount) { yBuffer, initialized in
+            yh.withUnsafeMutableBufferPointer { ph in yc.withUnsafeMutableBufferPointer { pc in
+                Self.withAddresses(tensors[...], []) { addresses in
+                    withUnsafeTemporaryAllocation(byteCount: g.workspaceFloats * MemoryLayout<Float>.stride,
+                                                  alignment: ArenaLayout.alignment) { workspace in
+                        let pointers = RunPointers(addresses, lengthsAreInt64: tensors[4]?.elementType == .int64,
+                                                   y: yBuffer.baseAddress, lastH: ph.baseAddress, lastC: pc.baseAddress)
+                        valid = compute(g, pointers, workspace: workspace.baseAddress!.bindMemory(to: Float.self, capacity: g.workspaceFloats),
+                                        pool: node.context.pool)
+                    }
+                }
+            } }
+            initialized = g.yCount
+        }
+        guard valid else { throw node.invalid(Self.lengthsMessage(p)) }
+        let yShape = layout == 0 ? [p.seq, directions, p.batch, hidden] : [p.batch, p.seq, directions, hidden]
+        let stateShape = layout == 0 ? [directions, p.batch, hidden] : [p.batch, directions, hidden]
+        let yTensor = Tensor(shape: yShape, storage: .float32(y)), hTensor = Tensor(shape: stateShape, storage: .float32(yh))
+        guard isLSTM else { return [yTensor, hTensor] }
+        return [yTensor, hTensor, Tensor(shape: stateShape, storage: .float32(yc))]
+    }
+
+    static func lengthsMessage(_ p: Plan) -> String { "sequence_lens must have \(p.batch) values in 0...\(p.seq)" }
+
+    /// The element addresses of the given tensors (nil for an omitted one or one without
+    /// elements) for the duration of `body`.
+    private static func withAddresses(_ tensors: ArraySlice<Tensor?>, _ collected: [UnsafeRawPointer?],
+                                      _ body: ([UnsafeRawPointer?]) -> Void) {
+        guard let first = tensors.first else { return body(collected) }
+        guard let tensor = first else { return withAddresses(tensors.dropFirst(), collected + [nil], body) }
+        tensor.withUnsafeBytes { bytes in withAddresses(tensors.dropFirst(), collected + [bytes.baseAddress], body) }
+    }
+
+    /// A run's sizes, strides and workspace, worked out from the input shapes alone: per
+    /// request by the general executor, once per shape by a plan.
+    struct Geometry {
+        /// Sizes and strides; the run fills in the pointers.
+        var plan: Plan
+        var yCount: Int
+        /// Offsets in floats into the workspace, each on a 64-byte boundary; -1 where not needed.
+        /// W, R and B rearranged when they are request inputs (see ``RecurrentWeights/arrange``):
+        var inputT = -1, inputBias = -1, recurrentT = -1, recurrentBias = -1
+        /// Peepholes padded to `paddedHidden` per gate.
+        var peepholes = -1
+        /// The input projection of every time step when it is not fused, and the GEMM's copy of B.
+        var projection = -1, gemm = -1
+        /// One state area of `stateFloats` per (direction, row block) task.
+        var states = 0, stateFloats = 0
+        /// `batch` Ints: the sequence lengths.
+        var lengths = -1
+        /// Where Y (one time step's worth), Y_h and Y_c go when nothing reads them.
+        var yDump = -1, hDump = -1, cDump = -1
+        var workspaceFloats = 0
+    }
+
+    /// Checks the input shapes (`shapes[i]` nil: input `i` omitted) and lays a run out. `used`
+    /// says which outputs the caller keeps; the others are written to the workspace.
+    func geometry(_ shapes: [[Int]?], used: (y: Bool, h: Bool, c: Bool),
+                  invalid: (String) -> InferenceError) throws(InferenceError) -> Geometry {
+        func shape(_ i: Int) -> [Int]? { i < shapes.count ? shapes[i] : nil }
+        func count(_ s: [Int]) -> Int { ShapeMath.product(s, 0..<s.count) }
+        let h = hidden, gh = gates * h
+        guard let xs = shape(0), xs.count == 3 else { throw invalid("X must be 3-D") }
+        let seq = layout == 0 ? xs[0] : xs[1], batch = layout == 0 ? xs[1] : xs[0], inputSize = xs[2]
+        if let packed {
+            guard packed.inputSize == inputSize else { throw invalid("X \(xs.shapeDescription) has \(inputSize) features; W expects \(packed.inputSize)") }
+        } else {
+            let ws = shape(1) ?? [], rs = shape(2) ?? []
+            guard ws == [directions, gh, inputSize] else { throw invalid("W \(ws.shapeDescription) does not match X \(xs.shapeDescription)") }
+            guard rs == [directions, gh, h] else { throw invalid("R \(rs.shapeDescription) must be \([directions, gh, h].shapeDescription)") }
+            if let bs = shape(3), count(bs) != directions * 2 * gh { throw invalid("B has \(count(bs)) values, expected \(directions * 2 * gh)") }
+        }
+        var plan = Plan(seq: seq, batch: batch, inputSize: inputSize, hidden: h, hp: RecurrentWeights.padded(h), gp: 0,
+                        directions: directions, reverseOnly: reverseOnly, clip: clip, inputForget: inputForget)
+        if let ls = shape(4), count(ls) != batch { throw invalid(Self.lengthsMessage(plan)) }
         // States are [directions, batch, hidden] (layout 0) or [batch, directions, hidden].
         let stateShape = layout == 0 ? [directions, batch, h] : [batch, directions, h]
-        func state(_ t: Tensor?) throws(InferenceError) -> [Float]? {
-            guard let t else { return nil }
-            let (v, s) = try node.floats(t)
-            guard s == stateShape else { throw node.invalid("initial state \(s.shapeDescription) must be \(stateShape.shapeDescription)") }
-            return v
+        for i in isLSTM ? [5, 6] : [5] {
+            if let s = shape(i), s != stateShape { throw invalid("initial state \(s.shapeDescription) must be \(stateShape.shapeDescription)") }
         }
-        let h0 = try state(opt(5))
-        let c0 = isLSTM ? try state(opt(6)) : nil
-        let peep = isLSTM ? try opt(7).map { t throws(InferenceError) in try node.floats(t).values } : nil
-        if let peep, peep.count != directions * 3 * h { throw node.invalid("P has \(peep.count) values, expected \(directions * 3 * h)") }
-        let yCount = try node.checkedCount([seq, directions, batch, h])
-        if !weights.fusesInputProjection { _ = try node.checkedCount([seq * batch, directions * weights.gateWidth]) }
+        if isLSTM, let ps = shape(7), count(ps) != directions * 3 * h { throw invalid("P has \(count(ps)) values, expected \(directions * 3 * h)") }
 
-        // Strides of Y and the states in the requested layout.
-        var plan = Plan(seq: seq, batch: batch, inputSize: inputSize, hidden: h, hp: weights.paddedHidden, gp: weights.gateWidth,
-                        directions: directions, reverseOnly: reverseOnly, clip: clip, inputForget: inputForget)
+        let hp = plan.hp, gp = gates * hp, columns = directions * gp
+        plan.gp = gp
+        plan.columns = columns
+        plan.fused = packed?.fusesInputProjection ?? RecurrentWeights.fuses(inputSize: inputSize, gateWidth: gp, override: fuseInputProjection)
+        // Strides of X, Y and the states in the requested layout.
         if layout == 0 {
             (plan.xT, plan.xB) = (batch * inputSize, inputSize)
             (plan.yT, plan.yD, plan.yB) = (directions * batch * h, batch * h, h)
@@ -103,101 +159,165 @@ struct RecurrentKernel: NodeKernel {
             (plan.yT, plan.yD, plan.yB) = (directions * h, h, seq * directions * h)
             (plan.sD, plan.sB) = (h, directions * h)
         }
-        let hp = weights.paddedHidden
-        var paddedPeepholes: [Float]? = nil
-        if let peep {
-            var padded = [Float](repeating: 0, count: directions * 3 * hp)
-            for d in 0..<directions { for g in 0..<3 { for j in 0..<h { padded[(d * 3 + g) * hp + j] = peep[(d * 3 + g) * h + j] } } }
-            paddedPeepholes = padded
+        plan.blocks = (batch + Self.blockRows - 1) / Self.blockRows
+        var g = Geometry(plan: plan, yCount: seq * directions * batch * h)
+        var floats = 0
+        func reserve(_ count: Int) -> Int {
+            defer { floats += (count + 15) / 16 * 16 }
+            return floats
+        }
+        if packed == nil {
+            g.inputT = reserve(inputSize * columns)
+            g.inputBias = reserve(columns)
+            g.recurrentT = reserve(directions * hp * gp)
+            g.recurrentBias = reserve(columns)
+        }
+        if isLSTM && shape(7) != nil { g.peepholes = reserve(directions * 3 * hp) }
+        let rows = seq * batch
+        if !plan.fused && rows > 0 {
+            g.projection = reserve(rows * columns)
+            if packed == nil { g.gemm = reserve(GemmKernel.workspaceFloats(m: rows, n: columns, k: inputSize)) }
+        }
+        // H twice, C, and the GRU's z, candidate input and r ⊙ H, for `blockRows` rows; then 16 gate vectors.
+        g.stateFloats = 6 * Self.blockRows * hp + 256
+        g.states = reserve(directions * plan.blocks * g.stateFloats)
+        if shape(4) != nil { g.lengths = reserve(batch * MemoryLayout<Int>.stride / MemoryLayout<Float>.stride) }
+        let stateCount = directions * batch * h
+        if !used.y { g.yDump = reserve(stateCount) }
+        if !used.h { g.hDump = reserve(stateCount) }
+        if isLSTM && !used.c { g.cDump = reserve(stateCount) }
+        g.workspaceFloats = max(floats, 16)
+        return g
+    }
+
+    /// The memory of one run: inputs (nil when omitted or empty) and outputs (nil when not kept).
+    struct RunPointers {
+        var x: UnsafePointer<Float>?
+        var w: UnsafePointer<Float>?, r: UnsafePointer<Float>?, b: UnsafePointer<Float>?
+        var lengths: UnsafeRawPointer?, lengthsAreInt64 = false
+        var h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, p: UnsafePointer<Float>?
+        var y: UnsafeMutablePointer<Float>?, lastH: UnsafeMutablePointer<Float>?, lastC: UnsafeMutablePointer<Float>?
+
+        /// From the addresses of inputs 0...7.
+        init(_ a: [UnsafeRawPointer?], lengthsAreInt64: Bool, y: UnsafeMutablePointer<Float>?, lastH: UnsafeMutablePointer<Float>?,
+             lastC: UnsafeMutablePointer<Float>?) {
+            func f(_ i: Int) -> UnsafePointer<Float>? { i < a.count ? a[i]?.assumingMemoryBound(to: Float.self) : nil }
+            (x, w, r, b, h0, c0, p) = (f(0), f(1), f(2), f(3), f(5), f(6), f(7))
+            lengths = a.count > 4 ? a[4] : nil
+            self.lengthsAreInt64 = lengthsAreInt64
+            (self.y, self.lastH, self.lastC) = (y, lastH, lastC)
         }
 
-        var yh = [Float](repeating: 0, count: directions * batch * h)
-        // GRU and RNN have no cell state (and at most two outputs): no Y_c array for them.
-        var yc: [Float] = isLSTM ? [Float](repeating: 0, count: directions * batch * h) : []
-        let y = [Float](unsafeUninitializedCapacity: yCount) { yBuffer, initialized in
+        init() {}
+    }
+
+    /// One run on raw memory: what the general executor's `run` and the planned `execute`
+    /// both do. Reads and checks the sequence lengths, rearranges weights that are request
+    /// inputs and pads the peepholes into the workspace, then runs ``recur(_:packedInput:_:workspace:pool:)``.
+    /// Returns false, having written nothing, when a sequence length is out of range.
+    func compute(_ g: Geometry, _ io: RunPointers, workspace: UnsafeMutablePointer<Float>, pool: IntraOpPool?) -> Bool {
+        var plan = g.plan
+        let seq = plan.seq, batch = plan.batch, h = hidden, hp = plan.hp
+        if g.lengths >= 0, let raw = io.lengths {
+            let lengths = UnsafeMutableRawPointer(workspace + g.lengths).bindMemory(to: Int.self, capacity: batch)
+            var short = false
+            for i in 0..<batch {
+                let v = io.lengthsAreInt64 ? raw.load(fromByteOffset: i * 8, as: Int64.self) : Int64(raw.load(fromByteOffset: i * 4, as: Int32.self))
+                guard v >= 0, v <= Int64(seq) else { return false }
+                lengths[i] = Int(v)
+                if v != Int64(seq) { short = true }
+            }
+            // nil when every sequence is full length (no row ever idles).
+            if short { plan.lengths = UnsafePointer(lengths) }
+        }
+        if let y = io.y {
             // Steps past a sequence's length leave zeros in Y; otherwise every element is written.
-            if lengths != nil { yBuffer.initialize(repeating: 0) }
-            plan.y = yBuffer.baseAddress
-            yh.withUnsafeMutableBufferPointer { ph in yc.withUnsafeMutableBufferPointer { pc in
-                plan.lastH = ph.baseAddress
-                plan.lastC = pc.baseAddress
-                Self.withPointers(x, h0, c0, paddedPeepholes, lengths) { px, ph0, pc0, pp, pl in
-                    plan.x = px
-                    plan.h0 = ph0
-                    plan.c0 = pc0
-                    plan.peepholes = pp
-                    plan.lengths = pl
-                    recur(&plan, weights, pool: node.context.pool)
-                }
-            } }
-            initialized = yCount
+            if plan.lengths != nil { y.update(repeating: 0, count: g.yCount) }
+            plan.y = y
+        } else {
+            // Every step overwrites the same [directions, batch, hidden] block.
+            plan.y = workspace + g.yDump
+            (plan.yT, plan.yD, plan.yB) = (0, batch * h, h)
         }
-        let yShape = layout == 0 ? [seq, directions, batch, h] : [batch, seq, directions, h]
-        let yTensor = Tensor(shape: yShape, storage: .float32(y)), hTensor = Tensor(shape: stateShape, storage: .float32(yh))
-        guard isLSTM else { return [yTensor, hTensor] }
-        return [yTensor, hTensor, Tensor(shape: stateShape, storage: .float32(yc))]
-    }
-
-    /// Base addresses of the optional per-run arrays for the duration of `body`.
-    private static func withPointers(_ x: [Float], _ h0: [Float]?, _ c0: [Float]?, _ peep: [Float]?, _ lengths: [Int]?,
-                                     _ body: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
-                                              UnsafePointer<Int>?) -> Void) {
-        let none: [Float] = []
-        x.withUnsafeBufferPointer { px in (h0 ?? none).withUnsafeBufferPointer { ph0 in (c0 ?? none).withUnsafeBufferPointer { pc0 in
-            (peep ?? none).withUnsafeBufferPointer { pp in (lengths ?? []).withUnsafeBufferPointer { pl in
-                body(px.baseAddress, h0 == nil ? nil : ph0.baseAddress, c0 == nil ? nil : pc0.baseAddress, peep == nil ? nil : pp.baseAddress,
-                     lengths == nil ? nil : pl.baseAddress)
+        plan.lastH = io.lastH ?? workspace + g.hDump
+        plan.lastC = isLSTM ? io.lastC ?? workspace + g.cDump : nil
+        plan.x = io.x
+        plan.h0 = io.h0
+        plan.c0 = isLSTM ? io.c0 : nil
+        plan.states = workspace + g.states
+        plan.stateFloats = g.stateFloats
+        if isLSTM, let p = io.p, g.peepholes >= 0 {
+            let padded = workspace + g.peepholes
+            padded.update(repeating: 0, count: directions * 3 * hp)
+            for d in 0..<directions { for gate in 0..<3 { (padded + (d * 3 + gate) * hp).update(from: p + (d * 3 + gate) * h, count: h) } }
+            plan.peepholes = UnsafePointer(padded)
+        }
+        if let packed {
+            packed.recurrentT.withUnsafeBufferPointer { rT in packed.recurrentBias.withUnsafeBufferPointer { rb in
+                packed.inputBias.withUnsafeBufferPointer { bias in packed.inputT.withUnsafeBufferPointer { wT in
+                    plan.recurrentT = rT.baseAddress
+                    plan.recurrentBias = rb.baseAddress
+                    plan.inputBias = bias.baseAddress
+                    plan.inputT = wT.baseAddress
+                    recur(plan, packedInput: packed.inputPacked, g, workspace: workspace, pool: pool)
+                } }
             } }
-        } } }
+        } else if let r = io.r {
+            let target = RecurrentWeights.Arranged(inputT: workspace + g.inputT, inputBias: workspace + g.inputBias,
+                                                   recurrentT: workspace + g.recurrentT, recurrentBias: workspace + g.recurrentBias)
+            RecurrentWeights.arrange(w: io.w, r: r, b: io.b, inputSize: plan.inputSize, hidden: h, gates: gates, directions: directions,
+                                     separateRecurrentBias: separateRecurrentBiasGate, into: target)
+            plan.inputT = UnsafePointer(target.inputT)
+            plan.inputBias = UnsafePointer(target.inputBias)
+            plan.recurrentT = UnsafePointer(target.recurrentT)
+            plan.recurrentBias = UnsafePointer(target.recurrentBias)
+            recur(plan, packedInput: nil, g, workspace: workspace, pool: pool)
+        }
+        return true
     }
 
-    /// The recurrence proper: the input projection first when it is not fused, then every
-    /// (direction, row block) task.
-    func recur(_ plan: inout Plan, _ weights: RecurrentWeights, pool: IntraOpPool?) {
-        let blocks = (plan.batch + Self.blockRows - 1) / Self.blockRows
+    /// The recurrence proper: the input projection first when it is not fused (one GEMM for
+    /// every time step and direction, bias in its epilogue), then every (direction, row block) task.
+    func recur(_ plan: Plan, packedInput: PackedMatrix?, _ g: Geometry, workspace: UnsafeMutablePointer<Float>, pool: IntraOpPool?) {
+        var plan = plan
+        let blocks = plan.blocks
         let tasks = directions * blocks
-        let inputWork = weights.fusesInputProjection ? plan.inputSize : 0
+        let inputWork = plan.fused ? plan.inputSize : 0
         let work = plan.seq * plan.batch * directions * (inputWork + plan.hidden + 24) * plan.gp
         let parallel = pool.map { $0.threadCount > 1 } == true && tasks > 1 && work >= parallelWork
         let cell: CellKind = isLSTM ? .lstm : (isRNN ? .rnn : (linearBeforeReset ? .gruLinearBeforeReset : .gru))
 
-        func runTasks(_ plan: Plan) {
-            let body = { (task: Int) in
-                let d = task / blocks, row0 = (task % blocks) * Self.blockRows
-                Self.dispatch(cell, rows: min(Self.blockRows, plan.batch - row0), plan, direction: d, row0: row0)
+        let rows = plan.seq * plan.batch
+        if !plan.fused, g.projection >= 0, let x = plan.x, let bias = plan.inputBias {
+            let xw = workspace + g.projection
+            var epilogue = GemmEpilogue()
+            epilogue.bias = bias
+            if let packedInput {
+                GemmKernel.multiply(m: rows, n: plan.columns, k: plan.inputSize, a: x, lda: plan.inputSize, b: packedInput, beta: 0,
+                                    c: xw, ldc: plan.columns, epilogue: epilogue, pool: parallel ? pool : nil)
+            } else if let inputT = plan.inputT {
+                GemmKernel.multiplyAccumulate(m: rows, n: plan.columns, k: plan.inputSize, alpha: 1, a: x, lda: plan.inputSize, b: inputT,
+                                              ldb: plan.columns, c: xw, ldc: plan.columns, beta: 0, epilogue: epilogue,
+                                              pool: parallel ? pool : nil, workspace: g.gemm >= 0 ? workspace + g.gemm : nil)
             }
-            // One contiguous run of (direction, row block) tasks per thread: blocks handed out one
-            // at a time interleave the threads' rows, and the Y rows they write every step then
-            // share cache lines (false sharing made 2 threads slower than 1).
-            IntraOpPool.forEachChunk(of: tasks, on: pool, worthSplitting: parallel) { $0.forEach(body) }
+            plan.xw = UnsafePointer(xw)
+            plan.xwT = plan.xT / plan.inputSize * plan.columns
+            plan.xwB = plan.xB / plan.inputSize * plan.columns
+        } else {
+            plan.fused = true
         }
 
-        weights.recurrentT.withUnsafeBufferPointer { rT in weights.recurrentBias.withUnsafeBufferPointer { rb in
-            weights.inputBias.withUnsafeBufferPointer { bias in weights.inputT.withUnsafeBufferPointer { wT in
-                plan.recurrentT = rT.baseAddress
-                plan.recurrentBias = rb.baseAddress
-                plan.inputBias = bias.baseAddress
-                plan.inputT = wT.baseAddress
-                plan.columns = directions * plan.gp
-                guard let packedInput = weights.inputPacked, plan.seq * plan.batch > 0, let x = plan.x else {
-                    plan.fused = true
-                    return runTasks(plan)
-                }
-                // One GEMM for every time step and direction, bias in its epilogue; rows in X's order.
-                let rows = plan.seq * plan.batch
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * plan.columns) { xw in
-                    var epilogue = GemmEpilogue()
-                    epilogue.bias = bias.baseAddress
-                    GemmKernel.multiply(m: rows, n: plan.columns, k: plan.inputSize, a: x, lda: plan.inputSize, b: packedInput, beta: 0,
-                                        c: xw.baseAddress!, ldc: plan.columns, epilogue: epilogue, pool: parallel ? pool : nil)
-                    plan.fused = false
-                    plan.xw = UnsafePointer(xw.baseAddress!)
-                    plan.xwT = plan.xT / plan.inputSize * plan.columns
-                    plan.xwB = plan.xB / plan.inputSize * plan.columns
-                    runTasks(plan)
-                }
-            } }
-        } }
+        // A constant for the tasks: a captured var would be boxed on the heap.
+        let tasksPlan = plan
+        // One contiguous run of (direction, row block) tasks per thread: blocks handed out one
+        // at a time interleave the threads' rows, and the Y rows they write every step then
+        // share cache lines (false sharing made 2 threads slower than 1).
+        IntraOpPool.forEachChunk(of: tasks, on: pool, worthSplitting: parallel) { chunk in
+            for task in chunk {
+                let d = task / blocks, row0 = (task % blocks) * Self.blockRows
+                Self.dispatch(cell, rows: min(Self.blockRows, tasksPlan.batch - row0), tasksPlan, direction: d, row0: row0)
+            }
+        }
     }
 }
 
@@ -254,6 +374,9 @@ extension RecurrentKernel {
         var lengths: UnsafePointer<Int>? = nil
         var y: UnsafeMutablePointer<Float>? = nil, yT = 0, yD = 0, yB = 0
         var lastH: UnsafeMutablePointer<Float>? = nil, lastC: UnsafeMutablePointer<Float>? = nil
+        /// Row blocks per direction, and each (direction, block) task's state area.
+        var blocks = 0
+        var states: UnsafeMutablePointer<Float>? = nil, stateFloats = 0
     }
 
     static func dispatch(_ cell: CellKind, rows: Int, _ p: Plan, direction d: Int, row0: Int) {
@@ -434,9 +557,9 @@ extension RecurrentKernel {
         let hp = p.hp, gp = p.gp, h = p.hidden, n = R.count
         let reverse = p.reverseOnly || d == 1
         let stride = blockRows * hp
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: 6 * stride + 256) { scratch in
-            let base = scratch.baseAddress!
-            scratch.initialize(repeating: 0)
+        do {
+            let base = p.states! + (d * p.blocks + row0 / blockRows) * p.stateFloats
+            base.update(repeating: 0, count: p.stateFloats)
             var s = Step(hp: hp, gp: gp, hidden: h, inputSize: p.inputSize, columns: p.columns, clip: p.clip, inputForget: p.inputForget,
                          rows: n, hPrev: base, hNext: base + stride, c: base + 2 * stride, zSave: base + 3 * stride,
                          nSave: base + 4 * stride, resetH: base + 5 * stride, gates: base + 6 * stride,

@@ -53,34 +53,25 @@ final class RecurrentWeights: Sendable {
         self.hidden = hidden
         self.gates = gates
         self.directions = directions
-        let hp = (hidden + 15) / 16 * 16, gh = gates * hidden, gp = gates * hp
+        let hp = Self.padded(hidden), gp = gates * hp
         paddedHidden = hp
         let columns = directions * gp
-        let fused = inputSize == 0 || (fuseInput ?? (inputSize * gp <= Self.fusedInputLimit))
+        let fused = Self.fuses(inputSize: inputSize, gateWidth: gp, override: fuseInput)
         fusesInputProjection = fused
         var inputT = [Float](repeating: 0, count: inputSize * columns)
         var inputBias = [Float](repeating: 0, count: columns)
         var recurrentT = [Float](repeating: 0, count: directions * hp * gp)
         var recurrentBias = [Float](repeating: 0, count: columns)
-        for d in 0..<directions {
-            for g in 0..<gates {
-                for j in 0..<hidden {
-                    let row = d * gh + g * hidden + j          // row of W and R
-                    let column = d * gp + g * hp + j            // column of the packed operands
-                    for k in 0..<inputSize { inputT[k * columns + column] = w[row * inputSize + k] }
-                    for k in 0..<hidden { recurrentT[(d * hp + k) * gp + g * hp + j] = r[row * hidden + k] }
-                    if let b {
-                        let wb = b[d * 2 * gh + g * hidden + j], rb = b[d * 2 * gh + gh + g * hidden + j]
-                        if g == gate {
-                            inputBias[column] = wb
-                            recurrentBias[column] = rb
-                        } else {
-                            inputBias[column] = wb + rb
-                        }
-                    }
-                }
-            }
-        }
+        w.withUnsafeBufferPointer { w in r.withUnsafeBufferPointer { r in (b ?? []).withUnsafeBufferPointer { bias in
+            inputT.withUnsafeMutableBufferPointer { inputT in inputBias.withUnsafeMutableBufferPointer { inputBias in
+                recurrentT.withUnsafeMutableBufferPointer { recurrentT in recurrentBias.withUnsafeMutableBufferPointer { recurrentBias in
+                    Self.arrange(w: w.baseAddress, r: r.baseAddress!, b: b == nil ? nil : bias.baseAddress, inputSize: inputSize, hidden: hidden,
+                                 gates: gates, directions: directions, separateRecurrentBias: gate,
+                                 into: Arranged(inputT: inputT.baseAddress, inputBias: inputBias.baseAddress!,
+                                                recurrentT: recurrentT.baseAddress!, recurrentBias: recurrentBias.baseAddress!))
+                } }
+            } }
+        } } }
         if fused {
             self.inputT = inputT
             inputPacked = nil
@@ -91,5 +82,57 @@ final class RecurrentWeights: Sendable {
         self.inputBias = inputBias
         self.recurrentT = recurrentT
         self.recurrentBias = recurrentBias
+    }
+
+    /// `hidden` rounded up to whole 16-float vectors.
+    static func padded(_ hidden: Int) -> Int { (hidden + 15) / 16 * 16 }
+
+    /// Whether one direction's `Wᵀ` (`inputSize × gateWidth` floats) is small enough to fuse the
+    /// input projection into the step kernel (see ``fusesInputProjection``).
+    static func fuses(inputSize: Int, gateWidth: Int, override: Bool?) -> Bool {
+        inputSize == 0 || (override ?? (inputSize * gateWidth <= fusedInputLimit))
+    }
+
+    /// Where ``arrange(w:r:b:inputSize:hidden:gates:directions:separateRecurrentBias:into:)``
+    /// writes: the layouts of ``inputT``, ``inputBias``, ``recurrentT`` and ``recurrentBias``.
+    struct Arranged {
+        var inputT: UnsafeMutablePointer<Float>?
+        var inputBias: UnsafeMutablePointer<Float>
+        var recurrentT: UnsafeMutablePointer<Float>
+        var recurrentBias: UnsafeMutablePointer<Float>
+    }
+
+    /// Transposes, pads and folds W, R and B into `target` (every element written, padding
+    /// zeroed). The load-time preparation and a planned run with weights that are request
+    /// inputs share it, so both multiply the same operands.
+    static func arrange(w: UnsafePointer<Float>?, r: UnsafePointer<Float>, b: UnsafePointer<Float>?, inputSize: Int, hidden: Int,
+                        gates: Int, directions: Int, separateRecurrentBias gate: Int?, into target: Arranged) {
+        let hp = padded(hidden), gh = gates * hidden, gp = gates * hp
+        let columns = directions * gp
+        if inputSize > 0, let inputT = target.inputT { inputT.update(repeating: 0, count: inputSize * columns) }
+        target.inputBias.update(repeating: 0, count: columns)
+        target.recurrentT.update(repeating: 0, count: directions * hp * gp)
+        target.recurrentBias.update(repeating: 0, count: columns)
+        for d in 0..<directions {
+            for g in 0..<gates {
+                for j in 0..<hidden {
+                    let row = d * gh + g * hidden + j          // row of W and R
+                    let column = d * gp + g * hp + j            // column of the packed operands
+                    if let w, let inputT = target.inputT {
+                        for k in 0..<inputSize { inputT[k * columns + column] = w[row * inputSize + k] }
+                    }
+                    for k in 0..<hidden { target.recurrentT[(d * hp + k) * gp + g * hp + j] = r[row * hidden + k] }
+                    if let b {
+                        let wb = b[d * 2 * gh + g * hidden + j], rb = b[d * 2 * gh + gh + g * hidden + j]
+                        if g == gate {
+                            target.inputBias[column] = wb
+                            target.recurrentBias[column] = rb
+                        } else {
+                            target.inputBias[column] = wb + rb
+                        }
+                    }
+                }
+            }
+        }
     }
 }

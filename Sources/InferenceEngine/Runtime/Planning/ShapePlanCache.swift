@@ -6,7 +6,8 @@ import Darwin
 
 /// The plans of one graph by input shapes, and the shapes it could not plan (so that they are
 /// not retried on every request). Bounded: a server batching requests dynamically sees one
-/// shape per batch size, and beyond ``capacity`` the oldest entry is dropped.
+/// shape per batch size (up to its maximum batch, typically 32 or 64), and beyond
+/// ``capacity`` the oldest entry is dropped.
 final class ShapePlanCache: @unchecked Sendable {
     enum Entry {
         case plan(ShapePlan)
@@ -22,7 +23,7 @@ final class ShapePlanCache: @unchecked Sendable {
 
     private var mutex = pthread_mutex_t()
     private var entries: [Entry] = []
-    static let capacity = 16
+    static let capacity = 32
 
     init() {
         pthread_mutex_init(&mutex, nil)

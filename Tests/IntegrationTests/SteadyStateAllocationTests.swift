@@ -1,0 +1,86 @@
+import Foundation
+import InferenceEngine
+import Testing
+
+/// One model and inputs for the allocation probe.
+struct AllocationCase: Sendable, CustomStringConvertible {
+    var name: String
+    var model: String
+    var inputs: [String: Tensor]
+    var description: String { name }
+}
+
+/// The bundled example models, and one batch > 1 case of every PyTorch zoo model.
+let allocationCases: [AllocationCase] = {
+    let root = TestEnvironment.repositoryRoot
+    var cases = [
+        AllocationCase(name: "credit_default", model: "examples/models/credit_default/1/model.onnx",
+                       inputs: ["features": Tensor(shape: [16, 10], scalars: (0..<160).map { Float($0 % 7) * 0.25 - 0.5 })]),
+    ]
+    let data = FileManager.default.contents(atPath: root + "/Tests/Fixtures/zoo/cases.json")!
+    let zoo = try! JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+    var seen = Set<String>()
+    for entry in zoo {
+        let model = entry["model"] as! String
+        guard (entry["name"] as! String).hasSuffix("_batch3"), seen.insert(model).inserted,
+              SteadyStateAllocationTests.plannedFamilies.contains(entry["family"] as! String) else { continue }
+        var inputs: [String: Tensor] = [:]
+        for (name, spec) in entry["inputs"] as! [String: [String: Any]] {
+            let shape = spec["shape"] as! [Int]
+            let values = (spec["data"] as! [NSNumber])
+            switch spec["dtype"] as? String ?? "float32" {
+            case "int64": inputs[name] = Tensor(shape: shape, int64s: values.map(\.int64Value))
+            case "int32": inputs[name] = Tensor(shape: shape, int32s: values.map(\.int32Value))
+            case "bool": inputs[name] = Tensor(shape: shape, bools: values.map(\.boolValue))
+            default: inputs[name] = Tensor(shape: shape, scalars: values.map(\.floatValue))
+            }
+        }
+        cases.append(AllocationCase(name: entry["name"] as! String, model: model, inputs: inputs))
+    }
+    return cases
+}()
+
+/// Issue: "steady-state inference allocates nothing". The probe (a release build, as shipped;
+/// `make test` builds it) counts every malloc-family call of every thread over repeated runs
+/// once the input shapes' execution plan exists.
+@Suite("Steady-state inference allocates nothing")
+struct SteadyStateAllocationTests {
+    /// Zoo families whose every node has a planned form.
+    static let plannedFamilies: Set<String> = ["conv_autoencoder_1d"]
+
+    static let probe = TestEnvironment.repositoryRoot + "/.build/release/tensorwire-alloc-probe"
+
+    @Test("a planned model's steady-state runs allocate nothing", arguments: allocationCases, [OptimizationLevel.all, .none])
+    func steadyState(_ c: AllocationCase, _ level: OptimizationLevel) throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.probe),
+                     "build the probe first: swift build -c release --product tensorwire-alloc-probe (make test does)")
+        let directory = NSTemporaryDirectory() + "tensorwire-alloc-\(getpid())-\(c.name)-\(level)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var arguments = [TestEnvironment.repositoryRoot + "/" + c.model, "--optimize", level.rawValue, "--runs", "30"]
+        for (name, tensor) in c.inputs {
+            let file = directory + "/\(name).npy"
+            try Data(tensor.npyBytes()).write(to: URL(fileURLWithPath: file))
+            arguments += ["--input", "\(name)=\(file)"]
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.probe)
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "probe failed: \(String(decoding: err, as: UTF8.self))")
+        let report = try #require(try JSONSerialization.jsonObject(with: out) as? [String: Any])
+        #expect(report["counting_available"] as? Bool == true)
+        #expect(report["planned"] as? Bool == true, "\(c) at \(level): \(report["plan"] ?? "?")")
+        #expect(report["session_allocations_per_run"] as? Double == 0, "\(c) at \(level): \(report)")
+        // Model.run returns fresh tensors: the result array and one buffer per output, nothing more.
+        let outputs = try Model(contentsOf: TestEnvironment.repositoryRoot + "/" + c.model, outputTypes: Model.allOutputTypes).outputs.count
+        let perRun = try #require(report["model_run_allocations_per_run"] as? Double)
+        #expect(perRun <= Double(1 + outputs), "\(c) at \(level): \(report)")
+    }
+}
