@@ -17,12 +17,15 @@ let allocationCases: [AllocationCase] = {
         AllocationCase(name: "credit_default", model: "examples/models/credit_default/1/model.onnx",
                        inputs: ["features": Tensor(shape: [16, 10], scalars: (0..<160).map { Float($0 % 7) * 0.25 - 0.5 })]),
     ]
-    let data = FileManager.default.contents(atPath: root + "/Tests/Fixtures/zoo/cases.json")!
-    let zoo = try! JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+    // The PyTorch zoo's batch-3 cases and the scikit-learn zoo's batch-5 cases.
+    let zoo = [("zoo", "_batch3"), ("zoo_sklearn", "_batch5")].flatMap { directory, suffix in
+        let data = FileManager.default.contents(atPath: root + "/Tests/Fixtures/\(directory)/cases.json")!
+        return (try! JSONSerialization.jsonObject(with: data) as! [[String: Any]]).filter { ($0["name"] as! String).hasSuffix(suffix) }
+    }
     var seen = Set<String>()
     for entry in zoo {
         let model = entry["model"] as! String
-        guard (entry["name"] as! String).hasSuffix("_batch3"), seen.insert(model).inserted,
+        guard seen.insert(model).inserted,
               SteadyStateAllocationTests.plannedFamilies.contains(entry["family"] as! String) else { continue }
         var inputs: [String: Tensor] = [:]
         for (name, spec) in entry["inputs"] as! [String: [String: Any]] {
@@ -46,7 +49,15 @@ let allocationCases: [AllocationCase] = {
 @Suite("Steady-state inference allocates nothing")
 struct SteadyStateAllocationTests {
     /// Zoo families whose every node has a planned form.
-    static let plannedFamilies: Set<String> = ["conv_autoencoder_1d"]
+    static let plannedFamilies = Set(["conv_autoencoder_1d"]).union(sklearnFamilies)
+
+    /// Every scikit-learn zoo family (skl2onnx's linear, tree, scaling and MLP graphs).
+    static let sklearnFamilies: Set<String> = [
+        "decision_tree_multiclass", "gradient_boosting_binary", "gradient_boosting_multiclass", "gradient_boosting_regressor",
+        "linear_regression_2_targets", "linear_svc_binary", "logreg_binary", "logreg_multiclass", "mlp_classifier_binary",
+        "mlp_classifier_multiclass", "mlp_regressor", "normalizer_logreg", "random_forest_binary", "random_forest_multiclass",
+        "random_forest_regressor", "ridge",
+    ]
 
     static let probe = TestEnvironment.repositoryRoot + "/.build/release/tensorwire-alloc-probe"
 
