@@ -19,12 +19,15 @@ let allocationCases: [AllocationCase] = {
         AllocationCase(name: "tick_transformer", model: "examples/models/tick_transformer/1/model.onnx",
                        inputs: ["ticks": Tensor(shape: [4, 32, 8], scalars: (0..<1024).map { Float($0 % 11) * 0.1 - 0.5 })]),
     ]
-    let data = FileManager.default.contents(atPath: root + "/Tests/Fixtures/zoo/cases.json")!
-    let zoo = try! JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+    // The PyTorch zoo's batch-3 cases and the scikit-learn zoo's batch-5 cases.
+    let zoo = [("zoo", "_batch3"), ("zoo_sklearn", "_batch5")].flatMap { directory, suffix in
+        let data = FileManager.default.contents(atPath: root + "/Tests/Fixtures/\(directory)/cases.json")!
+        return (try! JSONSerialization.jsonObject(with: data) as! [[String: Any]]).filter { ($0["name"] as! String).hasSuffix(suffix) }
+    }
     var seen = Set<String>()
     for entry in zoo {
         let model = entry["model"] as! String
-        guard (entry["name"] as! String).hasSuffix("_batch3"), seen.insert(model).inserted else { continue }
+        guard seen.insert(model).inserted else { continue }
         var inputs: [String: Tensor] = [:]
         for (name, spec) in entry["inputs"] as! [String: [String: Any]] {
             let shape = spec["shape"] as! [Int]
