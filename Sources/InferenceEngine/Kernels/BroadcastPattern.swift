@@ -1,70 +1,125 @@
-/// How a binary elementwise operator walks two operands broadcast to one output shape, worked
-/// out once per shape pair. Adjacent dimensions with the same broadcast pattern are merged, so
-/// the common cases (same shape, bias over the last axis, scalar) become one or two long
-/// unit-stride loops.
+/// How elementwise operators walk operands broadcast to one output shape, worked out once per
+/// shape tuple. Adjacent dimensions with the same broadcast pattern in every operand are
+/// merged, so the common cases (same shape, bias over the last axis, scalar) become one or two
+/// long unit-stride loops.
+///
+/// Any number of operands (binary operators, Where, fused elementwise programs) and any element
+/// type: the pattern is in elements, the loops are generic over the element types.
 struct BroadcastPattern: Sendable {
     /// Merged output dimensions, outermost first (at least one).
     let sizes: [Int]
-    /// Element strides of each operand over the merged dimensions (0 where it broadcasts).
-    let aStrides: [Int]
-    let bStrides: [Int]
+    /// Element strides of every operand over the merged dimensions, dimension-major
+    /// (`strides[d * operands + i]`), 0 where operand `i` broadcasts.
+    let strides: [Int]
+    /// Per operand, its stride along the innermost merged dimension: 1, or 0 where it broadcasts.
+    let innerStrides: [Int]
+    let operands: Int
     /// Output elements.
     let count: Int
 
     init(_ aShape: [Int], _ bShape: [Int], outShape: [Int]) {
+        self.init([aShape, bShape], outShape: outShape)
+    }
+
+    init(_ shapes: [[Int]], outShape: [Int]) {
         count = ShapeMath.product(outShape, 0..<outShape.count)
+        operands = shapes.count
         let rank = outShape.count
-        // Merge dims: (size, aBroadcast, bBroadcast), skipping size-1 output dims.
-        var sizes: [Int] = [], aB: [Bool] = [], bB: [Bool] = []
+        // Merged dims: sizes and, per operand, whether it broadcasts there; size-1 output dims are skipped.
+        var sizes: [Int] = [], broadcasts: [[Bool]] = []
         for i in 0..<rank where outShape[i] != 1 {
-            let da = i < rank - aShape.count ? 1 : aShape[i - (rank - aShape.count)]
-            let db = i < rank - bShape.count ? 1 : bShape[i - (rank - bShape.count)]
-            let fa = da == 1, fb = db == 1
-            if let last = sizes.indices.last, aB[last] == fa, bB[last] == fb {
-                sizes[last] *= outShape[i]
+            let flags = shapes.map { shape in i < rank - shape.count || shape[i - (rank - shape.count)] == 1 }
+            if let last = broadcasts.last, last == flags {
+                sizes[sizes.count - 1] *= outShape[i]
             } else {
-                sizes.append(outShape[i]); aB.append(fa); bB.append(fb)
+                sizes.append(outShape[i])
+                broadcasts.append(flags)
             }
         }
-        if sizes.isEmpty { sizes = [1]; aB = [true]; bB = [true] }
+        if sizes.isEmpty {
+            sizes = [1]
+            broadcasts = [[Bool](repeating: true, count: shapes.count)]
+        }
         let r = sizes.count
-        var aStrides = [Int](repeating: 0, count: r), bStrides = [Int](repeating: 0, count: r)
-        var sa = 1, sb = 1
-        for d in stride(from: r - 1, through: 0, by: -1) {
-            if !aB[d] { aStrides[d] = sa; sa *= sizes[d] }
-            if !bB[d] { bStrides[d] = sb; sb *= sizes[d] }
+        var strides = [Int](repeating: 0, count: r * shapes.count)
+        for i in 0..<shapes.count {
+            var s = 1
+            for d in stride(from: r - 1, through: 0, by: -1) where !broadcasts[d][i] {
+                strides[d * shapes.count + i] = s
+                s *= sizes[d]
+            }
         }
         self.sizes = sizes
-        self.aStrides = aStrides
-        self.bStrides = bStrides
+        self.strides = strides
+        innerStrides = Array(strides[((r - 1) * shapes.count)...])
+    }
+
+    var aStrides: [Int] { (0..<sizes.count).map { strides[$0 * operands] } }
+    var bStrides: [Int] { (0..<sizes.count).map { strides[$0 * operands + 1] } }
+
+    /// Calls `body(offsets, start, n)` for every contiguous row of the output: output elements
+    /// `start..<start+n`, where operand `i` starts at element `offsets[i]` and advances by
+    /// `innerStrides[i]`. Nothing is allocated: the multi-index lives on the stack.
+    @inline(__always)
+    func forEachRow(_ body: (_ offsets: UnsafePointer<Int>, _ start: Int, _ n: Int) -> Void) {
+        let r = sizes.count
+        let inner = sizes[r - 1]
+        guard count > 0, inner > 0 else { return }
+        let outer = count / inner
+        let n = operands
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: n + r) { buffer in
+            let offsets = buffer.baseAddress!, index = offsets + n
+            buffer.initialize(repeating: 0)
+            for row in 0..<outer {
+                body(UnsafePointer(offsets), row * inner, inner)
+                var d = r - 2
+                while d >= 0 {
+                    index[d] += 1
+                    for i in 0..<n { offsets[i] += strides[d * n + i] }
+                    if index[d] < sizes[d] { break }
+                    for i in 0..<n { offsets[i] -= strides[d * n + i] * sizes[d] }
+                    index[d] = 0
+                    d -= 1
+                }
+            }
+        }
     }
 
     /// `y = a ∘ b` over the whole output (`count` elements).
     func apply(_ op: BinaryOperator, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
-        let r = sizes.count
-        let inner = sizes[r - 1]
-        let innerA = aStrides[r - 1], innerB = bStrides[r - 1]
-        guard count > 0, inner > 0 else { return }
-        let outer = count / inner
-        if outer == 1 {
-            ElementwiseKernel.binary(op, a, innerA, b, innerB, y, count: inner)
-            return
+        let innerA = innerStrides[0], innerB = innerStrides[1]
+        forEachRow { o, start, n in
+            ElementwiseKernel.binary(op, a + o[0], innerA, b + o[1], innerB, y + start, count: n)
         }
-        // The multi-index over the outer (merged) dimensions lives on the stack.
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: r) { index in
-            index.initialize(repeating: 0)
-            var offA = 0, offB = 0
-            for row in 0..<outer {
-                ElementwiseKernel.binary(op, a + offA, innerA, b + offB, innerB, y + row * inner, count: inner)
-                var d = r - 2
-                while d >= 0 {
-                    index[d] += 1
-                    offA += aStrides[d]; offB += bStrides[d]
-                    if index[d] < sizes[d] { break }
-                    offA -= aStrides[d] * sizes[d]; offB -= bStrides[d] * sizes[d]
-                    index[d] = 0
-                    d -= 1
-                }
+    }
+
+    /// `y = f(a, b)` elementwise for a two-operand pattern, any element types.
+    @inline(__always)
+    func map<A, B, R>(_ a: UnsafePointer<A>, _ b: UnsafePointer<B>, _ y: UnsafeMutablePointer<R>, _ f: (A, B) -> R) {
+        let sa = innerStrides[0], sb = innerStrides[1]
+        forEachRow { o, start, n in
+            let pa = a + o[0], pb = b + o[1], py = y + start
+            // One loop per stride pattern, so the common ones are unit-stride (vectorizable).
+            switch (sa, sb) {
+            case (1, 1): for i in 0..<n { py[i] = f(pa[i], pb[i]) }
+            case (1, 0): let s = pb.pointee; for i in 0..<n { py[i] = f(pa[i], s) }
+            case (0, 1): let s = pa.pointee; for i in 0..<n { py[i] = f(s, pb[i]) }
+            default: let v = f(pa.pointee, pb.pointee); for i in 0..<n { py[i] = v }
+            }
+        }
+    }
+
+    /// `y = f(a, b, c)` elementwise for a three-operand pattern (Where).
+    @inline(__always)
+    func map<A, B, C, R>(_ a: UnsafePointer<A>, _ b: UnsafePointer<B>, _ c: UnsafePointer<C>, _ y: UnsafeMutablePointer<R>,
+                         _ f: (A, B, C) -> R) {
+        let sa = innerStrides[0], sb = innerStrides[1], sc = innerStrides[2]
+        forEachRow { o, start, n in
+            let pa = a + o[0], pb = b + o[1], pc = c + o[2], py = y + start
+            if sa == 1 && sb == 1 && sc == 1 {
+                for i in 0..<n { py[i] = f(pa[i], pb[i], pc[i]) }
+            } else {
+                for i in 0..<n { py[i] = f(pa[i * sa], pb[i * sb], pc[i * sc]) }
             }
         }
     }

@@ -15,62 +15,113 @@ struct AddLayerNormKernel: NodeKernel {
     let epsilon: Float
     let emitsSum: Bool
 
+    /// How the two addends combine for one pair of shapes.
+    struct Layout {
+        enum Mode {
+            /// The addends have one shape.
+            case same
+            /// The smaller addend is one `[width]` row added to every row.
+            case row
+            /// Any other broadcast: the sum is formed first with this pattern.
+            case general(BroadcastPattern)
+        }
+        /// Whether input 1 is the larger addend (Add is commutative, so the row may come first).
+        let swapped: Bool
+        let mode: Mode
+        let shape: [Int]
+        let count: Int
+        let rows: Int
+    }
+
+    /// The layout for addends of these shapes, nil if they do not make rows of ``width``.
+    func layout(_ aShape: [Int], _ bShape: [Int]) -> Layout? {
+        let aCount = ShapeMath.product(aShape, 0..<aShape.count), bCount = ShapeMath.product(bShape, 0..<bShape.count)
+        let swapped = aCount < bCount
+        let (big, small) = swapped ? (bShape, aShape) : (aShape, bShape)
+        let smallCount = min(aCount, bCount)
+        let mode: Layout.Mode
+        var shape = big
+        if small == big {
+            mode = .same
+        } else if smallCount == width && small.last == width && big.last == width && big.count >= small.count {
+            mode = .row
+        } else {
+            guard let s = Broadcast.shape(big, small) else { return nil }
+            shape = s
+            mode = .general(BroadcastPattern(big, small, outShape: s))
+        }
+        guard shape.last == width else { return nil }
+        let count = ShapeMath.product(shape, 0..<shape.count)
+        return Layout(swapped: swapped, mode: mode, shape: shape, count: count, rows: width == 0 ? 0 : count / width)
+    }
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
-        var (a, aShape) = try node.floats(inputs[0])
-        var (b, bShape) = try node.floats(inputs[1])
+        let a = try node.floats(inputs[0]), b = try node.floats(inputs[1])
         let gamma = try node.floats(inputs[2]).values
         let beta = inputs.count > 3 && inputs[3] != nil ? try node.floats(inputs[3]).values : nil
-        // The row operand may come first (Add is commutative).
-        if a.count < b.count { swap(&a, &b); swap(&aShape, &bShape) }
-        var rowBroadcast = false
-        if bShape == aShape {
-            rowBroadcast = false
-        } else if b.count == width && bShape.last == width && aShape.last == width && aShape.count >= bShape.count {
-            rowBroadcast = true
-        } else {
-            // General broadcast: add first, then normalise the sum against a zero row.
-            let shape = try node.broadcast([aShape, bShape])
-            a = Broadcast.binary(.add, a, aShape, b, bShape, outShape: shape)
-            aShape = shape
-            b = [Float](repeating: 0, count: width)
-            rowBroadcast = true
+        guard let layout = layout(a.shape, b.shape), gamma.count == width, beta.map({ $0.count == width }) ?? true else {
+            throw node.invalid("expected rows of \(width) features, got \(a.shape.shapeDescription) and \(b.shape.shapeDescription)")
         }
-        guard aShape.last == width, gamma.count == width, beta.map({ $0.count == width }) ?? true else {
-            throw node.invalid("expected rows of \(width) features, got \(aShape.shapeDescription)")
+        let (big, small) = layout.swapped ? (b.values, a.values) : (a.values, b.values)
+        var summed: [Float] = []
+        if case .general(let pattern) = layout.mode {
+            summed = [Float](repeating: 0, count: layout.count)
+            big.withUnsafeBufferPointer { pb in small.withUnsafeBufferPointer { ps in summed.withUnsafeMutableBufferPointer { out in
+                guard layout.count > 0 else { return }
+                pattern.apply(.add, pb.baseAddress!, ps.baseAddress!, out.baseAddress!)
+            } } }
         }
-        let count = a.count, rows = width == 0 ? 0 : count / width
+        let count = layout.count
         var sum: [Float] = emitsSum ? [Float](repeating: 0, count: count) : []
         let y = node.outputFloats(count) { out, initialized in
             initialized = count
             guard count > 0 else { return }
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { scratch in
-                a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
-                gamma.withUnsafeBufferPointer { pg in
-                    let s = scratch.baseAddress!
-                    for r in 0..<rows {
-                        let ra = pa.baseAddress! + r * width
-                        let rb = pb.baseAddress! + (rowBroadcast ? 0 : r * width)
-                        for i in 0..<width { s[i] = ra[i] + rb[i] }
-                        if let beta {
-                            _ = beta.withUnsafeBufferPointer { pbeta in
-                                LayerNormRow.normalize(s, out.baseAddress! + r * width, width: width, epsilon: epsilon,
-                                                       gamma: pg.baseAddress!, beta: pbeta.baseAddress!)
-                            }
-                        } else {
-                            LayerNormRow.normalize(s, out.baseAddress! + r * width, width: width, epsilon: epsilon,
-                                                   gamma: pg.baseAddress!, beta: nil)
-                        }
-                        if emitsSum {
-                            sum.withUnsafeMutableBufferPointer { ps in
-                                (ps.baseAddress! + r * width).update(from: s, count: width)
-                            }
-                        }
-                    }
+            big.withUnsafeBufferPointer { pa in small.withUnsafeBufferPointer { pb in summed.withUnsafeBufferPointer { pre in
+            gamma.withUnsafeBufferPointer { pg in (beta ?? []).withUnsafeBufferPointer { pbeta in
+            sum.withUnsafeMutableBufferPointer { ps in
+                let betaPointer = beta == nil ? nil : pbeta.baseAddress
+                let sumPointer = emitsSum ? ps.baseAddress : nil
+                switch layout.mode {
+                case .same, .row:
+                    compute(pa.baseAddress!, pb.baseAddress!, smallRowStride: layout.isRow ? 0 : width, rows: layout.rows,
+                            gamma: pg.baseAddress!, beta: betaPointer, y: out.baseAddress!, sum: sumPointer)
+                case .general:
+                    compute(pre.baseAddress!, nil, smallRowStride: 0, rows: layout.rows,
+                            gamma: pg.baseAddress!, beta: betaPointer, y: out.baseAddress!, sum: sumPointer)
                 }
-                } }
+            }
+            } }
+            } } }
+        }
+        let result = Tensor(shape: layout.shape, storage: .float32(y))
+        return emitsSum ? [result, Tensor(shape: layout.shape, storage: .float32(sum))] : [result]
+    }
+
+    /// `rows` rows of `y = LayerNorm(a + b)`, where `b` advances `smallRowStride` per row (the
+    /// width, or 0 for one row added to all); `b` nil means `a` is the sum already. The sum goes
+    /// to `sum` when given (it is then normalised from there), else through a stack row.
+    func compute(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, smallRowStride: Int, rows: Int,
+                 gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>?,
+                 y: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Float>?) {
+        guard rows > 0, width > 0 else { return }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { scratch in
+            for r in 0..<rows {
+                let ra = a + r * width
+                var s = UnsafePointer(ra)
+                if let b {
+                    let row = sum.map { $0 + r * width } ?? scratch.baseAddress!
+                    let rb = b + r * smallRowStride
+                    for i in 0..<width { row[i] = ra[i] + rb[i] }
+                    s = UnsafePointer(row)
+                } else if let sum {
+                    (sum + r * width).update(from: ra, count: width)
+                }
+                LayerNormRow.normalize(s, y + r * width, width: width, epsilon: epsilon, gamma: gamma, beta: beta)
             }
         }
-        let result = Tensor(shape: aShape, storage: .float32(y))
-        return emitsSum ? [result, Tensor(shape: aShape, storage: .float32(sum))] : [result]
     }
+}
+
+extension AddLayerNormKernel.Layout {
+    var isRow: Bool { if case .row = mode { true } else { false } }
 }

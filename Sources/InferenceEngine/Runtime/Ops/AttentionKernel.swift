@@ -20,111 +20,151 @@ struct AttentionKernel: NodeKernel {
     /// Keys per tile: 64 scores fit in four 512-bit registers' worth of L1 traffic.
     static let tile = 64
 
-    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
-        let (q, qShape) = try node.floats(inputs[0])
-        let (k, kShape) = try node.floats(inputs[1])
-        let (v, vShape) = try node.floats(inputs[2])
-        let mask = hasMask ? try node.floats(inputs[3]) : nil
+    /// The geometry of one attention call: extents, the broadcast batch offsets of every
+    /// operand and how the mask is indexed.
+    struct Layout: Sendable {
+        let sq: Int, d: Int, sk: Int, dv: Int
+        let batches: Int
+        /// Per batch, the element offset of its Q, K, V and mask matrices.
+        let qOffsets: [Int], kOffsets: [Int], vOffsets: [Int], maskOffsets: [Int]
+        let maskRowStride: Int, maskColStride: Int
+        let outShape: [Int]
+        let outCount: Int
+        /// Element counts of K and V: whole-vector loads stop at their ends.
+        let kCount: Int, vCount: Int
+    }
+
+    /// Why shapes do not make an attention call (the message, named with the node by the caller).
+    struct ShapeMismatch: Error { let message: String }
+
+    func layout(q qShape: [Int], k kShape: [Int], v vShape: [Int], mask: [Int]?) throws(ShapeMismatch) -> Layout {
         guard qShape.count >= 2, kShape.count >= 2, vShape.count >= 2 else {
-            throw node.invalid("Q, K and V must have rank ≥ 2, got \(qShape.shapeDescription), \(kShape.shapeDescription), \(vShape.shapeDescription)")
+            throw ShapeMismatch(message: "Q, K and V must have rank ≥ 2, got \(qShape.shapeDescription), \(kShape.shapeDescription), \(vShape.shapeDescription)")
         }
         let sq = qShape[qShape.count - 2], d = qShape[qShape.count - 1]
         let sk = keysTransposed ? kShape[kShape.count - 1] : kShape[kShape.count - 2]
         let kd = keysTransposed ? kShape[kShape.count - 2] : kShape[kShape.count - 1]
         let dv = vShape[vShape.count - 1]
         guard kd == d, vShape[vShape.count - 2] == sk else {
-            throw node.invalid("attention shapes do not match: Q \(qShape.shapeDescription), K \(kShape.shapeDescription), V \(vShape.shapeDescription)")
+            throw ShapeMismatch(message: "attention shapes do not match: Q \(qShape.shapeDescription), K \(kShape.shapeDescription), V \(vShape.shapeDescription)")
         }
         // Leading (batch, head) dimensions broadcast across all operands, as the MatMuls did.
-        var maskShape = mask?.shape ?? []
+        var maskShape = mask ?? []
         while maskShape.count < 2 { maskShape.insert(1, at: 0) }
         if hasMask {
             let rows = maskShape[maskShape.count - 2], cols = maskShape[maskShape.count - 1]
             guard rows == 1 || rows == sq, cols == 1 || cols == sk else {
-                throw node.invalid("mask \(maskShape.shapeDescription) does not broadcast to [\(sq), \(sk)] scores")
+                throw ShapeMismatch(message: "mask \(maskShape.shapeDescription) does not broadcast to [\(sq), \(sk)] scores")
             }
         }
         let leads = [Array(qShape.dropLast(2)), Array(kShape.dropLast(2)), Array(vShape.dropLast(2)), Array(maskShape.dropLast(2))]
         var lead: [Int] = []
         for l in leads.prefix(hasMask ? 4 : 3) {
             guard let b = Broadcast.shape(lead, l) else {
-                throw node.invalid("batch dimensions of Q \(qShape.shapeDescription), K \(kShape.shapeDescription), V \(vShape.shapeDescription) do not broadcast")
+                throw ShapeMismatch(message: "batch dimensions of Q \(qShape.shapeDescription), K \(kShape.shapeDescription), V \(vShape.shapeDescription) do not broadcast")
             }
             lead = b
         }
         let outShape = lead + [sq, dv]
-        let total = try node.checkedCount(outShape)
-        let batches = ShapeMath.product(lead, 0..<lead.count)
+        guard let outCount = ShapeMath.elementCount(outShape) else {
+            throw ShapeMismatch(message: "output shape \(outShape.shapeDescription) is too large")
+        }
         let strides = [sq * d, sk * d, sk * dv, maskShape[maskShape.count - 2] * maskShape[maskShape.count - 1]]
         let offsets = (0..<4).map { Self.batchOffsets(leads[$0], lead: lead, matrix: strides[$0]) }
-        let maskRowStride = maskShape[maskShape.count - 2] == 1 ? 0 : maskShape[maskShape.count - 1]
-        let maskColStride = maskShape[maskShape.count - 1] == 1 ? 0 : 1
+        return Layout(sq: sq, d: d, sk: sk, dv: dv, batches: ShapeMath.product(lead, 0..<lead.count),
+                      qOffsets: offsets[0], kOffsets: offsets[1], vOffsets: offsets[2], maskOffsets: offsets[3],
+                      maskRowStride: maskShape[maskShape.count - 2] == 1 ? 0 : maskShape[maskShape.count - 1],
+                      maskColStride: maskShape[maskShape.count - 1] == 1 ? 0 : 1,
+                      outShape: outShape, outCount: outCount,
+                      kCount: ShapeMath.product(kShape, 0..<kShape.count), vCount: ShapeMath.product(vShape, 0..<vShape.count))
+    }
 
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let (q, qShape) = try node.floats(inputs[0])
+        let (k, kShape) = try node.floats(inputs[1])
+        let (v, vShape) = try node.floats(inputs[2])
+        let mask = hasMask ? try node.floats(inputs[3]) : nil
+        let layout: Layout
+        do throws(ShapeMismatch) {
+            layout = try self.layout(q: qShape, k: kShape, v: vShape, mask: mask?.shape)
+        } catch {
+            throw node.invalid(error.message)
+        }
+        _ = try node.checkedCount(layout.outShape)
+        let total = layout.outCount
         let y = node.outputFloats(total) { out, initialized in
             initialized = total
             guard total > 0 else { return }
-            let tile = Self.tile
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: tile + dv) { scratch in
-                let scores = scratch.baseAddress!, acc = scratch.baseAddress! + tile
-                q.withUnsafeBufferPointer { pq in k.withUnsafeBufferPointer { pk in v.withUnsafeBufferPointer { pv in
-                (mask?.values ?? []).withUnsafeBufferPointer { pm in
-                    for b in 0..<batches {
-                        let qb = pq.baseAddress! + offsets[0][b], kb = pk.baseAddress! + offsets[1][b]
-                        let vb = pv.baseAddress! + offsets[2][b]
-                        let mb = hasMask ? pm.baseAddress! + offsets[3][b] : nil
-                        for i in 0..<sq {
-                            let qi = qb + i * d
-                            let yi = out.baseAddress! + (b * sq + i) * dv
-                            if sk <= 16 && dv <= 16 {
-                                let mrow = mb.map { $0 + i * maskRowStride }
-                                shortRow(qi, kb, vb, mrow, maskColStride: maskColStride, d: d, sk: sk, dv: dv,
-                                         kEnd: pk.baseAddress! + pk.count, vEnd: pv.baseAddress! + pv.count, into: yi)
-                                continue
-                            }
-                            var runningMax = -Float.infinity, runningSum: Float = 0
-                            acc.update(repeating: 0, count: dv)
-                            var j0 = 0
-                            while j0 < sk {
-                                let n = Swift.min(tile, sk - j0)
-                                scoreTile(qi, kb, d: d, sk: sk, j0: j0, n: n, into: scores)
-                                var tileMax = -Float.infinity
-                                if let mb {
-                                    let mrow = mb + i * maskRowStride
-                                    for j in 0..<n { scores[j] += mrow[(j0 + j) * maskColStride]; tileMax = Swift.max(tileMax, scores[j]) }
-                                } else {
-                                    for j in 0..<n { tileMax = Swift.max(tileMax, scores[j]) }
-                                }
-                                // A tile of only -inf (fully masked) adds nothing; skipping it keeps
-                                // -inf − -inf = NaN out of the running sums.
-                                if tileMax > -Float.infinity || tileMax.isNaN {
-                                    let newMax = Swift.max(runningMax, tileMax)
-                                    let correction = expf(runningMax - newMax)
-                                    // Probabilities of the whole tile at once, 16 lanes per step.
-                                    let shift = SIMD16<Float>(repeating: newMax)
-                                    FastMath.map(scores, scores, count: n) { FastMath.exp($0 - shift) }
-                                    var tileSum: Float = 0
-                                    for j in 0..<n { tileSum += scores[j] }
-                                    runningSum = runningSum * correction + tileSum
-                                    if correction != 1 { for c in 0..<dv { acc[c] *= correction } }
-                                    for j in 0..<n {
-                                        let p = scores[j]
-                                        let vj = vb + (j0 + j) * dv
-                                        for c in 0..<dv { acc[c] += p * vj[c] }
-                                    }
-                                    runningMax = newMax
-                                }
-                                j0 += n
-                            }
-                            // Every key masked: the unfused Softmax yields NaN (−inf − −inf); so does this.
-                            let inv = runningSum > 0 ? 1 / runningSum : Float.nan
-                            for c in 0..<dv { yi[c] = acc[c] * inv }
-                        }
+            q.withUnsafeBufferPointer { pq in k.withUnsafeBufferPointer { pk in v.withUnsafeBufferPointer { pv in
+            (mask?.values ?? []).withUnsafeBufferPointer { pm in
+                compute(pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, hasMask ? pm.baseAddress! : nil, out.baseAddress!, layout)
+            } } } }
+        }
+        return [Tensor(shape: layout.outShape, storage: .float32(y))]
+    }
+
+    /// The attention of every query row into `out` (`layout.outCount` floats, not empty).
+    func compute(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?,
+                 _ out: UnsafeMutablePointer<Float>, _ layout: Layout) {
+        let (sq, d, sk, dv) = (layout.sq, layout.d, layout.sk, layout.dv)
+        let maskRowStride = layout.maskRowStride, maskColStride = layout.maskColStride
+        let kEnd = k + layout.kCount, vEnd = v + layout.vCount
+        let tile = Self.tile
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: tile + dv) { scratch in
+            let scores = scratch.baseAddress!, acc = scratch.baseAddress! + tile
+            for b in 0..<layout.batches {
+                let qb = q + layout.qOffsets[b], kb = k + layout.kOffsets[b]
+                let vb = v + layout.vOffsets[b]
+                let mb = mask.map { $0 + layout.maskOffsets[b] }
+                for i in 0..<sq {
+                    let qi = qb + i * d
+                    let yi = out + (b * sq + i) * dv
+                    if sk <= 16 && dv <= 16 {
+                        let mrow = mb.map { $0 + i * maskRowStride }
+                        shortRow(qi, kb, vb, mrow, maskColStride: maskColStride, d: d, sk: sk, dv: dv,
+                                 kEnd: kEnd, vEnd: vEnd, into: yi)
+                        continue
                     }
+                    var runningMax = -Float.infinity, runningSum: Float = 0
+                    acc.update(repeating: 0, count: dv)
+                    var j0 = 0
+                    while j0 < sk {
+                        let n = Swift.min(tile, sk - j0)
+                        scoreTile(qi, kb, d: d, sk: sk, j0: j0, n: n, into: scores)
+                        var tileMax = -Float.infinity
+                        if let mb {
+                            let mrow = mb + i * maskRowStride
+                            for j in 0..<n { scores[j] += mrow[(j0 + j) * maskColStride]; tileMax = Swift.max(tileMax, scores[j]) }
+                        } else {
+                            for j in 0..<n { tileMax = Swift.max(tileMax, scores[j]) }
+                        }
+                        // A tile of only -inf (fully masked) adds nothing; skipping it keeps
+                        // -inf − -inf = NaN out of the running sums.
+                        if tileMax > -Float.infinity || tileMax.isNaN {
+                            let newMax = Swift.max(runningMax, tileMax)
+                            let correction = expf(runningMax - newMax)
+                            // Probabilities of the whole tile at once, 16 lanes per step.
+                            let shift = SIMD16<Float>(repeating: newMax)
+                            FastMath.map(scores, scores, count: n) { FastMath.exp($0 - shift) }
+                            var tileSum: Float = 0
+                            for j in 0..<n { tileSum += scores[j] }
+                            runningSum = runningSum * correction + tileSum
+                            if correction != 1 { for c in 0..<dv { acc[c] *= correction } }
+                            for j in 0..<n {
+                                let p = scores[j]
+                                let vj = vb + (j0 + j) * dv
+                                for c in 0..<dv { acc[c] += p * vj[c] }
+                            }
+                            runningMax = newMax
+                        }
+                        j0 += n
+                    }
+                    // Every key masked: the unfused Softmax yields NaN (−inf − −inf); so does this.
+                    let inv = runningSum > 0 ? 1 / runningSum : Float.nan
+                    for c in 0..<dv { yi[c] = acc[c] * inv }
                 }
-                } } }
             }
         }
-        return [Tensor(shape: outShape, storage: .float32(y))]
     }
 
     /// One query row against at most 16 keys with values at most 16 wide, in registers: scores,

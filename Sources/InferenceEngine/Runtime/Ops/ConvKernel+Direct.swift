@@ -43,107 +43,131 @@ extension ConvKernel {
             && d.oh == d.h && d.ow == d.w && d.padTop == 0 && d.padLeft == 0 && d.spatial % 16 == 0
     }
 
-    func runDirect(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                   _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, _ plane: PhasePlane,
-                   pool: IntraOpPool?) {
-        let fromInput = readsInputDirectly(d)
-        let channelStride = fromInput ? d.h * d.w : plane.count
-        let rowStep = fromInput ? d.ow : window.stride.h * plane.rowStride
-        let spatial = d.spatial, kDim = d.kDim
+    /// Output channels in balanced blocks of at most ``GemmKernel/rowTile``: the block count and rows per block.
+    func directBlocks(_ d: Dimensions) -> (blocks: Int, rows: Int) {
+        let blocks = (d.mg + GemmKernel.rowTile - 1) / GemmKernel.rowTile
+        return (blocks, blocks > 0 ? (d.mg + blocks - 1) / blocks : 0)
+    }
 
-        // Output vectors: where each reads (from its channel's plane) and writes (in its output
-        // plane). When consecutive output rows are consecutive in the source, vectors run across
-        // rows, so narrow planes still fill whole vectors.
+    /// Floats of ``packDirectWeights(_:_:into:)``'s output.
+    func directPackedCount(_ d: Dimensions) -> Int {
+        group * directBlocks(d).blocks * d.kDim * GemmKernel.rowTile
+    }
+
+    /// W's rows packed per group and channel block as `[p][12]` (the tile's broadcast order),
+    /// rows past a block's count left zero.
+    func packDirectWeights(_ w: UnsafePointer<Float>, _ d: Dimensions, into packed: UnsafeMutablePointer<Float>) {
+        let rowTile = GemmKernel.rowTile, kDim = d.kDim
+        let (blocks, blockRows) = directBlocks(d)
+        packed.initialize(repeating: 0, count: directPackedCount(d))
+        for gi in 0..<group {
+            for bk in 0..<blocks {
+                let base = packed + (gi * blocks + bk) * kDim * rowTile
+                for r in 0..<Swift.max(0, Swift.min(blockRows, d.mg - bk * blockRows)) {
+                    let row = w + (gi * d.mg + bk * blockRows + r) * kDim
+                    for p in 0..<kDim { base[p &* rowTile &+ r] = row[p] }
+                }
+            }
+        }
+    }
+
+    /// Output vectors: where each reads (from its channel's plane) and writes (in its output
+    /// plane), as `[source...][destination...][lanes...]`. When consecutive output rows are
+    /// consecutive in the source, vectors run across rows, so narrow planes still fill whole
+    /// vectors.
+    func directVectors(_ d: Dimensions, _ plane: PhasePlane) -> [Int] {
+        let fromInput = readsInputDirectly(d)
+        let rowStep = fromInput ? d.ow : window.stride.h * plane.rowStride
+        let spatial = d.spatial
         let flat = rowStep == d.ow
         let perRow = (d.ow + 15) / 16
         let vectorCount = flat ? (spatial + 15) / 16 : d.oh * perRow
-        // Output channels in balanced blocks of at most 12; weights packed per block as
-        // [p][12] (the tile's broadcast order), rows past the block's count left zero.
+        var table = [Int](repeating: 0, count: 3 * vectorCount)
+        for v in 0..<vectorCount {
+            let (src, dst, count): (Int, Int, Int)
+            if flat {
+                (src, dst, count) = (v * 16, v * 16, Swift.min(16, spatial - v * 16))
+            } else {
+                let oy = v / perRow, ox = (v % perRow) * 16
+                (src, dst, count) = (oy * rowStep + ox, oy * d.ow + ox, Swift.min(16, d.ow - ox))
+            }
+            table[v] = src; table[vectorCount + v] = dst; table[2 * vectorCount + v] = count
+        }
+        return table
+    }
+
+    /// Each reduction step's (input channel, tap) offset in the group's planes.
+    func directOffsets(_ d: Dimensions, _ plane: PhasePlane) -> [Int] {
+        let fromInput = readsInputDirectly(d)
+        let channelStride = fromInput ? d.h * d.w : plane.count
+        var offsets = [Int](repeating: 0, count: d.kDim)
+        for ci in 0..<d.cg {
+            for ky in 0..<window.kernel.h {
+                for kx in 0..<window.kernel.w {
+                    offsets[(ci * window.kernel.h + ky) * window.kernel.w + kx] =
+                        ci * channelStride + (fromInput ? 0 : plane.tapOffset(ky: ky, kx: kx, dilation: window.dilation))
+                }
+            }
+        }
+        return offsets
+    }
+
+    /// - Parameters:
+    ///   - packed: W as ``packDirectWeights(_:_:into:)`` lays it out.
+    ///   - vectors: ``directVectors(_:_:)``; `offsets`: ``directOffsets(_:_:)``.
+    func runDirect(_ x: UnsafePointer<Float>, _ packed: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                   _ residual: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ d: Dimensions, _ plane: PhasePlane,
+                   vectors: UnsafePointer<Int>, vectorCount: Int, offsets: UnsafePointer<Int>, pool: IntraOpPool?) {
+        let fromInput = readsInputDirectly(d)
+        let spatial = d.spatial, kDim = d.kDim
         let rowTile = GemmKernel.rowTile
-        let blocks = (d.mg + rowTile - 1) / rowTile
-        let blockRows = (d.mg + blocks - 1) / blocks
-        let packedCount = group * blocks * kDim * rowTile
+        let (blocks, blockRows) = directBlocks(d)
         // Vectors per chunk: the chunk's reads over all reduction steps stay near L2.
         let chunk = Swift.max(2, (Self.directChunkFloats / Swift.max(1, kDim * 16)) & ~1)
         let planeFloats = fromInput ? 0 : d.cg * plane.count
         let act = activation, before = residualBeforeActivation
-
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * vectorCount + kDim) { table in
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: packedCount) { packedBuffer in
-            let source = table.baseAddress!, destination = source + vectorCount, lanes = destination + vectorCount
-            let offsets = lanes + vectorCount
-            for v in 0..<vectorCount {
-                let (src, dst, count): (Int, Int, Int)
-                if flat {
-                    (src, dst, count) = (v * 16, v * 16, Swift.min(16, spatial - v * 16))
-                } else {
-                    let oy = v / perRow, ox = (v % perRow) * 16
-                    (src, dst, count) = (oy * rowStep + ox, oy * d.ow + ox, Swift.min(16, d.ow - ox))
-                }
-                source[v] = src; destination[v] = dst; lanes[v] = count
-            }
-            for ci in 0..<d.cg {
-                for ky in 0..<window.kernel.h {
-                    for kx in 0..<window.kernel.w {
-                        offsets[(ci * window.kernel.h + ky) * window.kernel.w + kx] =
-                            ci * channelStride + (fromInput ? 0 : plane.tapOffset(ky: ky, kx: kx, dilation: window.dilation))
-                    }
-                }
-            }
-            let packed = packedBuffer.baseAddress!
-            packed.initialize(repeating: 0, count: packedCount)
-            for gi in 0..<group {
-                for bk in 0..<blocks {
-                    let base = packed + (gi * blocks + bk) * kDim * rowTile
-                    for r in 0..<Swift.max(0, Swift.min(blockRows, d.mg - bk * blockRows)) {
-                        let row = w + (gi * d.mg + bk * blockRows + r) * kDim
-                        for p in 0..<kDim { base[p &* rowTile &+ r] = row[p] }
-                    }
-                }
-            }
-            let images = { (range: Range<Int>) in
-                let scratch = fromInput ? nil : ThreadScratch.window.buffer(count: planeFloats)
-                for b in range {
-                    for gi in 0..<group {
-                        let input = x + (b * d.c + gi * d.cg) * d.h * d.w
-                        let planes: UnsafePointer<Float>
-                        if let scratch {
-                            for ci in 0..<d.cg {
-                                plane.fill(scratch + ci * plane.count, from: input + ci * d.h * d.w, h: d.h, w: d.w, padding: 0)
-                            }
-                            planes = UnsafePointer(scratch)
-                        } else {
-                            planes = input
+        let source = vectors, destination = vectors + vectorCount, lanes = destination + vectorCount
+        IntraOpPool.forEachChunk(of: d.n, on: pool, worthSplitting: d.n * d.m * spatial * kDim >= Self.parallelThreshold) { range in
+            let scratch = fromInput ? nil : ThreadScratch.window.buffer(count: planeFloats)
+            for b in range {
+                for gi in 0..<group {
+                    let input = x + (b * d.c + gi * d.cg) * d.h * d.w
+                    let planes: UnsafePointer<Float>
+                    if let scratch {
+                        for ci in 0..<d.cg {
+                            plane.fill(scratch + ci * plane.count, from: input + ci * d.h * d.w, h: d.h, w: d.w, padding: 0)
                         }
-                        var v0 = 0
-                        while v0 < vectorCount {
-                            let v1 = Swift.min(vectorCount, v0 + chunk)
-                            for bk in 0..<blocks {
-                                let first = bk * blockRows
-                                let rows = Swift.min(blockRows, d.mg - first)
-                                guard rows > 0 else { continue }
-                                let oc0 = gi * d.mg + first
-                                let out = DirectOutput(y: y + (b * d.m + oc0) * spatial, residual: residual.map { $0 + (b * d.m + oc0) * spatial },
-                                                       bias: bias.map { $0 + oc0 }, spatial: spatial, activation: act,
-                                                       residualBeforeActivation: before)
-                                let a = UnsafePointer(packed + (gi * blocks + bk) * kDim * rowTile)
-                                var v = v0
-                                while v < v1 {
-                                    let pair = v + 1 < v1
-                                    let second = pair ? v + 1 : v
-                                    Self.directTile(rows: rows, pair: pair, k: kDim, a: a, offsets: offsets,
-                                                    s0: planes + source[v], s1: planes + source[second], out,
-                                                    d0: destination[v], lanes0: lanes[v], d1: destination[second], lanes1: lanes[second])
-                                    v += pair ? 2 : 1
-                                }
+                        planes = UnsafePointer(scratch)
+                    } else {
+                        planes = input
+                    }
+                    var v0 = 0
+                    while v0 < vectorCount {
+                        let v1 = Swift.min(vectorCount, v0 + chunk)
+                        for bk in 0..<blocks {
+                            let first = bk * blockRows
+                            let rows = Swift.min(blockRows, d.mg - first)
+                            guard rows > 0 else { continue }
+                            let oc0 = gi * d.mg + first
+                            let out = DirectOutput(y: y + (b * d.m + oc0) * spatial, residual: residual.map { $0 + (b * d.m + oc0) * spatial },
+                                                   bias: bias.map { $0 + oc0 }, spatial: spatial, activation: act,
+                                                   residualBeforeActivation: before)
+                            let a = packed + (gi * blocks + bk) * kDim * rowTile
+                            var v = v0
+                            while v < v1 {
+                                let pair = v + 1 < v1
+                                let second = pair ? v + 1 : v
+                                Self.directTile(rows: rows, pair: pair, k: kDim, a: a, offsets: offsets,
+                                                s0: planes + source[v], s1: planes + source[second], out,
+                                                d0: destination[v], lanes0: lanes[v], d1: destination[second], lanes1: lanes[second])
+                                v += pair ? 2 : 1
                             }
-                            v0 = v1
                         }
+                        v0 = v1
                     }
                 }
             }
-            IntraOpPool.forEachChunk(of: d.n, on: pool, worthSplitting: d.n * d.m * spatial * kDim >= Self.parallelThreshold, images)
-        } }
+        }
     }
 
     /// Selects the specialisation for a block of `rows` (1...12) output channels.

@@ -64,32 +64,67 @@ struct ConvTransposeKernel: NodeKernel {
         return (full - pads[i] - pads[i + spatial], pads[i])
     }
 
+    /// Sizes of one run.
+    struct Dimensions: Sendable {
+        var n: Int, c: Int, h: Int, w: Int
+        var m: Int, mg: Int, cg: Int
+        var kh: Int, kw: Int
+        var oh: Int, ow: Int
+        var beginY: Int, beginX: Int
+        var sh: Int, sw: Int, dh: Int, dw: Int
+        var outShape: [Int]
+        var total: Int
+    }
+
+    /// The sizes for X's and W's shapes and B's length (nil without B).
+    func dimensions(x xs: [Int], w ws: [Int], biasCount: Int?, _ node: NodeExecutor) throws(InferenceError) -> Dimensions {
+        let one = kernel.count == 1
+        guard xs.count == kernel.count + 2, ws.count == xs.count, ws[0] == xs[1], xs[1] % group == 0 else {
+            throw node.invalid("W \(ws.shapeDescription) does not match X \(xs.shapeDescription)")
+        }
+        let n = xs[0], c = xs[1], h = one ? 1 : xs[2], wd = xs[xs.count - 1]
+        let mg = ws[1], m = mg * group
+        let kh = one ? 1 : kernel[0], kw = kernel[kernel.count - 1]
+        guard (one ? ws[2] == kw : ws[2] == kh && ws[3] == kw) else { throw node.invalid("W \(ws.shapeDescription) does not match kernel_shape") }
+        if let biasCount, biasCount != m { throw node.invalid("B has \(biasCount) values for \(m) channels") }
+        let gy = one ? (out: 1, begin: 0) : geometry(h, axis: 0)
+        let gx = geometry(wd, axis: kernel.count - 1)
+        guard gy.out >= 0, gx.out >= 0 else { throw node.invalid("negative output size") }
+        let outShape = one ? [n, m, gx.out] : [n, m, gy.out, gx.out]
+        let total = try node.checkedCount(outShape)
+        return Dimensions(n: n, c: c, h: h, w: wd, m: m, mg: mg, cg: c / group, kh: kh, kw: kw, oh: gy.out, ow: gx.out,
+                          beginY: gy.begin, beginX: gx.begin, sh: one ? 1 : strides[0], sw: strides[kernel.count - 1],
+                          dh: one ? 1 : dilations[0], dw: dilations[kernel.count - 1], outShape: outShape, total: total)
+    }
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, xs) = try node.floats(inputs[0])
         let (w, ws) = try node.floats(inputs[1])
         let bias = inputs.count > 2 && inputs[2] != nil ? try node.floats(inputs[2]).values : nil
-        let one = kernel.count == 1
-        let n = xs[0], c = xs[1], h = one ? 1 : xs[2], wd = xs[xs.count - 1]
-        guard ws.count == xs.count, ws[0] == c, c % group == 0 else { throw node.invalid("W \(ws.shapeDescription) does not match X \(xs.shapeDescription)") }
-        let mg = ws[1], m = mg * group, cg = c / group
-        let kh = one ? 1 : kernel[0], kw = kernel[kernel.count - 1]
-        guard (one ? ws[2] == kw : ws[2] == kh && ws[3] == kw) else { throw node.invalid("W \(ws.shapeDescription) does not match kernel_shape") }
-        if let bias, bias.count != m { throw node.invalid("B has \(bias.count) values for \(m) channels") }
-        let gy = one ? (out: 1, begin: 0) : geometry(h, axis: 0)
-        let gx = geometry(wd, axis: kernel.count - 1)
-        guard gy.out >= 0, gx.out >= 0 else { throw node.invalid("negative output size") }
-        let oh = gy.out, ow = gx.out
-        let outShape = one ? [n, m, ow] : [n, m, oh, ow]
-        let total = try node.checkedCount(outShape)
-        let sh = one ? 1 : strides[0], sw = strides[kernel.count - 1]
-        let dh = one ? 1 : dilations[0], dw = dilations[kernel.count - 1]
-        var y = [Float](repeating: 0, count: total)
+        let d = try dimensions(x: xs, w: ws, biasCount: bias?.count, node)
+        let y = node.outputFloats(d.total) { out, initialized in
+            defer { initialized = d.total }
+            guard let py = out.baseAddress else { return }
+            x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in
+                ConvKernel.withOptionalPointer(bias) { pb in compute(px.baseAddress, pw.baseAddress, pb, into: py, d) }
+            } }
+        }
+        return [Tensor(shape: d.outShape, storage: .float32(y))]
+    }
+
+    /// Y = bias, then every input pixel scattered through its taps (`d.total` floats written;
+    /// `x` and `w` may be nil only when empty).
+    func compute(_ x: UnsafePointer<Float>?, _ w: UnsafePointer<Float>?, _ bias: UnsafePointer<Float>?,
+                 into y: UnsafeMutablePointer<Float>, _ d: Dimensions) {
+        let (n, c, h, wd, m, mg, cg, kh, kw, oh, ow) = (d.n, d.c, d.h, d.w, d.m, d.mg, d.cg, d.kh, d.kw, d.oh, d.ow)
+        let (sh, sw, dh, dw) = (d.sh, d.sw, d.dh, d.dw)
         for b in 0..<n {
             for oc in 0..<m {
-                let v = bias?[oc] ?? 0
-                let base = (b * m + oc) * oh * ow
-                for i in 0..<(oh * ow) { y[base + i] = v }
+                (y + (b * m + oc) * oh * ow).initialize(repeating: bias?[oc] ?? 0, count: oh * ow)
             }
+        }
+        guard let x, let w else { return }
+        for b in 0..<n {
             for g in 0..<group {
                 for ci in 0..<cg {
                     let ic = g * cg + ci
@@ -102,10 +137,10 @@ struct ConvTransposeKernel: NodeKernel {
                                 let wBase = ((ic * mg + o) * kh) * kw
                                 let yBase = (b * m + oc) * oh * ow
                                 for ky in 0..<kh {
-                                    let oy = iy * sh - gy.begin + ky * dh
+                                    let oy = iy * sh - d.beginY + ky * dh
                                     if oy < 0 || oy >= oh { continue }
                                     for kx in 0..<kw {
-                                        let ox = ix * sw - gx.begin + kx * dw
+                                        let ox = ix * sw - d.beginX + kx * dw
                                         if ox < 0 || ox >= ow { continue }
                                         y[yBase + oy * ow + ox] += xv * w[wBase + ky * kw + kx]
                                     }
@@ -116,6 +151,5 @@ struct ConvTransposeKernel: NodeKernel {
                 }
             }
         }
-        return [Tensor(shape: outShape, storage: .float32(y))]
     }
 }

@@ -190,6 +190,10 @@ extension NodeExecutor {
     }
 }
 
+// Every kernel below keeps its arithmetic in one pointer-level `compute` that the general
+// executor calls on tensor storage and the bound kernel of an execution plan calls on arena
+// addresses, so planned and unplanned runs give the same bits.
+
 struct BinaryKernel: NodeKernel {
     enum Op: String, Sendable {
         case add = "Add", sub = "Sub", mul = "Mul", div = "Div", pow = "Pow", mod = "Mod"
@@ -199,108 +203,218 @@ struct BinaryKernel: NodeKernel {
     let op: Op
     let fmod: Bool
 
+    /// The result's element type when `a` has `type`.
+    func outputType(_ type: ElementType) -> ElementType {
+        switch op {
+        case .equal, .less, .greater, .lessOrEqual, .greaterOrEqual, .and, .or, .xor: .bool
+        default: type
+        }
+    }
+
+    /// Whether ``compute(_:_:_:_:_:_:)`` handles these operand types.
+    func supports(_ a: ElementType, _ b: ElementType) -> Bool {
+        switch (a, b) {
+        case (.float32, .float32): op != .and && op != .or && op != .xor
+        case (.float32, .int64), (.float32, .int32), (.int64, .float32), (.int32, .float32): op == .pow
+        case (.int64, .int64), (.int32, .int32): op != .and && op != .or && op != .xor
+        case (.int64, .int32), (.int32, .int64): op == .pow
+        case (.bool, .bool): op == .and || op == .or || op == .xor || op == .greater || op == .equal
+        default: false
+        }
+    }
+
+    /// Whether integer division would divide by zero (checked before ``compute``, which must
+    /// not trap): `b` holds `count` elements of `type`.
+    func dividesByZero(_ b: UnsafeRawPointer, _ type: ElementType, count: Int) -> Bool {
+        guard op == .div || op == .mod else { return false }
+        switch type {
+        case .int64: let p = b.assumingMemoryBound(to: Int64.self); for i in 0..<count where p[i] == 0 { return true }
+        case .int32: let p = b.assumingMemoryBound(to: Int32.self); for i in 0..<count where p[i] == 0 { return true }
+        default: break
+        }
+        return false
+    }
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let a = try node.required(inputs, 0), b = try node.required(inputs, 1)
         let shape = try node.broadcast([a.shape, b.shape])
-        let out: TensorStorage
-        switch (a.storage, b.storage) {
-        case (.float32(let x), .float32(let y)):
-            out = floatOp(x, a.shape, y, b.shape, shape)
-        case (.float32(let x), _):   // Pow with an integer exponent
-            out = .float32(Generic.map2(x, a.shape, b.storage.floatValues, b.shape, shape) { powf($0, $1) })
-        case (_, .float32(let y)) where op == .pow:   // integer base, float exponent: computed in double, truncated
-            let base = a.storage.int64Values.map(Double.init)
-            let r = Generic.map2(base, a.shape, y, b.shape, shape) { p, e in TensorStorage.floatToInt64(Float(doublePow(p, Double(e)))) }
-            out = TensorStorage.int64(r).cast(to: a.elementType)
-        case (.int64(let x), .int64(let y)):
-            out = try intOp(x, a.shape, y, b.shape, shape, node, wrap: TensorStorage.int64)
-        case (.int32(let x), .int32(let y)):
-            out = try intOp(x, a.shape, y, b.shape, shape, node, wrap: TensorStorage.int32)
-        case (.int64(let x), .int32(let y)):
-            out = try intOp(x, a.shape, y.map(Int64.init), b.shape, shape, node, wrap: TensorStorage.int64)
-        case (.int32(let x), .int64(let y)):
-            out = try intOp(x, a.shape, y.map { Int32(truncatingIfNeeded: $0) }, b.shape, shape, node, wrap: TensorStorage.int32)
-        case (.bool(let x), .bool(let y)):
-            switch op {
-            case .and: out = .bool(Generic.map2(x, a.shape, y, b.shape, shape) { $0 && $1 })
-            case .or: out = .bool(Generic.map2(x, a.shape, y, b.shape, shape) { $0 || $1 })
-            case .xor, .greater: out = .bool(Generic.map2(x, a.shape, y, b.shape, shape) { $0 != $1 })
-            case .equal: out = .bool(Generic.map2(x, a.shape, y, b.shape, shape) { $0 == $1 })
-            default: throw node.invalid("\(op.rawValue) is not defined for BOOL")
-            }
-        default:
+        guard supports(a.elementType, b.elementType) else {
+            if a.elementType == .bool { throw node.invalid("\(op.rawValue) is not defined for BOOL") }
+            if op == .and || op == .or || op == .xor { throw node.invalid("\(op.rawValue) needs BOOL inputs") }
             throw node.invalid("unsupported element types \(a.elementType) and \(b.elementType)")
         }
-        return [Tensor(shape: shape, storage: out)]
+        let pattern = BroadcastPattern(a.shape, b.shape, outShape: shape)
+        let y = try node.outputTensor(shape, outputType(a.elementType)) { y throws(InferenceError) in
+            try a.withElements { pa throws(InferenceError) in
+                try b.withElements { pb throws(InferenceError) in
+                    if a.elementType != .float32, dividesByZero(pb, b.elementType, count: b.elementCount) {
+                        throw node.invalid("integer division by zero")
+                    }
+                    compute(pa, a.elementType, pb, b.elementType, y, pattern)
+                }
+            }
+        }
+        return [y]
     }
 
-    func floatOp(_ x: [Float], _ xs: [Int], _ y: [Float], _ ys: [Int], _ s: [Int]) -> TensorStorage {
-        switch op {
-        case .add: .float32(Broadcast.binary(.add, x, xs, y, ys, outShape: s))
-        case .sub: .float32(Broadcast.binary(.sub, x, xs, y, ys, outShape: s))
-        case .mul: .float32(Broadcast.binary(.mul, x, xs, y, ys, outShape: s))
-        case .div: .float32(Broadcast.binary(.div, x, xs, y, ys, outShape: s))
-        case .pow: .float32(Generic.map2(x, xs, y, ys, s) { a, b in b == 2 ? a * a : (b == 0.5 ? sqrtf(a) : powf(a, b)) })
-        case .mod: .float32(Generic.map2(x, xs, y, ys, s) { fmodf($0, $1) })
-        case .max: .float32(Generic.map2(x, xs, y, ys, s) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) })
-        case .min: .float32(Generic.map2(x, xs, y, ys, s) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) })
-        case .equal: .bool(Generic.map2(x, xs, y, ys, s) { $0 == $1 })
-        case .less: .bool(Generic.map2(x, xs, y, ys, s) { $0 < $1 })
-        case .greater: .bool(Generic.map2(x, xs, y, ys, s) { $0 > $1 })
-        case .lessOrEqual: .bool(Generic.map2(x, xs, y, ys, s) { $0 <= $1 })
-        case .greaterOrEqual: .bool(Generic.map2(x, xs, y, ys, s) { $0 >= $1 })
-        case .and, .or, .xor: .bool([])
+    /// `y = a ∘ b` with the broadcast `pattern`; the types must pass ``supports(_:_:)``.
+    func compute(_ a: UnsafeRawPointer, _ aType: ElementType, _ b: UnsafeRawPointer, _ bType: ElementType,
+                 _ y: UnsafeMutableRawPointer, _ pattern: BroadcastPattern) {
+        switch (aType, bType) {
+        case (.float32, .float32):
+            floatOp(a.assumingMemoryBound(to: Float.self), b.assumingMemoryBound(to: Float.self), y, pattern)
+        case (.float32, .int64):   // Pow with an integer exponent
+            pattern.map(a.assumingMemoryBound(to: Float.self), b.assumingMemoryBound(to: Int64.self),
+                        y.assumingMemoryBound(to: Float.self)) { powf($0, Float($1)) }
+        case (.float32, .int32):
+            pattern.map(a.assumingMemoryBound(to: Float.self), b.assumingMemoryBound(to: Int32.self),
+                        y.assumingMemoryBound(to: Float.self)) { powf($0, Float($1)) }
+        case (.int64, .float32):
+            integerPow(a.assumingMemoryBound(to: Int64.self), b.assumingMemoryBound(to: Float.self), y, pattern)
+        case (.int32, .float32):
+            integerPow(a.assumingMemoryBound(to: Int32.self), b.assumingMemoryBound(to: Float.self), y, pattern)
+        case (.int64, .int64):
+            intOp(a.assumingMemoryBound(to: Int64.self), b.assumingMemoryBound(to: Int64.self), y, pattern)
+        case (.int32, .int32):
+            intOp(a.assumingMemoryBound(to: Int32.self), b.assumingMemoryBound(to: Int32.self), y, pattern)
+        case (.int64, .int32):
+            intOp(a.assumingMemoryBound(to: Int64.self), b.assumingMemoryBound(to: Int32.self), y, pattern)
+        case (.int32, .int64):
+            intOp(a.assumingMemoryBound(to: Int32.self), b.assumingMemoryBound(to: Int64.self), y, pattern)
+        case (.bool, .bool):
+            let pa = a.assumingMemoryBound(to: Bool.self), pb = b.assumingMemoryBound(to: Bool.self)
+            let py = y.assumingMemoryBound(to: Bool.self)
+            switch op {
+            case .and: pattern.map(pa, pb, py) { $0 && $1 }
+            case .or: pattern.map(pa, pb, py) { $0 || $1 }
+            case .xor, .greater: pattern.map(pa, pb, py) { $0 != $1 }
+            case .equal: pattern.map(pa, pb, py) { $0 == $1 }
+            default: break
+            }
+        default:
+            break
         }
     }
 
-    func intOp<T: FixedWidthInteger & SignedInteger>(_ x: [T], _ xs: [Int], _ y: [T], _ ys: [Int], _ s: [Int],
-                                                     _ node: NodeExecutor, wrap: ([T]) -> TensorStorage) throws(InferenceError) -> TensorStorage {
+    private func floatOp(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, _ p: BroadcastPattern) {
+        let out = y.assumingMemoryBound(to: Float.self), flags = y.assumingMemoryBound(to: Bool.self)
         switch op {
-        case .add: return wrap(Generic.map2(x, xs, y, ys, s) { $0 &+ $1 })
-        case .sub: return wrap(Generic.map2(x, xs, y, ys, s) { $0 &- $1 })
-        case .mul: return wrap(Generic.map2(x, xs, y, ys, s) { $0 &* $1 })
-        case .div, .mod:
-            if y.contains(0) { throw node.invalid("integer division by zero") }
-            if op == .div { return wrap(Generic.map2(x, xs, y, ys, s) { $1 == -1 ? 0 &- $0 : $0 / $1 }) }
-            if fmod { return wrap(Generic.map2(x, xs, y, ys, s) { $1 == -1 ? 0 : $0 % $1 }) }
-            return wrap(Generic.map2(x, xs, y, ys, s) { a, b in
-                if b == -1 { return 0 }
-                let r = a % b
-                return r != 0 && ((r < 0) != (b < 0)) ? r + b : r
-            })
+        case .add: p.apply(.add, a, b, out)
+        case .sub: p.apply(.sub, a, b, out)
+        case .mul: p.apply(.mul, a, b, out)
+        case .div: p.apply(.div, a, b, out)
+        case .pow: p.map(a, b, out) { a, b in b == 2 ? a * a : (b == 0.5 ? sqrtf(a) : powf(a, b)) }
+        case .mod: p.map(a, b, out) { fmodf($0, $1) }
+        case .max: p.map(a, b, out) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+        case .min: p.map(a, b, out) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+        case .equal: p.map(a, b, flags) { $0 == $1 }
+        case .less: p.map(a, b, flags) { $0 < $1 }
+        case .greater: p.map(a, b, flags) { $0 > $1 }
+        case .lessOrEqual: p.map(a, b, flags) { $0 <= $1 }
+        case .greaterOrEqual: p.map(a, b, flags) { $0 >= $1 }
+        case .and, .or, .xor: break
+        }
+    }
+
+    /// Integer base, float exponent: computed in double and truncated, as onnxruntime does.
+    private func integerPow<T: FixedWidthInteger & SignedInteger>(_ a: UnsafePointer<T>, _ b: UnsafePointer<Float>,
+                                                                  _ y: UnsafeMutableRawPointer, _ p: BroadcastPattern) {
+        p.map(a, b, y.assumingMemoryBound(to: T.self)) { base, e in
+            T(truncatingIfNeeded: TensorStorage.floatToInt64(Float(doublePow(Double(base), Double(e)))))
+        }
+    }
+
+    /// `b` is converted to `a`'s type (only Pow mixes integer widths).
+    private func intOp<A: FixedWidthInteger & SignedInteger, B: FixedWidthInteger & SignedInteger>(
+        _ a: UnsafePointer<A>, _ b: UnsafePointer<B>, _ y: UnsafeMutableRawPointer, _ p: BroadcastPattern
+    ) {
+        let out = y.assumingMemoryBound(to: A.self), flags = y.assumingMemoryBound(to: Bool.self)
+        @inline(__always) func c(_ v: B) -> A { A(truncatingIfNeeded: v) }
+        switch op {
+        case .add: p.map(a, b, out) { $0 &+ c($1) }
+        case .sub: p.map(a, b, out) { $0 &- c($1) }
+        case .mul: p.map(a, b, out) { $0 &* c($1) }
+        // Zero divisors were refused before (dividesByZero); the guard only keeps a bug from trapping.
+        case .div: p.map(a, b, out) { x, v in let d = c(v); return d == 0 ? 0 : (d == -1 ? 0 &- x : x / d) }
+        case .mod where fmod: p.map(a, b, out) { x, v in let d = c(v); return d == 0 || d == -1 ? 0 : x % d }
+        case .mod:
+            p.map(a, b, out) { x, v in
+                let d = c(v)
+                if d == 0 || d == -1 { return 0 }
+                let r = x % d
+                return r != 0 && ((r < 0) != (d < 0)) ? r + d : r
+            }
         case .pow:
-            return wrap(Generic.map2(x, xs, y, ys, s) { a, b in
-                guard b >= 0 else { return 0 }
-                var result: T = 1, base = a, e = b
+            p.map(a, b, out) { x, v in
+                let e0 = c(v)
+                guard e0 >= 0 else { return 0 }
+                var result: A = 1, base = x, e = e0
                 while e > 0 { if e & 1 == 1 { result = result &* base }; base = base &* base; e >>= 1 }
                 return result
-            })
-        case .max: return wrap(Generic.map2(x, xs, y, ys, s) { Swift.max($0, $1) })
-        case .min: return wrap(Generic.map2(x, xs, y, ys, s) { Swift.min($0, $1) })
-        case .equal: return .bool(Generic.map2(x, xs, y, ys, s) { $0 == $1 })
-        case .less: return .bool(Generic.map2(x, xs, y, ys, s) { $0 < $1 })
-        case .greater: return .bool(Generic.map2(x, xs, y, ys, s) { $0 > $1 })
-        case .lessOrEqual: return .bool(Generic.map2(x, xs, y, ys, s) { $0 <= $1 })
-        case .greaterOrEqual: return .bool(Generic.map2(x, xs, y, ys, s) { $0 >= $1 })
-        case .and, .or, .xor: throw node.invalid("\(op.rawValue) needs BOOL inputs")
+            }
+        case .max: p.map(a, b, out) { Swift.max($0, c($1)) }
+        case .min: p.map(a, b, out) { Swift.min($0, c($1)) }
+        case .equal: p.map(a, b, flags) { $0 == c($1) }
+        case .less: p.map(a, b, flags) { $0 < c($1) }
+        case .greater: p.map(a, b, flags) { $0 > c($1) }
+        case .lessOrEqual: p.map(a, b, flags) { $0 <= c($1) }
+        case .greaterOrEqual: p.map(a, b, flags) { $0 >= c($1) }
+        case .and, .or, .xor: break
         }
     }
 }
 
 @inline(__always) func doublePow(_ a: Double, _ b: Double) -> Double { pow(a, b) }
 
+/// Sum, Mean, Max and Min of one or more inputs with multidirectional broadcasting: the first
+/// two inputs are combined into the output, every further one into the output in place, which
+/// is the left-to-right pairwise order of the definition.
 struct VariadicKernel: NodeKernel {
     let op: BinaryKernel.Op
     let mean: Bool
+
+    /// One pattern per combining step: inputs 0 and 1, then (output, input i) for i ≥ 2.
+    static func patterns(_ shapes: [[Int]], outShape: [Int]) -> [BroadcastPattern] {
+        guard shapes.count > 1 else { return [] }
+        return [BroadcastPattern(shapes[0], shapes[1], outShape: outShape)]
+            + shapes.dropFirst(2).map { BroadcastPattern(outShape, $0, outShape: outShape) }
+    }
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
-        var acc = try node.required(inputs, 0)
-        let binary = BinaryKernel(op: op, fmod: false)
-        for i in 1..<inputs.count { acc = try binary.run([acc, try node.required(inputs, i)], node)[0] }
-        if mean, let v = acc.floats {
-            let s = 1 / Float(inputs.count)
-            acc = Tensor(shape: acc.shape, storage: .float32(v.map { $0 * s }))
+        var tensors: [Tensor] = []
+        for i in inputs.indices { tensors.append(try node.required(inputs, i)) }
+        let type = tensors[0].elementType
+        guard tensors.allSatisfy({ $0.elementType == type }), BinaryKernel(op: op, fmod: false).supports(type, type) else {
+            throw node.invalid("unsupported element types \(tensors.map(\.elementType))")
         }
-        return [acc]
+        let shape = try node.broadcast(tensors.map(\.shape))
+        let patterns = Self.patterns(tensors.map(\.shape), outShape: shape)
+        let y = try node.outputTensor(shape, type) { y throws(InferenceError) in
+            try Tensor.withElements(of: tensors) { pointers in
+                compute({ pointers[$0] }, type, y, patterns, count: ShapeMath.product(shape, 0..<shape.count))
+            }
+        }
+        return [y]
+    }
+
+    /// `input(i)` gives input i's elements, all of `type`; `y` holds `count` elements.
+    @inline(__always)
+    func compute(_ input: (Int) -> UnsafeRawPointer, _ type: ElementType, _ y: UnsafeMutableRawPointer,
+                 _ patterns: [BroadcastPattern], count: Int) {
+        guard let first = patterns.first else {
+            // One input: the output is that input.
+            y.copyMemory(from: input(0), byteCount: count * (type.byteWidth ?? 4))
+            return
+        }
+        let binary = BinaryKernel(op: op, fmod: false)
+        binary.compute(input(0), type, input(1), type, y, first)
+        for i in 1..<patterns.count {
+            binary.compute(UnsafeRawPointer(y), type, input(i + 1), type, y, patterns[i])
+        }
+        if mean && type == .float32 {
+            let v = y.assumingMemoryBound(to: Float.self), s = 1 / Float(patterns.count + 1)
+            for i in 0..<count { v[i] *= s }
+        }
     }
 }
 
@@ -321,89 +435,74 @@ struct UnaryKernel: NodeKernel {
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        let out: TensorStorage
-        switch x.storage {
-        case .float32(let v): out = .float32(float(v))
-        case .int64(let v): out = .int64(integer(v))
-        case .int32(let v): out = .int32(integer(v))
-        case .bool(let v): out = .bool(v.map { !$0 })
+        let y = try node.outputTensor(x.shape, x.elementType) { y throws(InferenceError) in
+            try x.withElements { px in compute(px, x.elementType, y, count: x.elementCount) }
         }
-        return [Tensor(shape: x.shape, storage: out)]
+        return [y]
     }
 
-    func integer<T: FixedWidthInteger & SignedInteger>(_ v: [T]) -> [T] {
-        switch op {
-        case .neg: v.map { 0 &- $0 }
-        case .abs: v.map { $0 < 0 ? 0 &- $0 : $0 }
-        default: v.map { $0.signum() }
-        }
-    }
-
-    func float(_ v: [Float]) -> [Float] {
-        // The transcendental activations of transformer blocks run 16 lanes at a time (FastMath).
-        switch op {
-        case .erf: return Self.mapVectors(v, FastMath.erf)
-        case .gelu: return Self.mapVectors(v, EpilogueActivation.gelu(approximateTanh: approximateTanh).apply)
-        case .leakyRelu: return Self.mapVectors(v, EpilogueActivation.leakyRelu(alpha: alpha).apply)
+    /// `count` elements of `type` from `x` to `y` (which may be `x`).
+    func compute(_ x: UnsafeRawPointer, _ type: ElementType, _ y: UnsafeMutableRawPointer, count: Int) {
+        switch type {
+        case .float32: float(x.assumingMemoryBound(to: Float.self), y.assumingMemoryBound(to: Float.self), count)
+        case .int64: integer(x.assumingMemoryBound(to: Int64.self), y.assumingMemoryBound(to: Int64.self), count)
+        case .int32: integer(x.assumingMemoryBound(to: Int32.self), y.assumingMemoryBound(to: Int32.self), count)
+        case .bool:
+            let px = x.assumingMemoryBound(to: Bool.self), py = y.assumingMemoryBound(to: Bool.self)
+            for i in 0..<count { py[i] = !px[i] }
         default: break
         }
+    }
+
+    private func integer<T: FixedWidthInteger & SignedInteger>(_ x: UnsafePointer<T>, _ y: UnsafeMutablePointer<T>, _ count: Int) {
+        switch op {
+        case .neg: for i in 0..<count { y[i] = 0 &- x[i] }
+        case .abs: for i in 0..<count { y[i] = x[i] < 0 ? 0 &- x[i] : x[i] }
+        default: for i in 0..<count { y[i] = x[i].signum() }
+        }
+    }
+
+    private func float(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) {
         let a = alpha, b = beta
-        return Self.map(v) { [op] x in
-            switch op {
-            case .sqrt: return sqrtf(x)
-            case .erf, .gelu, .leakyRelu: preconditionFailure("\(op) takes the vector path above")
-            case .exp: return expf(x)
-            case .log: return logf(x)
-            case .neg: return -x
-            case .abs: return Swift.abs(x)
-            case .reciprocal: return 1 / x
-            case .floor: return floorf(x)
-            case .ceil: return ceilf(x)
-            case .sign: return x > 0 ? 1 : (x < 0 ? -1 : (x.isNaN ? x : 0))
-            case .elu: return x >= 0 ? x : a * (expf(x) - 1)
-            case .hardSigmoid: return Swift.max(0, Swift.min(1, a * x + b))
-            case .softplus: return x > 20 ? x : log1pf(expf(x))
-            case .sin: return sinf(x)
-            case .hardSwish: return x * Swift.max(0, Swift.min(1, x / 6 + 0.5))
-            case .acos: return acosf(x)
-            case .asin: return asinf(x)
-            case .atan: return atanf(x)
-            case .acosh: return acoshf(x)
-            case .asinh: return asinhf(x)
-            case .atanh: return atanhf(x)
-            case .sinh: return sinhf(x)
-            case .cosh: return coshf(x)
-            case .tan: return tanf(x)
-            case .round: return rintf(x)   // half to even
-            case .softsign: return x / (1 + Swift.abs(x))
-            case .mish: return x * tanhf(x > 20 ? x : log1pf(expf(x)))
-            case .celu: return Swift.max(0, x) + Swift.min(0, a * (expf(x / a) - 1))
-            case .thresholdedRelu: return x > a ? x : 0
-            case .shrink: return x < -a ? x + b : (x > a ? x - b : 0)
-            case .selu: return x > 0 ? b * x : b * (a * expf(x) - a)
-            case .cos: return cosf(x)
-            case .not: return x
-            }
-        }
-    }
-
-    @inline(__always)
-    static func mapVectors(_ v: [Float], _ f: (SIMD16<Float>) -> SIMD16<Float>) -> [Float] {
-        [Float](unsafeUninitializedCapacity: v.count) { out, n in
-            v.withUnsafeBufferPointer { src in
-                if let s = src.baseAddress, let d = out.baseAddress { FastMath.map(s, d, count: v.count, f) }
-            }
-            n = v.count
-        }
-    }
-
-    @inline(__always)
-    static func map(_ v: [Float], _ f: (Float) -> Float) -> [Float] {
-        [Float](unsafeUninitializedCapacity: v.count) { out, n in
-            v.withUnsafeBufferPointer { src in
-                for i in 0..<v.count { out[i] = f(src[i]) }
-            }
-            n = v.count
+        // The operator switch sits outside the loops, so each loop is one operation.
+        @inline(__always) func each(_ f: (Float) -> Float) { for i in 0..<count { y[i] = f(x[i]) } }
+        switch op {
+        // The transcendental activations of transformer blocks run 16 lanes at a time (FastMath).
+        case .erf: FastMath.map(x, y, count: count, FastMath.erf)
+        case .gelu: FastMath.map(x, y, count: count, EpilogueActivation.gelu(approximateTanh: approximateTanh).apply)
+        case .leakyRelu: FastMath.map(x, y, count: count, EpilogueActivation.leakyRelu(alpha: alpha).apply)
+        case .sqrt: each { sqrtf($0) }
+        case .exp: each { expf($0) }
+        case .log: each { logf($0) }
+        case .neg: each { -$0 }
+        case .abs: each { Swift.abs($0) }
+        case .reciprocal: each { 1 / $0 }
+        case .floor: each { floorf($0) }
+        case .ceil: each { ceilf($0) }
+        case .sign: each { $0 > 0 ? 1 : ($0 < 0 ? -1 : ($0.isNaN ? $0 : 0)) }
+        case .elu: each { $0 >= 0 ? $0 : a * (expf($0) - 1) }
+        case .hardSigmoid: each { Swift.max(0, Swift.min(1, a * $0 + b)) }
+        case .softplus: each { $0 > 20 ? $0 : log1pf(expf($0)) }
+        case .sin: each { sinf($0) }
+        case .hardSwish: each { $0 * Swift.max(0, Swift.min(1, $0 / 6 + 0.5)) }
+        case .acos: each { acosf($0) }
+        case .asin: each { asinf($0) }
+        case .atan: each { atanf($0) }
+        case .acosh: each { acoshf($0) }
+        case .asinh: each { asinhf($0) }
+        case .atanh: each { atanhf($0) }
+        case .sinh: each { sinhf($0) }
+        case .cosh: each { coshf($0) }
+        case .tan: each { tanf($0) }
+        case .round: each { rintf($0) }   // half to even
+        case .softsign: each { $0 / (1 + Swift.abs($0)) }
+        case .mish: each { $0 * tanhf($0 > 20 ? $0 : log1pf(expf($0))) }
+        case .celu: each { Swift.max(0, $0) + Swift.min(0, a * (expf($0 / a) - 1)) }
+        case .thresholdedRelu: each { $0 > a ? $0 : 0 }
+        case .shrink: each { $0 < -a ? $0 + b : ($0 > a ? $0 - b : 0) }
+        case .selu: each { $0 > 0 ? b * $0 : b * (a * expf($0) - a) }
+        case .cos: each { cosf($0) }
+        case .not: if UnsafePointer(y) != x { y.update(from: x, count: count) }
         }
     }
 }
@@ -412,40 +511,145 @@ struct ClipKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
         let lo = inputs.count > 1 ? inputs[1] : nil, hi = inputs.count > 2 ? inputs[2] : nil
-        for t in [lo, hi] where t != nil && t!.elementCount != 1 { throw node.invalid("min/max must be scalars") }
-        switch x.storage {
-        case .float32(let v):
-            let l = lo?.scalars[0] ?? -Float.infinity, h = hi?.scalars[0] ?? Float.infinity
-            return [Tensor(shape: x.shape, storage: .float32(UnaryKernel.mapVectors(v, EpilogueActivation.clip(min: l, max: h).apply)))]
-        default:
-            let l = lo?.storage.int64Values[0] ?? Int64.min, h = hi?.storage.int64Values[0] ?? Int64.max
-            let v = x.storage.int64Values.map { Swift.min(Swift.max($0, l), h) }
-            return [Tensor(shape: x.shape, storage: TensorStorage.int64(v).cast(to: x.elementType))]
+        for t in [lo, hi] where t != nil && (t!.elementCount != 1 || t!.elementType != x.elementType) {
+            throw node.invalid("min/max must be scalars of the input's type")
         }
+        let y = try node.outputTensor(x.shape, x.elementType) { y throws(InferenceError) in
+            try x.withElements { px throws(InferenceError) in
+                try Tensor.withElements(of: lo) { pl throws(InferenceError) in
+                    try Tensor.withElements(of: hi) { ph in Self.compute(px, x.elementType, pl, ph, y, count: x.elementCount) }
+                }
+            }
+        }
+        return [y]
+    }
+
+    /// Clamps `count` elements of `type` to the scalars at `lo` and `hi` (no bound where nil).
+    static func compute(_ x: UnsafeRawPointer, _ type: ElementType, _ lo: UnsafeRawPointer?, _ hi: UnsafeRawPointer?,
+                        _ y: UnsafeMutableRawPointer, count: Int) {
+        switch type {
+        case .float32:
+            let l = lo?.load(as: Float.self) ?? -Float.infinity, h = hi?.load(as: Float.self) ?? Float.infinity
+            FastMath.map(x.assumingMemoryBound(to: Float.self), y.assumingMemoryBound(to: Float.self), count: count,
+                         EpilogueActivation.clip(min: l, max: h).apply)
+        case .int64: clamp(x.assumingMemoryBound(to: Int64.self), lo, hi, y.assumingMemoryBound(to: Int64.self), count)
+        case .int32: clamp(x.assumingMemoryBound(to: Int32.self), lo, hi, y.assumingMemoryBound(to: Int32.self), count)
+        default: break
+        }
+    }
+
+    private static func clamp<T: FixedWidthInteger>(_ x: UnsafePointer<T>, _ lo: UnsafeRawPointer?, _ hi: UnsafeRawPointer?,
+                                                    _ y: UnsafeMutablePointer<T>, _ count: Int) {
+        let l = lo?.load(as: T.self) ?? T.min, h = hi?.load(as: T.self) ?? T.max
+        for i in 0..<count { y[i] = Swift.min(Swift.max(x[i], l), h) }
     }
 }
 
 struct CastKernel: NodeKernel {
     let to: ElementType
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        return [Tensor(shape: x.shape, storage: x.storage.cast(to: to))]
+        guard Self.converts(x.elementType, to) else { throw node.invalid("cannot cast \(x.elementType) to \(to)") }
+        let y = try node.outputTensor(x.shape, to) { y throws(InferenceError) in
+            try x.withElements { px in Self.convert(px, x.elementType, y, to, count: x.elementCount) }
+        }
+        return [y]
     }
+
+    static func converts(_ from: ElementType, _ to: ElementType) -> Bool {
+        TensorStorage.supportedTypes.contains(from) && TensorStorage.supportedTypes.contains(to)
+    }
+
+    /// ONNX Cast of `count` elements, with the semantics of ``TensorStorage/cast(to:)``: float to
+    /// integer truncates toward zero (NaN and out of range give Int64.min, truncated for INT32),
+    /// anything non-zero is true.
+    static func convert(_ x: UnsafeRawPointer, _ from: ElementType, _ y: UnsafeMutableRawPointer, _ to: ElementType, count: Int) {
+        if from == to {
+            if UnsafeRawPointer(y) != x { y.copyMemory(from: x, byteCount: count * (from.byteWidth ?? 4)) }
+            return
+        }
+        switch from {
+        case .float32: convert(x.assumingMemoryBound(to: Float.self), y, to, count)
+        case .int64: convert(x.assumingMemoryBound(to: Int64.self), y, to, count)
+        case .int32: convert(x.assumingMemoryBound(to: Int32.self), y, to, count)
+        case .bool: convert(x.assumingMemoryBound(to: UInt8.self), y, to, count)
+        default: break
+        }
+    }
+
+    private static func convert<T: CastSource>(_ x: UnsafePointer<T>, _ y: UnsafeMutableRawPointer, _ to: ElementType, _ count: Int) {
+        switch to {
+        case .float32: let p = y.assumingMemoryBound(to: Float.self); for i in 0..<count { p[i] = x[i].floatValue }
+        case .int64: let p = y.assumingMemoryBound(to: Int64.self); for i in 0..<count { p[i] = x[i].int64Value }
+        case .int32: let p = y.assumingMemoryBound(to: Int32.self); for i in 0..<count { p[i] = Int32(truncatingIfNeeded: x[i].int64Value) }
+        case .bool: let p = y.assumingMemoryBound(to: Bool.self); for i in 0..<count { p[i] = x[i].isNonZero }
+        default: break
+        }
+    }
+}
+
+/// An element type Cast reads (BOOL as its byte, 0 or 1).
+protocol CastSource {
+    var floatValue: Float { get }
+    var int64Value: Int64 { get }
+    var isNonZero: Bool { get }
+}
+
+extension Float: CastSource {
+    var floatValue: Float { self }
+    var int64Value: Int64 { TensorStorage.floatToInt64(self) }
+    var isNonZero: Bool { self != 0 }
+}
+
+extension Int64: CastSource {
+    var floatValue: Float { Float(self) }
+    var int64Value: Int64 { self }
+    var isNonZero: Bool { self != 0 }
+}
+
+extension Int32: CastSource {
+    var floatValue: Float { Float(self) }
+    var int64Value: Int64 { Int64(self) }
+    var isNonZero: Bool { self != 0 }
+}
+
+extension UInt8: CastSource {
+    var floatValue: Float { self != 0 ? 1 : 0 }
+    var int64Value: Int64 { self != 0 ? 1 : 0 }
+    var isNonZero: Bool { self != 0 }
 }
 
 struct WhereKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let c = try node.required(inputs, 0), x = try node.required(inputs, 1), y = try node.required(inputs, 2)
-        guard case .bool(let cond) = c.storage else { throw node.invalid("condition must be BOOL") }
-        let shape = try node.broadcast([c.shape, x.shape, y.shape])
-        let out: TensorStorage
-        switch (x.storage, y.storage) {
-        case (.float32(let a), .float32(let b)): out = .float32(Generic.map3(cond, c.shape, a, x.shape, b, y.shape, shape) { $0 ? $1 : $2 })
-        case (.int64(let a), .int64(let b)): out = .int64(Generic.map3(cond, c.shape, a, x.shape, b, y.shape, shape) { $0 ? $1 : $2 })
-        case (.int32(let a), .int32(let b)): out = .int32(Generic.map3(cond, c.shape, a, x.shape, b, y.shape, shape) { $0 ? $1 : $2 })
-        case (.bool(let a), .bool(let b)): out = .bool(Generic.map3(cond, c.shape, a, x.shape, b, y.shape, shape) { $0 ? $1 : $2 })
-        default: throw node.invalid("X and Y have different element types")
+        guard c.elementType == .bool else { throw node.invalid("condition must be BOOL") }
+        guard x.elementType == y.elementType, let width = x.elementType.byteWidth else {
+            throw node.invalid("X and Y have different element types")
         }
-        return [Tensor(shape: shape, storage: out)]
+        let shape = try node.broadcast([c.shape, x.shape, y.shape])
+        let pattern = BroadcastPattern([c.shape, x.shape, y.shape], outShape: shape)
+        let out = try node.outputTensor(shape, x.elementType) { out throws(InferenceError) in
+            try Tensor.withElements(of: [c, x, y]) { p in Self.compute(p[0], p[1], p[2], out, width: width, pattern) }
+        }
+        return [out]
+    }
+
+    /// Picks elements by their bytes, so one loop per element width serves every type.
+    static func compute(_ c: UnsafeRawPointer, _ x: UnsafeRawPointer, _ y: UnsafeRawPointer, _ out: UnsafeMutableRawPointer,
+                        width: Int, _ pattern: BroadcastPattern) {
+        switch width {
+        case 1: select(c, x, y, out, UInt8.self, pattern)
+        case 2: select(c, x, y, out, UInt16.self, pattern)
+        case 4: select(c, x, y, out, UInt32.self, pattern)
+        default: select(c, x, y, out, UInt64.self, pattern)
+        }
+    }
+
+    @inline(__always)
+    private static func select<T>(_ c: UnsafeRawPointer, _ x: UnsafeRawPointer, _ y: UnsafeRawPointer,
+                                  _ out: UnsafeMutableRawPointer, _: T.Type, _ pattern: BroadcastPattern) {
+        pattern.map(c.assumingMemoryBound(to: Bool.self), x.assumingMemoryBound(to: T.self), y.assumingMemoryBound(to: T.self),
+                    out.assumingMemoryBound(to: T.self)) { $0 ? $1 : $2 }
     }
 }

@@ -10,14 +10,18 @@ struct GlobalPoolKernel: NodeKernel {
         let planes = xs[0] * xs[1], size = ShapeMath.product(xs, 2..<xs.count)
         let y = node.outputFloats(planes) { out, initialized in
             defer { initialized = planes }
-            x.withUnsafeBufferPointer { px in
-                for p in 0..<planes {
-                    guard size > 0, let base = px.baseAddress else { out[p] = isMax ? -.infinity : 0; continue }
-                    out[p] = isMax ? Self.maximum(base + p * size, count: size) : Self.sum(base + p * size, count: size) / Float(size)
-                }
-            }
+            guard let py = out.baseAddress else { return }
+            x.withUnsafeBufferPointer { px in pool(px.baseAddress, planes: planes, size: size, into: py) }
         }
         return [Tensor(shape: Array(xs[..<2]) + [Int](repeating: 1, count: xs.count - 2), storage: .float32(y))]
+    }
+
+    /// One value per plane of `size` floats (`x` may be nil when `size` is 0).
+    func pool(_ x: UnsafePointer<Float>?, planes: Int, size: Int, into out: UnsafeMutablePointer<Float>) {
+        for p in 0..<planes {
+            guard size > 0, let base = x else { out[p] = isMax ? -.infinity : 0; continue }
+            out[p] = isMax ? Self.maximum(base + p * size, count: size) : Self.sum(base + p * size, count: size) / Float(size)
+        }
     }
 
     /// Largest value; NaNs are skipped (as `Swift.max(best, value)` skips them).

@@ -106,8 +106,19 @@ struct IsSpecialKernel: NodeKernel {
     let isInf: Bool, negative: Bool, positive: Bool
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, s) = try node.floats(inputs[0])
-        let v = isInf ? x.map { $0.isInfinite && (($0 > 0 && positive) || ($0 < 0 && negative)) } : x.map(\.isNaN)
+        var v = [Bool](repeating: false, count: x.count)
+        x.withUnsafeBufferPointer { px in v.withUnsafeMutableBufferPointer { pv in
+            if let a = px.baseAddress, let b = pv.baseAddress { apply(a, b, count: x.count) }
+        } }
         return [Tensor(shape: s, storage: .bool(v))]
+    }
+
+    func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Bool>, count: Int) {
+        if isInf {
+            for i in 0..<count { y[i] = x[i].isInfinite && ((x[i] > 0 && positive) || (x[i] < 0 && negative)) }
+        } else {
+            for i in 0..<count { y[i] = x[i].isNaN }
+        }
     }
 }
 
@@ -123,21 +134,79 @@ struct GatherElementsKernel: NodeKernel {
     let axis: Int
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0), idxT = try node.required(inputs, 1)
-        let idx = try node.ints(idxT)
-        guard idxT.shape.count == x.shape.count else { throw node.invalid("ranks differ") }
-        for d in 0..<x.shape.count where d != axis && idxT.shape[d] > x.shape[d] { throw node.invalid("indices \(idxT.shape.shapeDescription) exceed data \(x.shape.shapeDescription)") }
-        let inStrides = ShapeMath.strides(x.shape), outStrides = ShapeMath.strides(idxT.shape)
-        var src = [Int](repeating: 0, count: idx.count)
-        for i in 0..<idx.count {
-            var rem = i, off = 0
-            for d in 0..<x.shape.count {
-                let c = rem / outStrides[d]
-                rem -= c * outStrides[d]
-                off += (d == axis ? try node.index(idx[i], x.shape[axis]) : c) * inStrides[d]
+        guard idxT.elementType == .int64 || idxT.elementType == .int32 else { throw node.invalid("expected an integer tensor") }
+        let layout = try Layout(x.shape, indices: idxT.shape, axis: axis, width: x.elementType.byteWidth ?? 4,
+                                indexWidth: idxT.elementType.byteWidth ?? 8, node)
+        let storage = try TensorStorage.writing(x.elementType, count: idxT.elementCount, arena: node.context.arena) { (target) throws(InferenceError) in
+            let bad: Int64? = x.storage.withUnsafeBytes { source in
+                idxT.storage.withUnsafeBytes { indices in layout.gather(source.baseAddress, indices.baseAddress!, target) }
             }
-            src[i] = off
+            if let bad { throw node.invalid(Layout.outOfRange(bad, layout.axisSize)) }
         }
-        return [Tensor(shape: idxT.shape, storage: x.storage.gathered(src))]
+        return [Tensor(shape: idxT.shape, storage: storage)]
+    }
+
+    /// The element gather for one data and indices shape, on raw bytes.
+    struct Layout: Sendable {
+        /// Per dimension: the indices' extent and the data's stride (elements).
+        let dims: [Int], strides: [Int]
+        let axis: Int, axisSize: Int
+        let count: Int
+        let width: Int, indexWidth: Int
+
+        init(_ shape: [Int], indices: [Int], axis: Int, width: Int, indexWidth: Int, _ node: NodeExecutor) throws(InferenceError) {
+            guard indices.count == shape.count else { throw node.invalid("ranks differ") }
+            for d in 0..<shape.count where d != axis && indices[d] > shape[d] {
+                throw node.invalid("indices \(indices.shapeDescription) exceed data \(shape.shapeDescription)")
+            }
+            dims = indices
+            strides = ShapeMath.strides(shape)
+            self.axis = axis
+            axisSize = shape[axis]
+            count = ShapeMath.product(indices, 0..<indices.count)
+            self.width = width
+            self.indexWidth = indexWidth
+        }
+
+        static func outOfRange(_ v: Int64, _ n: Int) -> String { "index \(v) is out of range for an axis of size \(n)" }
+
+        /// Copies `data[..., indices[i], ...]` for every index position; returns the first
+        /// out-of-range index (nothing is written then).
+        func gather(_ data: UnsafeRawPointer?, _ indices: UnsafeRawPointer, _ target: UnsafeMutableRawPointer) -> Int64? {
+            guard count > 0, let data else { return nil }
+            let n = Int64(axisSize)
+            for i in 0..<count {
+                let v = index(indices, i)
+                if v < -n || v >= n { return v }
+            }
+            let rank = dims.count
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: rank) { scratch in
+                let position = scratch.baseAddress!
+                position.initialize(repeating: 0, count: rank)
+                // Offset of the current position with the axis coordinate left out.
+                var offset = 0
+                for i in 0..<count {
+                    var v = Int(index(indices, i))
+                    if v < 0 { v += axisSize }
+                    (target + i * width).copyMemory(from: data + (offset + v * strides[axis]) * width, byteCount: width)
+                    var d = rank - 1
+                    while d >= 0 {
+                        position[d] += 1
+                        if d != axis { offset += strides[d] }
+                        if position[d] < dims[d] { break }
+                        if d != axis { offset -= strides[d] * dims[d] }
+                        position[d] = 0
+                        d -= 1
+                    }
+                }
+            }
+            return nil
+        }
+
+        @inline(__always)
+        private func index(_ indices: UnsafeRawPointer, _ j: Int) -> Int64 {
+            indexWidth == 8 ? indices.load(fromByteOffset: j * 8, as: Int64.self) : Int64(indices.load(fromByteOffset: j * 4, as: Int32.self))
+        }
     }
 }
 
@@ -277,13 +346,20 @@ struct HardmaxKernel: NodeKernel {
     let coerce: Bool
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, shape) = try node.floats(inputs[0])
-        let r = shape.count
-        let outer: Int, n: Int, inner: Int
-        if r == 0 { (outer, n, inner) = (1, 1, 1) }
-        else if coerce { (outer, n, inner) = (ShapeMath.product(shape, 0..<axis), ShapeMath.product(shape, axis..<r), 1) }
-        else { (outer, n, inner) = (ShapeMath.product(shape, 0..<axis), shape[axis], ShapeMath.product(shape, (axis + 1)..<r)) }
-        var y = [Float](repeating: 0, count: x.count)
-        for o in 0..<outer {
+        let extents = AxisExtents(shape, axis: axis, coerce: coerce)
+        let y = node.outputFloats(x.count) { out, n in
+            x.withUnsafeBufferPointer { src in
+                if let s = src.baseAddress, let d = out.baseAddress { Self.apply(s, d, extents) }
+            }
+            n = x.count
+        }
+        return [Tensor(shape: shape, storage: .float32(y))]
+    }
+
+    static func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ e: AxisExtents) {
+        let (n, inner) = (e.length, e.inner)
+        y.initialize(repeating: 0, count: e.count)
+        for o in 0..<e.outer {
             for s in 0..<inner where n > 0 {
                 let base = o * n * inner + s
                 var best = 0
@@ -291,7 +367,6 @@ struct HardmaxKernel: NodeKernel {
                 y[base + best * inner] = 1
             }
         }
-        return [Tensor(shape: shape, storage: .float32(y))]
     }
 }
 
@@ -299,11 +374,15 @@ struct EyeLikeKernel: NodeKernel {
     let k: Int
     let type: ElementType
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
-        let x = try node.required(inputs, 0)
-        let rows = x.shape[0], cols = x.shape[1]
+        [make(try node.required(inputs, 0).shape)]
+    }
+
+    /// The output depends on the input's shape alone.
+    func make(_ shape: [Int]) -> Tensor {
+        let rows = shape[0], cols = shape[1]
         var v = [Int64](repeating: 0, count: rows * cols)
         for i in 0..<rows { let j = i + k; if j >= 0 && j < cols { v[i * cols + j] = 1 } }
-        return [Tensor(shape: x.shape, storage: TensorStorage.int64(v).cast(to: type))]
+        return Tensor(shape: shape, storage: TensorStorage.int64(v).cast(to: type))
     }
 }
 
@@ -313,8 +392,15 @@ struct DepthSpaceKernel: NodeKernel {
     let crd: Bool
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        guard x.shape.count == 4 else { throw node.invalid("input must be 4-D") }
-        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let view = try self.view(x.shape, node)
+        return [Tensor(shape: view.outShape, storage: x.storage.strided(view.shape, strides: view.strides, arena: node.context.arena,
+                                                                       pool: node.context.pool))]
+    }
+
+    /// The rearrangement as a strided view: the input seen as 6-D blocks, permuted.
+    func view(_ shape: [Int], _ node: NodeExecutor) throws(InferenceError) -> (outShape: [Int], shape: [Int], strides: [Int]) {
+        guard shape.count == 4 else { throw node.invalid("input must be 4-D") }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
         let b = block
         let view: [Int], perm: [Int], outShape: [Int]
         if toSpace {
@@ -328,7 +414,6 @@ struct DepthSpaceKernel: NodeKernel {
             outShape = [n, c * b * b, h / b, w / b]
         }
         let strides = ShapeMath.strides(view)
-        let indices = Generic.viewIndices(perm.map { view[$0] }, strides: perm.map { strides[$0] })
-        return [Tensor(shape: outShape, storage: x.storage.gathered(indices))]
+        return (outShape, perm.map { view[$0] }, perm.map { strides[$0] })
     }
 }

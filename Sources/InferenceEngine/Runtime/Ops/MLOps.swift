@@ -23,8 +23,8 @@ extension OperatorCompiler {
             try checkArity(1, 1)
             let x = try input(0, [.float32, .int64, .int32])
             let attrs = try attributes(["norm"])
-            let norm = try string(attrs, "norm", default: "MAX")
-            guard ["MAX", "L1", "L2"].contains(norm) else { throw fail("unsupported norm '\(norm)'") }
+            let name = try string(attrs, "norm", default: "MAX")
+            guard let norm = NormalizerKernel.Norm(rawValue: name) else { throw fail("unsupported norm '\(name)'") }
             guard x.shape.rank <= 2 else { throw fail("input must be 1-D or 2-D") }
             return (NormalizerKernel(norm: norm), [x.shape], [.float32])
         case "LinearRegressor":
@@ -54,6 +54,12 @@ extension OperatorCompiler {
             let post = try MLPostTransform(string(attrs, "post_transform", default: "NONE"), self)
             let batch = x.shape.rank == 2 ? x.shape.dims[0] : .fixed(1)
             let binary = rows == 1 && labels.count == 2
+            // The binary classifier's one score becomes two columns only under NONE and LOGISTIC;
+            // onnxruntime fills the other transforms' second column inconsistently (PROBIT leaves
+            // half of it unwritten), so they are refused rather than guessed.
+            guard !binary || post == .none || post == .logistic else {
+                throw fail("post_transform '\(post.rawValue)' is not supported for a binary LinearClassifier (one coefficient row, two labels)")
+            }
             let info = LinearKernel.Classifier(labels: labels, post: post)
             return (LinearKernel(coefficients: coefficients, intercepts: intercepts, rows: rows, classifier: info),
                     [InferredShape([batch]), InferredShape([batch, .fixed(binary ? 2 : rows)])], [.int64, .float32])
@@ -102,8 +108,9 @@ extension OperatorCompiler {
         var index: [TreeKey: Int] = [:]
         for i in 0..<n { index[TreeKey(tree: treeIDs[i], node: nodeIDs[i])] = i }
         var nodes: [TreeEnsembleKernel.Node] = []
+        var featureCount = 0
         for i in 0..<n {
-            guard let mode = TreeEnsembleKernel.Mode(rawValue: modes[i]) else { throw fail("unsupported node mode '\(modes[i])'") }
+            guard let mode = TreeEnsembleKernel.Mode(name: modes[i]) else { throw fail("unsupported node mode '\(modes[i])'") }
             var t = -1, f = -1
             if mode != .leaf {
                 guard let ti = index[TreeKey(tree: treeIDs[i], node: trueIDs[i])], let fi = index[TreeKey(tree: treeIDs[i], node: falseIDs[i])] else {
@@ -111,9 +118,10 @@ extension OperatorCompiler {
                 }
                 guard features[i] >= 0, features[i] < 1 << 20 else { throw fail("invalid feature id \(features[i])") }
                 t = ti; f = fi
+                featureCount = Swift.max(featureCount, Int(features[i]) + 1)
             }
-            nodes.append(.init(mode: mode, feature: Int(features[i]), value: values[i], trueChild: t, falseChild: f,
-                               missingTracksTrue: !missing.isEmpty && missing[i] != 0, weights: []))
+            nodes.append(.init(mode: mode, missingTracksTrue: !missing.isEmpty && missing[i] != 0, feature: Int32(features[i]),
+                               value: values[i], trueChild: Int32(t), falseChild: Int32(f), weightStart: 0, weightEnd: 0))
         }
         let wTrees = ints("\(prefix)_treeids"), wNodes = ints("\(prefix)_nodeids"), wIDs = ints("\(prefix)_ids"), wValues = floats("\(prefix)_weights")
         guard wTrees.count == wNodes.count, wIDs.count == wTrees.count, wValues.count == wTrees.count else {
@@ -124,22 +132,32 @@ extension OperatorCompiler {
         if isClassifier {
             guard attrs.byName["classlabels_strings"] == nil else { throw fail("string class labels are not supported (export with integer labels)") }
             labels = ints("classlabels_int64s")
-            guard !labels.isEmpty else { throw fail("classlabels_int64s is missing") }
+            guard labels.count >= 2 else { throw fail("classlabels_int64s must name at least 2 classes") }
             outputs = labels.count
         } else {
             outputs = Int(try attrs.int("n_targets", default: 1))
             guard outputs >= 1, outputs <= 1 << 16 else { throw fail("invalid n_targets") }
         }
+        // Leaf weights grouped by leaf (in attribute order within a leaf, the order they are summed in).
+        var leafWeights = [[(target: Int32, value: Float)]](repeating: [], count: n)
         for k in 0..<wTrees.count {
             guard let i = index[TreeKey(tree: wTrees[k], node: wNodes[k])], nodes[i].mode == .leaf else {
                 throw fail("\(prefix) weight \(k) refers to a node that is not a leaf")
             }
             guard wIDs[k] >= 0, wIDs[k] < Int64(outputs) else { throw fail("\(prefix)_ids has \(wIDs[k]) outside 0..<\(outputs)") }
-            nodes[i].weights.append((Int(wIDs[k]), wValues[k]))
+            leafWeights[i].append((Int32(wIDs[k]), wValues[k]))
+        }
+        var weightTargets: [Int32] = [], weightValues: [Float] = []
+        weightTargets.reserveCapacity(wTrees.count)
+        weightValues.reserveCapacity(wTrees.count)
+        for i in 0..<n {
+            nodes[i].weightStart = Int32(weightTargets.count)
+            for w in leafWeights[i] { weightTargets.append(w.target); weightValues.append(w.value) }
+            nodes[i].weightEnd = Int32(weightTargets.count)
         }
         // Roots: nodes no branch points to, in tree order.
         var isChild = [Bool](repeating: false, count: n)
-        for node in nodes where node.mode != .leaf { isChild[node.trueChild] = true; isChild[node.falseChild] = true }
+        for node in nodes where node.mode != .leaf { isChild[Int(node.trueChild)] = true; isChild[Int(node.falseChild)] = true }
         let roots = (0..<n).filter { !isChild[$0] }
         // Every node must be reached exactly once from a root: no cycles, no shared subtrees, so
         // evaluation always terminates.
@@ -148,19 +166,20 @@ extension OperatorCompiler {
         while let i = stack.popLast() {
             guard !visited[i] else { throw fail("tree \(treeIDs[i]) is not a tree (node \(nodeIDs[i]) is reached twice)") }
             visited[i] = true
-            if nodes[i].mode != .leaf { stack.append(nodes[i].trueChild); stack.append(nodes[i].falseChild) }
+            if nodes[i].mode != .leaf { stack.append(Int(nodes[i].trueChild)); stack.append(Int(nodes[i].falseChild)) }
         }
         guard visited.allSatisfy({ $0 }) else { throw fail("the trees contain a cycle (some nodes are unreachable from any root)") }
         let base = floats("base_values")
         guard base.isEmpty || base.count == outputs || (isClassifier && base.count == 1) else { throw fail("base_values has \(base.count) values for \(outputs) outputs") }
         let post = try MLPostTransform(string(attrs, "post_transform", default: "NONE"), self)
-        let aggregate = try string(attrs, "aggregate_function", default: "SUM")
-        guard ["SUM", "AVERAGE", "MIN", "MAX"].contains(aggregate) else { throw fail("unsupported aggregate_function '\(aggregate)'") }
+        let aggregateName = try string(attrs, "aggregate_function", default: "SUM")
+        guard let aggregate = TreeEnsembleKernel.Aggregate(rawValue: aggregateName) else { throw fail("unsupported aggregate_function '\(aggregateName)'") }
         if !isClassifier, post != .none { throw fail("post_transform '\(post)' is not supported for TreeEnsembleRegressor") }
         let usedClasses = Set(wIDs)
-        let kernel = TreeEnsembleKernel(nodes: nodes, roots: roots, outputs: outputs, base: base, post: post, aggregate: aggregate,
+        let kernel = TreeEnsembleKernel(nodes: nodes, weightTargets: weightTargets, weightValues: weightValues,
+                                        roots: roots.map { Int32($0) }, outputs: outputs, base: base, post: post, aggregate: aggregate,
                                         labels: labels, binaryCase: isClassifier && labels.count == 2 && usedClasses.count == 1,
-                                        weightsAllPositive: wValues.allSatisfy { $0 >= 0 })
+                                        weightsAllPositive: wValues.allSatisfy { $0 >= 0 }, featureCount: featureCount)
         let batch = x.shape.rank == 2 ? x.shape.dims[0] : .fixed(1)
         if isClassifier {
             return (kernel, [InferredShape([batch]), InferredShape([batch, .fixed(outputs)])], [.int64, .float32])
@@ -170,62 +189,6 @@ extension OperatorCompiler {
 }
 
 struct TreeKey: Hashable { var tree: Int64; var node: Int64 }
-
-enum MLPostTransform: String, Sendable {
-    case none = "NONE", softmax = "SOFTMAX", logistic = "LOGISTIC", softmaxZero = "SOFTMAX_ZERO", probit = "PROBIT"
-
-    init(_ name: String, _ compiler: OperatorCompiler) throws(ModelLoadError) {
-        guard let v = MLPostTransform(rawValue: name) else { throw compiler.fail("unsupported post_transform '\(name)'") }
-        self = v
-    }
-
-    static func logistic(_ x: Float) -> Float { 1 / (1 + expf(-x)) }
-
-    static func probit(_ x: Float) -> Float {
-        // sqrt(2) · erfinv(2x − 1), as onnxruntime's ComputeProbit.
-        let v = 2 * x - 1
-        let a: Float = 0.147
-        let ln = logf((1 - v) * (1 + v))
-        let t = 2 / (Float.pi * a) + ln / 2
-        let r = sqrtf(sqrtf(t * t - ln / a) - t)
-        return 1.4142135 * (v < 0 ? -r : r)
-    }
-
-    /// onnxruntime's `write_scores`: the transform plus its binary (one score) conventions.
-    func write(_ scores: inout [Float], addSecondClass: Int) {
-        if scores.count >= 2 {
-            switch self {
-            case .probit: for i in scores.indices { scores[i] = Self.probit(scores[i]) }
-            case .logistic: for i in scores.indices { scores[i] = Self.logistic(scores[i]) }
-            case .softmax:
-                let m = scores.max()!
-                var s: Float = 0
-                for i in scores.indices { scores[i] = expf(scores[i] - m); s += scores[i] }
-                for i in scores.indices { scores[i] /= s }
-            case .softmaxZero:
-                let m = scores.max()!
-                var s: Float = 0
-                for i in scores.indices where scores[i] != 0 { scores[i] = expf(scores[i] - m); s += scores[i] }
-                for i in scores.indices where scores[i] != 0 { scores[i] /= s }
-            case .none: break
-            }
-        } else if scores.count == 1 {
-            if self == .probit { scores[0] = Self.probit(scores[0]); return }
-            switch addSecondClass {
-            case 0, 1:
-                scores.append(scores[0]); scores[0] = 1 - scores[0]
-            case 2:
-                if self == .logistic { scores.append(Self.logistic(scores[0])); scores[0] = Self.logistic(-scores[0]) }
-                else { scores.append(scores[0]); scores[0] = -scores[0] }
-            case 3:
-                if self == .logistic { scores.append(Self.logistic(scores[0])); scores[0] = Self.logistic(-scores[0]) }
-                else { scores.append(-scores[0]) }
-            default:
-                if self == .logistic { scores[0] = Self.logistic(scores[0]) }
-            }
-        }
-    }
-}
 
 extension NodeExecutor {
     /// The input as `[rows, columns]` float32 (1-D input is one row), converting integer input.
@@ -240,227 +203,217 @@ extension NodeExecutor {
     }
 }
 
+/// ONNX-ML Scaler: `(x - offset) * scale` per feature (the last axis), with a single value or
+/// none standing for every feature.
 struct ScalerKernel: NodeKernel {
     let offset: [Float], scale: [Float]
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
         let v = x.storage.floatValues
         let c = x.shape.last ?? 1
-        for p in [offset, scale] where !(p.isEmpty || p.count == 1 || p.count == c) {
-            throw node.invalid("offset/scale have \(p.count) values for \(c) features")
+        guard let (offsets, scales) = perFeature(c) else {
+            throw node.invalid("offset/scale have \(offset.count)/\(scale.count) values for \(c) features")
         }
-        var y = [Float](repeating: 0, count: v.count)
-        for i in 0..<v.count {
-            let j = c == 0 ? 0 : i % c
-            let o = offset.isEmpty ? 0 : offset[offset.count == 1 ? 0 : j]
-            let s = scale.isEmpty ? 1 : scale[scale.count == 1 ? 0 : j]
-            y[i] = (v[i] - o) * s
+        let y = [Float](unsafeUninitializedCapacity: v.count) { buffer, initialized in
+            Self.apply(v, buffer.baseAddress!, count: v.count, offsets: offsets, scales: scales)
+            initialized = v.count
         }
         return [Tensor(shape: x.shape, storage: .float32(y))]
     }
-}
 
-struct NormalizerKernel: NodeKernel {
-    let norm: String
-    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
-        let (v, rows, cols) = try node.matrix(inputs[0])
-        var y = v
-        for r in 0..<rows {
-            let row = v[(r * cols)..<((r + 1) * cols)]
-            let d: Float
-            switch norm {
-            case "MAX": d = row.max() ?? 1
-            case "L1": d = row.reduce(0) { $0 + Swift.abs($1) }
-            default: d = sqrtf(row.reduce(0) { $0 + $1 * $1 })
-            }
-            for j in 0..<cols { y[r * cols + j] = d == 0 ? v[r * cols + j] : v[r * cols + j] / d }
+    /// Offset and scale spelled out for each of `features` features, nil when the attributes
+    /// fit neither one value nor `features` values.
+    func perFeature(_ features: Int) -> (offsets: [Float], scales: [Float])? {
+        func spelled(_ p: [Float], _ absent: Float) -> [Float]? {
+            if p.isEmpty { return [Float](repeating: absent, count: features) }
+            if p.count == 1 { return [Float](repeating: p[0], count: features) }
+            return p.count == features ? p : nil
         }
-        return [Tensor(shape: inputs[0]!.shape, storage: .float32(y))]
+        guard let o = spelled(offset, 0), let s = spelled(scale, 1) else { return nil }
+        return (o, s)
+    }
+
+    /// `y = (x - offsets[j]) * scales[j]` over `count` elements whose last axis has
+    /// `offsets.count` features.
+    static func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int, offsets: [Float], scales: [Float]) {
+        let c = offsets.count
+        guard count > 0, c > 0 else { return }
+        offsets.withUnsafeBufferPointer { o in
+            scales.withUnsafeBufferPointer { s in
+                for base in stride(from: 0, to: count, by: c) {
+                    for j in 0..<c { y[base + j] = (x[base + j] - o[j]) * s[j] }
+                }
+            }
+        }
     }
 }
 
+/// ONNX-ML Normalizer: each row divided by its max, L1 or L2 norm (rows whose norm is 0 are
+/// left as they are).
+struct NormalizerKernel: NodeKernel {
+    enum Norm: String, Sendable { case max = "MAX", l1 = "L1", l2 = "L2" }
+    let norm: Norm
+
+    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
+        let (v, rows, cols) = try node.matrix(inputs[0])
+        let y = [Float](unsafeUninitializedCapacity: v.count) { buffer, initialized in
+            normalize(v, buffer.baseAddress!, rows: rows, columns: cols)
+            initialized = v.count
+        }
+        return [Tensor(shape: inputs[0]!.shape, storage: .float32(y))]
+    }
+
+    func normalize(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, columns: Int) {
+        guard columns > 0 else { return }
+        for r in 0..<rows {
+            let row = x + r * columns, out = y + r * columns
+            var d: Float
+            switch norm {
+            case .max:
+                // NaN handled as Array.max() does, which this replaced.
+                d = row[0]
+                for j in 1..<columns where d < row[j] { d = row[j] }
+            case .l1:
+                d = 0
+                for j in 0..<columns { d += Swift.abs(row[j]) }
+            case .l2:
+                d = 0
+                for j in 0..<columns { d += row[j] * row[j] }
+                d = sqrtf(d)
+            }
+            for j in 0..<columns { out[j] = d == 0 ? row[j] : row[j] / d }
+        }
+    }
+}
+
+/// ONNX-ML LinearRegressor and LinearClassifier: `coefficients · x + intercepts` per row, and
+/// for the classifier the label and post-transformed scores with onnxruntime's binary
+/// (one-score) conventions.
 struct LinearKernel: NodeKernel {
     struct Classifier: Sendable { var labels: [Int64]; var post: MLPostTransform }
     let coefficients: [Float], intercepts: [Float], rows: Int
     let classifier: Classifier?
 
+    /// Columns of the scores output: the binary classifier's one score becomes two (its
+    /// transform is NONE or LOGISTIC, checked at load); otherwise one per coefficient row.
+    var scoreWidth: Int {
+        guard let classifier, rows == 1, classifier.labels.count == 2 else { return rows }
+        return 2
+    }
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, n, c) = try node.matrix(inputs[0])
         guard coefficients.count == rows * c else { throw node.invalid("the model has \(coefficients.count / rows) features, the input \(c)") }
-        var scores = [Float](repeating: 0, count: n * rows)
-        for i in 0..<n {
-            for k in 0..<rows {
-                var s = intercepts.isEmpty ? 0 : intercepts[k]
-                for j in 0..<c { s += x[i * c + j] * coefficients[k * c + j] }
-                scores[i * rows + k] = s
+        let width = scoreWidth
+        var predicted = [Int64](repeating: 0, count: classifier == nil ? 0 : n)
+        let scores = [Float](unsafeUninitializedCapacity: n * width) { buffer, initialized in
+            predicted.withUnsafeMutableBufferPointer { labels in
+                evaluate(x, rows: n, columns: c, scores: buffer.baseAddress!, labels: labels.baseAddress)
             }
+            initialized = n * width
         }
-        guard let classifier else { return [Tensor(shape: [n, rows], storage: .float32(scores))] }
-        let labels = classifier.labels
-        var out: [Float] = [], predicted = [Int64](repeating: 0, count: n)
-        for i in 0..<n {
-            var s = Array(scores[(i * rows)..<((i + 1) * rows)])
-            if rows == 1 {
-                // Binary: one score; positive means the second label (onnxruntime LinearClassifier).
-                let positive = s[0] > 0
-                predicted[i] = labels.count == 2 ? labels[positive ? 1 : 0] : (positive ? 1 : 0)
-                if labels.count == 2 {
-                    switch classifier.post {
-                    case .logistic: let p = MLPostTransform.logistic(s[0]); s = [1 - p, p]
-                    case .none: s = [-s[0], s[0]]
-                    default: classifier.post.write(&s, addSecondClass: -1)
+        let scoreTensor = Tensor(shape: [n, width], storage: .float32(scores))
+        return classifier == nil ? [scoreTensor] : [Tensor(shape: [n], storage: .int64(predicted)), scoreTensor]
+    }
+
+    /// The scores (`rows × scoreWidth`) and, for a classifier, the labels (nil when nothing
+    /// reads them) of `rows` rows of `columns` features (`coefficients.count / self.rows`).
+    func evaluate(_ x: UnsafePointer<Float>, rows n: Int, columns c: Int, scores: UnsafeMutablePointer<Float>,
+                  labels predicted: UnsafeMutablePointer<Int64>?) {
+        let width = scoreWidth
+        coefficients.withUnsafeBufferPointer { coefficients in
+            for i in 0..<n {
+                let s = scores + i * width, row = x + i * c
+                for k in 0..<rows {
+                    var sum = intercepts.isEmpty ? 0 : intercepts[k]
+                    let w = coefficients.baseAddress! + k * c
+                    for j in 0..<c { sum += row[j] * w[j] }
+                    s[k] = sum
+                }
+                guard let classifier else { continue }
+                let labels = classifier.labels
+                let label: Int64
+                if rows == 1 {
+                    // Binary: one score; positive means the second label (onnxruntime LinearClassifier).
+                    let positive = s[0] > 0
+                    label = labels.count == 2 ? labels[positive ? 1 : 0] : (positive ? 1 : 0)
+                    if labels.count == 2 {
+                        if classifier.post == .logistic {
+                            let p = MLPostTransform.logistic(s[0]); s[0] = 1 - p; s[1] = p
+                        } else {
+                            s[1] = s[0]; s[0] = -s[0]
+                        }
+                    } else {
+                        _ = classifier.post.write(s, count: 1, addSecondClass: -1)
                     }
-                } else { classifier.post.write(&s, addSecondClass: -1) }
-            } else {
-                var best = 0
-                for k in 1..<rows where s[k] > s[best] { best = k }
-                predicted[i] = labels.count == rows ? labels[best] : Int64(best)
-                classifier.post.write(&s, addSecondClass: -1)
+                } else {
+                    var best = 0
+                    for k in 1..<rows where s[k] > s[best] { best = k }
+                    label = labels.count == rows ? labels[best] : Int64(best)
+                    _ = classifier.post.write(s, count: rows, addSecondClass: -1)
+                }
+                predicted?[i] = label
             }
-            out.append(contentsOf: s)
         }
-        let width = out.count / Swift.max(n, 1)
-        return [Tensor(shape: [n], storage: .int64(predicted)), Tensor(shape: [n, width], storage: .float32(out))]
     }
 }
 
+/// ONNX-ML ArrayFeatureExtractor: the elements at the given indices of the last axis, for
+/// every leading position (a 1-D input is one row).
 struct ArrayFeatureExtractorKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
         let idx = try node.ints(try node.required(inputs, 1))
         guard let stride = x.shape.last, stride > 0 else { throw node.invalid("empty input") }
-        for v in idx where v < 0 || v >= Int64(stride) { throw node.invalid("index \(v) is out of range for \(stride) features") }
+        if let bad = idx.withUnsafeBufferPointer({ Self.outOfRange($0.baseAddress, count: idx.count, stride: stride) }) {
+            throw node.invalid("index \(bad) is out of range for \(stride) features")
+        }
         let rows = x.elementCount / stride
-        var src: [Int] = []
-        src.reserveCapacity(rows * idx.count)
-        for r in 0..<rows { for v in idx { src.append(r * stride + Int(v)) } }
         var shape = x.shape.count == 1 ? [1] : Array(x.shape.dropLast())
         shape.append(idx.count)
-        return [Tensor(shape: shape, storage: x.storage.gathered(src))]
-    }
-}
-
-struct TreeEnsembleKernel: NodeKernel {
-    enum Mode: String, Sendable {
-        case leq = "BRANCH_LEQ", lt = "BRANCH_LT", gte = "BRANCH_GTE", gt = "BRANCH_GT", eq = "BRANCH_EQ", neq = "BRANCH_NEQ", leaf = "LEAF"
-    }
-    struct Node: Sendable {
-        var mode: Mode
-        var feature: Int
-        var value: Float
-        var trueChild: Int
-        var falseChild: Int
-        var missingTracksTrue: Bool
-        var weights: [(Int, Float)]
-    }
-    let nodes: [Node]
-    let roots: [Int]
-    let outputs: Int
-    let base: [Float]
-    let post: MLPostTransform
-    let aggregate: String
-    let labels: [Int64]
-    let binaryCase: Bool
-    let weightsAllPositive: Bool
-
-    func leaf(_ root: Int, _ x: UnsafeBufferPointer<Float>) -> Node {
-        var i = root
-        while true {
-            let node = nodes[i]
-            if node.mode == .leaf { return node }
-            let v = x[node.feature]
-            let goTrue: Bool
-            if v.isNaN { goTrue = node.missingTracksTrue } else {
-                switch node.mode {
-                case .leq: goTrue = v <= node.value
-                case .lt: goTrue = v < node.value
-                case .gte: goTrue = v >= node.value
-                case .gt: goTrue = v > node.value
-                case .eq: goTrue = v == node.value
-                case .neq: goTrue = v != node.value
-                case .leaf: goTrue = false
+        var y = Tensor(shape: shape, storage: .uninitialized(x.elementType, count: rows * idx.count))
+        let width = x.elementType.byteWidth ?? 4
+        x.withUnsafeBytes { source in
+            y.withUnsafeMutableBytes { target in
+                idx.withUnsafeBufferPointer { indices in
+                    guard let from = source.baseAddress, let to = target.baseAddress, let at = indices.baseAddress else { return }
+                    Self.extract(from, elementBytes: width, rows: rows, stride: stride, indices: at, count: idx.count, into: to)
                 }
             }
-            i = goTrue ? node.trueChild : node.falseChild
+        }
+        return [y]
+    }
+
+    /// The first index outside `0..<stride`, nil when all are inside.
+    static func outOfRange(_ indices: UnsafePointer<Int64>?, count: Int, stride: Int) -> Int64? {
+        guard let indices else { return nil }
+        for i in 0..<count where indices[i] < 0 || indices[i] >= Int64(stride) { return indices[i] }
+        return nil
+    }
+
+    /// Copies the `count` picked elements of each of `rows` rows of `stride` elements of
+    /// `elementBytes` bytes. Indices must be in range (``outOfRange(_:count:stride:)``).
+    static func extract(_ x: UnsafeRawPointer, elementBytes: Int, rows: Int, stride: Int, indices: UnsafePointer<Int64>,
+                        count: Int, into y: UnsafeMutableRawPointer) {
+        switch elementBytes {
+        case 8: copy(x, y, UInt64.self, rows, stride, indices, count)
+        case 4: copy(x, y, UInt32.self, rows, stride, indices, count)
+        case 2: copy(x, y, UInt16.self, rows, stride, indices, count)
+        default: copy(x, y, UInt8.self, rows, stride, indices, count)
         }
     }
 
-    func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
-        let (x, n, c) = try node.matrix(inputs[0])
-        let maxFeature = nodes.filter { $0.mode != .leaf }.map(\.feature).max() ?? -1
-        guard maxFeature < c else { throw node.invalid("the model reads feature \(maxFeature) but the input has \(c)") }
-        var scoresOut: [Float] = [], labelsOut: [Int64] = []
-        x.withUnsafeBufferPointer { px in
-            for r in 0..<n {
-                let row = UnsafeBufferPointer(rebasing: px[(r * c)..<((r + 1) * c)])
-                var score = [Float](repeating: 0, count: outputs)
-                var has = [Bool](repeating: false, count: outputs)
-                for root in roots {
-                    for (k, w) in leaf(root, row).weights {
-                        switch aggregate {
-                        case "MIN": score[k] = has[k] ? Swift.min(score[k], w) : w
-                        case "MAX": score[k] = has[k] ? Swift.max(score[k], w) : w
-                        default: score[k] += w
-                        }
-                        has[k] = true
-                    }
-                }
-                if labels.isEmpty {
-                    // Regressor.
-                    for k in 0..<outputs {
-                        if aggregate == "AVERAGE" { score[k] /= Float(roots.count) }
-                        score[k] += base.isEmpty ? 0 : base[k]
-                    }
-                    scoresOut.append(contentsOf: score)
-                    continue
-                }
-                let (label, final) = classify(score, has)
-                labelsOut.append(label)
-                scoresOut.append(contentsOf: final)
+    /// Element copies as `T` bit patterns (loads and stores that do not bind the memory's type).
+    @inline(__always)
+    private static func copy<T>(_ x: UnsafeRawPointer, _ y: UnsafeMutableRawPointer, _ type: T.Type, _ rows: Int, _ stride: Int,
+                                _ indices: UnsafePointer<Int64>, _ count: Int) {
+        let size = MemoryLayout<T>.size
+        for r in 0..<rows {
+            let row = x + r * stride * size, out = y + r * count * size
+            for i in 0..<count {
+                out.storeBytes(of: row.load(fromByteOffset: Int(indices[i]) * size, as: T.self), toByteOffset: i * size, as: T.self)
             }
         }
-        if labels.isEmpty { return [Tensor(shape: [n, outputs], storage: .float32(scoresOut))] }
-        return [Tensor(shape: [n], storage: .int64(labelsOut)), Tensor(shape: [n, outputs], storage: .float32(scoresOut))]
-    }
-
-    /// onnxruntime's TreeAggregatorClassifier::FinalizeScores.
-    func classify(_ s: [Float], _ has: [Bool]) -> (Int64, [Float]) {
-        var scores = s, flags = has
-        var addSecond = -1
-        let label: Int64
-        if outputs > 2 {
-            if !base.isEmpty { for k in 0..<outputs { scores[k] += base[k] } }
-            var best = -1
-            for k in 0..<outputs where best < 0 || scores[k] > scores[best] { best = k }
-            label = labels[Swift.max(best, 0)]
-        } else {
-            if base.count == 2 {
-                if flags[1] {
-                    scores[1] = base[1] + scores[0]
-                    scores[0] = -scores[1]
-                } else {
-                    scores[1] += base[1]; scores[0] += base[0]
-                }
-            } else if base.count == 1 {
-                scores[0] += base[0]
-                if !flags[1] { scores.removeLast(); flags.removeLast() }
-            } else if !flags[1] {
-                scores.removeLast(); flags.removeLast()
-            }
-            if scores.count == 2 && flags[1] {
-                label = scores[1] > scores[0] || !flags[0] ? labels[1] : labels[0]
-            } else if binaryCase {
-                if weightsAllPositive {
-                    if scores[0] > 0.5 { addSecond = 0; label = labels[1] } else { addSecond = 1; label = labels[0] }
-                } else {
-                    if scores[0] > 0 { addSecond = 2; label = labels[1] } else { addSecond = 3; label = labels[0] }
-                }
-            } else {
-                label = labels[0]
-            }
-        }
-        post.write(&scores, addSecondClass: addSecond)
-        if scores.count == 1 { scores.append(0) }
-        return (label, scores)
     }
 }

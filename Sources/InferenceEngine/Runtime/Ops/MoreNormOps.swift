@@ -26,24 +26,53 @@ extension OperatorCompiler {
     }
 }
 
+/// InstanceNormalization and GroupNormalization: each (image, group) slab normalized by its own
+/// mean and variance, then scaled and shifted per group or per channel.
 struct GroupNormKernel: NodeKernel {
     /// nil: one group per channel (InstanceNormalization).
     let groups: Int?
     let perChannelAffine: Bool
     let epsilon: Float
 
+    /// Sizes of one run.
+    struct Dimensions: Sendable {
+        var n: Int, c: Int, spatial: Int, groups: Int
+        var count: Int { n * c * spatial }
+    }
+
+    /// The sizes for X's shape and the lengths of scale and bias.
+    func dimensions(_ shape: [Int], scaleCount: Int, biasCount: Int, _ node: NodeExecutor) throws(InferenceError) -> Dimensions {
+        guard shape.count >= 2 else { throw node.invalid("X \(shape.shapeDescription) must have rank ≥ 2") }
+        let c = shape[1]
+        let g = groups ?? c
+        guard g > 0, c % g == 0 else { throw node.invalid("\(c) channels are not divisible into \(g) groups") }
+        let affine = perChannelAffine ? c : g
+        guard scaleCount == affine, biasCount == affine else { throw node.invalid("scale and bias must have \(affine) values") }
+        return Dimensions(n: shape[0], c: c, spatial: ShapeMath.product(shape, 2..<shape.count), groups: g)
+    }
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, shape) = try node.floats(inputs[0])
         let (scale, _) = try node.floats(inputs[1])
         let (bias, _) = try node.floats(inputs[2])
-        let n = shape[0], c = shape[1], spatial = ShapeMath.product(shape, 2..<shape.count)
-        let g = groups ?? c
-        guard g > 0, c % g == 0 else { throw node.invalid("\(c) channels are not divisible into \(g) groups") }
-        let affine = perChannelAffine ? c : g
-        guard scale.count == affine, bias.count == affine else { throw node.invalid("scale and bias must have \(affine) values") }
+        let d = try dimensions(shape, scaleCount: scale.count, biasCount: bias.count, node)
+        let y = node.outputFloats(d.count) { out, initialized in
+            defer { initialized = d.count }
+            guard let py = out.baseAddress else { return }
+            x.withUnsafeBufferPointer { px in scale.withUnsafeBufferPointer { ps in bias.withUnsafeBufferPointer { pb in
+                normalize(px.baseAddress, scale: ps.baseAddress, bias: pb.baseAddress, into: py, d)
+            } } }
+        }
+        return [Tensor(shape: shape, storage: .float32(y))]
+    }
+
+    /// Normalizes `d.count` floats; the pointers may be nil only for empty tensors.
+    func normalize(_ x: UnsafePointer<Float>?, scale: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
+                   into y: UnsafeMutablePointer<Float>, _ d: Dimensions) {
+        guard d.count > 0, let x, let scale, let bias else { return }
+        let g = d.groups, c = d.c, spatial = d.spatial
         let perGroup = c / g * spatial
-        var y = [Float](repeating: 0, count: x.count)
-        for b in 0..<n {
+        for b in 0..<d.n {
             for gi in 0..<g {
                 let base = (b * c + gi * (c / g)) * spatial
                 var sum: Float = 0
@@ -59,6 +88,5 @@ struct GroupNormKernel: NodeKernel {
                 }
             }
         }
-        return [Tensor(shape: shape, storage: .float32(y))]
     }
 }

@@ -68,18 +68,39 @@ extension OperatorCompiler {
     }
 }
 
+/// Outer, axis and inner extents of a softmax-like operator (LogSoftmax, Hardmax) for one
+/// shape, with the opset < 13 coercion to 2-D.
+struct AxisExtents: Sendable {
+    let outer: Int, length: Int, inner: Int
+
+    init(_ shape: [Int], axis: Int, coerce: Bool) {
+        let rank = shape.count
+        if rank == 0 { (outer, length, inner) = (1, 1, 1) }
+        else if coerce { (outer, length, inner) = (ShapeMath.product(shape, 0..<axis), ShapeMath.product(shape, axis..<rank), 1) }
+        else { (outer, length, inner) = (ShapeMath.product(shape, 0..<axis), shape[axis], ShapeMath.product(shape, (axis + 1)..<rank)) }
+    }
+
+    var count: Int { outer * length * inner }
+}
+
 struct LogSoftmaxKernel: NodeKernel {
     let axis: Int
     let coerce: Bool
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, shape) = try node.floats(inputs[0])
-        let rank = shape.count
-        let outer: Int, length: Int, inner: Int
-        if rank == 0 { (outer, length, inner) = (1, 1, 1) }
-        else if coerce { (outer, length, inner) = (ShapeMath.product(shape, 0..<axis), ShapeMath.product(shape, axis..<rank), 1) }
-        else { (outer, length, inner) = (ShapeMath.product(shape, 0..<axis), shape[axis], ShapeMath.product(shape, (axis + 1)..<rank)) }
-        var y = [Float](repeating: 0, count: x.count)
-        for o in 0..<outer {
+        let extents = AxisExtents(shape, axis: axis, coerce: coerce)
+        let y = node.outputFloats(x.count) { out, n in
+            x.withUnsafeBufferPointer { src in
+                if let s = src.baseAddress, let d = out.baseAddress { Self.apply(s, d, extents) }
+            }
+            n = x.count
+        }
+        return [Tensor(shape: shape, storage: .float32(y))]
+    }
+
+    static func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ e: AxisExtents) {
+        let (length, inner) = (e.length, e.inner)
+        for o in 0..<e.outer {
             for s in 0..<inner {
                 let base = o * length * inner + s
                 var m = -Float.infinity
@@ -90,7 +111,6 @@ struct LogSoftmaxKernel: NodeKernel {
                 for i in 0..<length { y[base + i * inner] = x[base + i * inner] - l }
             }
         }
-        return [Tensor(shape: shape, storage: .float32(y))]
     }
 }
 
@@ -105,29 +125,40 @@ struct ArgReduceKernel: NodeKernel {
         let n = shape[axis]
         guard n > 0 else { throw node.invalid("cannot take \(isMax ? "ArgMax" : "ArgMin") over an empty axis") }
         let outer = ShapeMath.product(shape, 0..<axis), inner = ShapeMath.product(shape, (axis + 1)..<shape.count)
-        let v = x.storage.floatValues   // exact for float32 and for integers below 2^24
-        let exact = x.storage.int64Values
-        let useInt = x.elementType != .float32
         var out = [Int64](repeating: 0, count: outer * inner)
-        for o in 0..<outer {
-            for s in 0..<inner {
-                var best = 0
-                for i in 1..<n {
-                    let a = o * n * inner + i * inner + s, b = o * n * inner + best * inner + s
-                    let better: Bool
-                    if useInt {
-                        better = isMax ? (selectLast ? exact[a] >= exact[b] : exact[a] > exact[b]) : (selectLast ? exact[a] <= exact[b] : exact[a] < exact[b])
-                    } else {
-                        better = isMax ? (selectLast ? v[a] >= v[b] : v[a] > v[b]) : (selectLast ? v[a] <= v[b] : v[a] < v[b])
-                    }
-                    if better { best = i }
+        x.storage.withUnsafeBytes { bytes in
+            out.withUnsafeMutableBufferPointer { o in
+                if let source = bytes.baseAddress, let target = o.baseAddress {
+                    apply(source, x.elementType, target, outer: outer, n: n, inner: inner)
                 }
-                out[o * inner + s] = Int64(best)
             }
         }
         var outShape = shape
         if keepDims { outShape[axis] = 1 } else { outShape.remove(at: axis) }
         return [Tensor(shape: outShape, storage: .int64(out))]
+    }
+
+    /// The index of the best element along the axis for every outer and inner position.
+    func apply(_ x: UnsafeRawPointer, _ type: ElementType, _ out: UnsafeMutablePointer<Int64>, outer: Int, n: Int, inner: Int) {
+        switch type {
+        case .int64: apply(x.assumingMemoryBound(to: Int64.self), out, outer, n, inner)
+        case .int32: apply(x.assumingMemoryBound(to: Int32.self), out, outer, n, inner)
+        default: apply(x.assumingMemoryBound(to: Float.self), out, outer, n, inner)
+        }
+    }
+
+    private func apply<T: Comparable>(_ v: UnsafePointer<T>, _ out: UnsafeMutablePointer<Int64>, _ outer: Int, _ n: Int, _ inner: Int) {
+        for o in 0..<outer {
+            for s in 0..<inner {
+                var best = 0
+                for i in 1..<Swift.max(n, 1) {
+                    let a = v[o * n * inner + i * inner + s], b = v[o * n * inner + best * inner + s]
+                    let better = isMax ? (selectLast ? a >= b : a > b) : (selectLast ? a <= b : a < b)
+                    if better { best = i }
+                }
+                out[o * inner + s] = Int64(best)
+            }
+        }
     }
 }
 
@@ -136,63 +167,130 @@ struct PadKernel: NodeKernel {
     let mode: Mode
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        let r = x.shape.count
-        let given = try node.ints(try node.required(inputs, 1))
-        var axes = Array(0..<r)
-        if inputs.count > 3, let a = inputs[3] {
-            axes = try node.ints(a).map { v throws(InferenceError) in
-                guard v >= -Int64(r), v < Int64(r) else { throw node.invalid("axis \(v) is out of range") }
-                return Int(v < 0 ? v + Int64(r) : v)
-            }
-        }
-        guard given.count == 2 * axes.count else { throw node.invalid("pads has \(given.count) values for \(axes.count) axes") }
-        var begin = [Int](repeating: 0, count: r), end = [Int](repeating: 0, count: r)
-        for (i, a) in axes.enumerated() {
-            guard given[i].magnitude <= UInt64(ONNXLimits.maxComputedElements), given[i + axes.count].magnitude <= UInt64(ONNXLimits.maxComputedElements) else {
-                throw node.invalid("pads \(given) are too large")
-            }
-            begin[a] = Int(given[i]); end[a] = Int(given[i + axes.count])
-        }
-        var outShape: [Int] = []
-        for d in 0..<r {
-            let o = x.shape[d] + begin[d] + end[d]
-            guard o >= 0 else { throw node.invalid("pads \(given) remove more than the input \(x.shape.shapeDescription)") }
-            if mode == .reflect, (begin[d] > 0 || end[d] > 0), x.shape[d] < 2 || begin[d] >= x.shape[d] || end[d] >= x.shape[d] {
-                throw node.invalid("reflect padding \(given) is too large for \(x.shape.shapeDescription)")
-            }
-            if mode == .edge || mode == .wrap, x.shape[d] == 0, o > 0 { throw node.invalid("\(mode) padding of an empty axis") }
-            outShape.append(o)
-        }
-        let count = try node.checkedCount(outShape)
-        let inStrides = ShapeMath.strides(x.shape), outStrides = ShapeMath.strides(outShape)
-        let padIndex = x.elementCount   // one past the data: the constant value appended below
-        var indices = [Int](repeating: 0, count: count)
-        for i in 0..<count {
-            var rem = i, src = 0, outside = false
-            for d in 0..<r {
-                let idx = rem / outStrides[d]
-                rem -= idx * outStrides[d]
-                var j = idx - begin[d]
-                let n = x.shape[d]
-                if j < 0 || j >= n {
-                    switch mode {
-                    case .constant: outside = true
-                    case .edge: j = j < 0 ? 0 : n - 1
-                    case .reflect: j = j < 0 ? -j : 2 * (n - 1) - j
-                    case .wrap: j = ((j % n) + n) % n
-                    }
-                }
-                src += j * inStrides[d]
-            }
-            indices[i] = outside ? padIndex : src
-        }
+        let axes = inputs.count > 3 ? try inputs[3].map { t throws(InferenceError) in try node.ints(t) } : nil
+        let layout = try Layout(x.shape, pads: try node.ints(try node.required(inputs, 1)), axes: axes, mode: mode,
+                                width: x.elementType.byteWidth ?? 4, node)
         var fill = TensorStorage.int64([0]).cast(to: x.elementType)
         if inputs.count > 2, let v = inputs[2] {
             guard v.elementCount == 1 else { throw node.invalid("constant_value must be a scalar") }
             fill = v.storage
         }
-        let flat = TensorStorage.concatenated([x.storage, fill], as: x.elementType)
-        return [Tensor(shape: outShape, storage: flat.gathered(indices))]
+        let storage = TensorStorage.writing(x.elementType, count: ShapeMath.product(layout.outShape, 0..<layout.outShape.count),
+                                            arena: node.context.arena) { target in
+            x.storage.withUnsafeBytes { source in
+                fill.withUnsafeBytes { value in layout.apply(source.baseAddress ?? value.baseAddress!, target, fill: value.baseAddress!) }
+            }
+        }
+        return [Tensor(shape: layout.outShape, storage: storage)]
+    }
+
+    /// The padding of one input shape, checked, and the copy on raw bytes.
+    struct Layout: Sendable {
+        let inShape: [Int], outShape: [Int]
+        /// Elements added before each axis (negative: removed).
+        let begin: [Int]
+        let mode: Mode
+        let width: Int
+
+        init(_ shape: [Int], pads given: [Int64], axes: [Int64]?, mode: Mode, width: Int, _ node: NodeExecutor) throws(InferenceError) {
+            let r = shape.count
+            var axisList = Array(0..<r)
+            if let axes {
+                axisList = try axes.map { v throws(InferenceError) in
+                    guard v >= -Int64(r), v < Int64(r) else { throw node.invalid("axis \(v) is out of range") }
+                    return Int(v < 0 ? v + Int64(r) : v)
+                }
+            }
+            guard given.count == 2 * axisList.count else { throw node.invalid("pads has \(given.count) values for \(axisList.count) axes") }
+            var begin = [Int](repeating: 0, count: r), end = [Int](repeating: 0, count: r)
+            for (i, a) in axisList.enumerated() {
+                guard given[i].magnitude <= UInt64(ONNXLimits.maxComputedElements), given[i + axisList.count].magnitude <= UInt64(ONNXLimits.maxComputedElements) else {
+                    throw node.invalid("pads \(given) are too large")
+                }
+                begin[a] = Int(given[i]); end[a] = Int(given[i + axisList.count])
+            }
+            var outShape: [Int] = []
+            for d in 0..<r {
+                let o = shape[d] + begin[d] + end[d]
+                guard o >= 0 else { throw node.invalid("pads \(given) remove more than the input \(shape.shapeDescription)") }
+                if mode == .reflect, (begin[d] > 0 || end[d] > 0), shape[d] < 2 || begin[d] >= shape[d] || end[d] >= shape[d] {
+                    throw node.invalid("reflect padding \(given) is too large for \(shape.shapeDescription)")
+                }
+                if mode == .edge || mode == .wrap, shape[d] == 0, o > 0 { throw node.invalid("\(mode) padding of an empty axis") }
+                outShape.append(o)
+            }
+            _ = try node.checkedCount(outShape)
+            inShape = shape
+            self.outShape = outShape
+            self.begin = begin
+            self.mode = mode
+            self.width = width
+        }
+
+        /// Where output position `i` of an axis of `n` input elements reads from; -1 for the
+        /// constant value.
+        @inline(__always)
+        private func position(_ i: Int, _ axis: Int) -> Int {
+            let j = i - begin[axis], n = inShape[axis]
+            if j >= 0 && j < n { return j }
+            switch mode {
+            case .constant: return -1
+            case .edge: return j < 0 ? 0 : n - 1
+            case .reflect: return j < 0 ? -j : 2 * (n - 1) - j
+            case .wrap: return ((j % n) + n) % n
+            }
+        }
+
+        /// Writes the padded `source` into `target`, the constant mode's value being the
+        /// `width` bytes at `fill`. Works row by row: the inner axis's in-range part is one
+        /// memcpy, only its padded ends go element by element.
+        func apply(_ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer, fill: UnsafeRawPointer) {
+            let r = outShape.count
+            guard r > 0 else { target.copyMemory(from: source, byteCount: width); return }
+            let inner = outShape[r - 1], n = inShape[r - 1], b = begin[r - 1]
+            let rows = ShapeMath.product(outShape, 0..<(r - 1))
+            guard rows * inner > 0 else { return }
+            let rowBytes = inner * width, inRowBytes = n * width
+            let copyFrom = Swift.max(0, Swift.min(inner, b)), copyTo = Swift.max(copyFrom, Swift.min(inner, b + n))
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: r) { scratch in
+                let index = scratch.baseAddress!
+                index.initialize(repeating: 0, count: r)
+                var out = target
+                for _ in 0..<rows {
+                    // The input row this output row reads, or none (constant padding).
+                    var row = 0
+                    for d in 0..<(r - 1) {
+                        let j = position(index[d], d)
+                        if j < 0 { row = -1; break }
+                        row = row * inShape[d] + j
+                    }
+                    if row < 0 {
+                        for k in 0..<inner { (out + k * width).copyMemory(from: fill, byteCount: width) }
+                    } else {
+                        let from = source + row * inRowBytes
+                        for k in 0..<copyFrom { element(k, from, out, fill, r - 1) }
+                        if copyTo > copyFrom {
+                            (out + copyFrom * width).copyMemory(from: from + (copyFrom - b) * width, byteCount: (copyTo - copyFrom) * width)
+                        }
+                        for k in copyTo..<inner { element(k, from, out, fill, r - 1) }
+                    }
+                    out += rowBytes
+                    var d = r - 2
+                    while d >= 0 {
+                        index[d] += 1
+                        if index[d] < outShape[d] { break }
+                        index[d] = 0
+                        d -= 1
+                    }
+                }
+            }
+        }
+
+        @inline(__always)
+        private func element(_ k: Int, _ row: UnsafeRawPointer, _ out: UnsafeMutableRawPointer, _ fill: UnsafeRawPointer, _ axis: Int) {
+            let j = position(k, axis)
+            (out + k * width).copyMemory(from: j < 0 ? fill : row + j * width, byteCount: width)
+        }
     }
 }
 
@@ -201,32 +299,55 @@ struct CumSumKernel: NodeKernel {
     let reverse: Bool
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        let axisT = try node.required(inputs, 1)
+        guard x.elementType != .bool else { throw node.invalid("CumSum needs numeric data") }
+        let axis = try Self.axis(try node.required(inputs, 1), rank: x.shape.count, node)
+        let layout = Layout(x.shape, axis: axis, exclusive: exclusive, reverse: reverse)
+        let storage = TensorStorage.writing(x.elementType, count: x.elementCount, arena: node.context.arena) { target in
+            x.storage.withUnsafeBytes { source in layout.apply(source.baseAddress!, target, x.elementType) }
+        }
+        return [Tensor(shape: x.shape, storage: storage)]
+    }
+
+    static func axis(_ axisT: Tensor, rank r: Int, _ node: NodeExecutor) throws(InferenceError) -> Int {
         guard axisT.elementCount == 1 else { throw node.invalid("axis must be a scalar") }
-        let r = x.shape.count
         let a = try node.ints(axisT)[0]
         guard a >= -Int64(r), a < Int64(r) else { throw node.invalid("axis \(a) is out of range") }
-        let axis = Int(a < 0 ? a + Int64(r) : a)
-        let n = x.shape[axis], outer = ShapeMath.product(x.shape, 0..<axis), inner = ShapeMath.product(x.shape, (axis + 1)..<r)
-        func scan<T: AdditiveArithmetic>(_ v: [T], _ plus: (T, T) -> T = { $0 + $1 }) -> [T] {
-            var out = v
+        return Int(a < 0 ? a + Int64(r) : a)
+    }
+
+    /// The scan's extents for one shape and axis.
+    struct Layout: Sendable {
+        let outer: Int, n: Int, inner: Int
+        let exclusive: Bool, reverse: Bool
+
+        init(_ shape: [Int], axis: Int, exclusive: Bool, reverse: Bool) {
+            outer = ShapeMath.product(shape, 0..<axis)
+            n = shape[axis]
+            inner = ShapeMath.product(shape, (axis + 1)..<shape.count)
+            self.exclusive = exclusive
+            self.reverse = reverse
+        }
+
+        func apply(_ x: UnsafeRawPointer, _ y: UnsafeMutableRawPointer, _ type: ElementType) {
+            switch type {
+            case .int64: scan(x.assumingMemoryBound(to: Int64.self), y.assumingMemoryBound(to: Int64.self), &+)
+            case .int32: scan(x.assumingMemoryBound(to: Int32.self), y.assumingMemoryBound(to: Int32.self), &+)
+            default: scan(x.assumingMemoryBound(to: Float.self), y.assumingMemoryBound(to: Float.self), +)
+            }
+        }
+
+        private func scan<T: AdditiveArithmetic>(_ v: UnsafePointer<T>, _ out: UnsafeMutablePointer<T>, _ plus: (T, T) -> T) {
             for o in 0..<outer {
                 for s in 0..<inner {
                     var acc = T.zero
                     for k in 0..<n {
                         let i = reverse ? n - 1 - k : k
                         let idx = (o * n + i) * inner + s
-                        if exclusive { out[idx] = acc; acc = plus(acc, v[idx]) } else { acc = plus(acc, v[idx]); out[idx] = acc }
+                        let value = v[idx]
+                        if exclusive { out[idx] = acc; acc = plus(acc, value) } else { acc = plus(acc, value); out[idx] = acc }
                     }
                 }
             }
-            return out
-        }
-        switch x.storage {
-        case .float32(let v): return [Tensor(shape: x.shape, storage: .float32(scan(v)))]
-        case .int64(let v): return [Tensor(shape: x.shape, storage: .int64(scan(v, &+)))]
-        case .int32(let v): return [Tensor(shape: x.shape, storage: .int32(scan(v, &+)))]
-        case .bool: throw node.invalid("CumSum needs numeric data")
         }
     }
 }
@@ -234,8 +355,24 @@ struct CumSumKernel: NodeKernel {
 struct PReluKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, xs) = try node.floats(inputs[0])
-        let (s, ss) = try node.floats(inputs[1])
-        guard Broadcast.shape(xs, ss) == xs else { throw node.invalid("slope \(ss.shapeDescription) does not broadcast to \(xs.shapeDescription)") }
-        return [Tensor(shape: xs, storage: .float32(Generic.map2(x, xs, s, ss, xs) { $0 < 0 ? $0 * $1 : $0 }))]
+        let slope = try node.required(inputs, 1)
+        guard Broadcast.shape(xs, slope.shape) == xs else { throw node.invalid("slope \(slope.shape.shapeDescription) does not broadcast to \(xs.shapeDescription)") }
+        // The slope spread to X's shape, so the loop below is one pass over both.
+        let spread = slope.shape == xs ? slope.storage : slope.storage.strided(xs, strides: Generic.broadcastStrides(slope.shape, in: xs))
+        let y = node.outputFloats(x.count) { out, n in
+            x.withUnsafeBufferPointer { px in
+                spread.withUnsafeBytes { ps in
+                    if let a = px.baseAddress, let b = ps.baseAddress, let o = out.baseAddress {
+                        Self.apply(a, b.assumingMemoryBound(to: Float.self), o, count: x.count)
+                    }
+                }
+            }
+            n = x.count
+        }
+        return [Tensor(shape: xs, storage: .float32(y))]
+    }
+
+    static func apply(_ x: UnsafePointer<Float>, _ slope: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] = x[i] < 0 ? x[i] * slope[i] : x[i] }
     }
 }

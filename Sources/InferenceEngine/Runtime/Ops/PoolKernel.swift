@@ -29,27 +29,22 @@ struct PoolKernel: NodeKernel {
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, xs) = try node.floats(inputs[0])
-        guard xs.count == window.spatialRank + 2 else { throw node.invalid("X \(xs.shapeDescription) has the wrong rank") }
-        let n = xs[0], c = xs[1], h = window.spatialRank == 1 ? 1 : xs[2], wd = xs[xs.count - 1]
-        let g = window.geometry(h: h, w: wd)
-        let outShape = window.spatialRank == 1 ? [n, c, g.ow] : [n, c, g.oh, g.ow]
-        let total = try node.checkedCount(outShape)
-        if indices { return maxWithIndices(x, n: n, c: c, h: h, wd: wd, g: g, outShape: outShape, total: total) }
-        let plane = PhasePlane(outputs: (g.oh, g.ow), kernel: window.kernel, stride: window.stride, dilation: window.dilation,
-                               padTop: g.pt, padLeft: g.pl)
-        if g.ow >= Self.vectorMinimumWidth {
-            _ = try node.checkedCount([plane.rows, plane.phases, plane.width])   // absurd pads or dilations refuse, not allocate
-        }
+        let setup = try Setup(self, x: xs, node)
+        let total = setup.total
+        var indexValues: [Int64] = indices ? [Int64](repeating: 0, count: total) : []
         let y = node.outputFloats(total) { out, initialized in
             defer { initialized = total }
             guard total > 0, let py = out.baseAddress else { return }
-            x.withUnsafeBufferPointer { px in
-                // h·w = 0 gives empty windows: -inf for max, 0 for average, as the scalar definition does.
-                pool(px.baseAddress ?? UnsafePointer(py), planes: n * c, h: h, w: wd, g: g, plane: plane, into: py,
-                     threads: node.context.pool)
-            }
+            x.withUnsafeBufferPointer { px in indexValues.withUnsafeMutableBufferPointer { pi in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(1, setup.scratchFloats)) { scratch in
+                    // h·w = 0 gives empty windows: -inf for max, 0 for average, as the scalar definition does.
+                    setup.run(px.baseAddress ?? UnsafePointer(py), y: py, indices: pi.baseAddress, scratch: scratch.baseAddress!,
+                              threads: node.context.pool)
+                }
+            } }
         }
-        return [Tensor(shape: outShape, storage: .float32(y))]
+        let output = Tensor(shape: setup.outShape, storage: .float32(y))
+        return indices ? [output, Tensor(shape: setup.outShape, storage: .int64(indexValues))] : [output]
     }
 
     /// Taps of each window along one axis that count for the average: inside the data, or
@@ -66,74 +61,61 @@ struct PoolKernel: NodeKernel {
         }
     }
 
-    func pool(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, plane: PhasePlane, into y: UnsafeMutablePointer<Float>,
-              threads: IntraOpPool? = nil) {
-        if g.ow < Self.vectorMinimumWidth { return poolNarrow(x, planes: planes, h: h, w: w, g: g, into: y, threads: threads) }
-        let (kh, kw) = window.kernel
-        let taps = kh * kw
+    /// Rows of at least ``vectorMinimumWidth`` outputs, one ``PhasePlane`` (in `padded`) per plane.
+    ///
+    /// - Parameters:
+    ///   - offsets: each tap's offset in the plane; `rowCounts`, `columnCounts`: the average's
+    ///     (nil for max pooling) per-axis divisor counts (``divisorCounts(outputs:size:kernel:stride:dilation:padBegin:padEnd:)``),
+    ///     the column counts followed by 16 ones so that every vector load stays inside.
+    func poolWide(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, plane: PhasePlane, into y: UnsafeMutablePointer<Float>,
+                  offsets offset: UnsafePointer<Int>, rowCounts: UnsafePointer<Float>?, columnCounts cc: UnsafePointer<Float>?,
+                  padded: UnsafeMutablePointer<Float>) {
+        let taps = window.kernel.h * window.kernel.w
         let rowStep = window.stride.h * plane.rowStride
-        let rowCounts = isMax ? [] : divisorCounts(outputs: g.oh, size: h, kernel: kh, stride: window.stride.h, dilation: window.dilation.h,
-                                                   padBegin: g.pt, padEnd: g.pb)
-        // Column counts padded to whole vectors (the extra lanes are never stored).
-        var columnCounts = isMax ? [] : divisorCounts(outputs: g.ow, size: w, kernel: kw, stride: window.stride.w, dilation: window.dilation.w,
-                                                      padBegin: g.pl, padEnd: g.pr)
-        columnCounts += [Float](repeating: 1, count: isMax ? 0 : 16)
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: plane.count) { buffer in
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: taps) { offsets in
-            let padded = buffer.baseAddress!, offset = offsets.baseAddress!
-            for ky in 0..<kh {
-                for kx in 0..<kw { offset[ky * kw + kx] = plane.tapOffset(ky: ky, kx: kx, dilation: window.dilation) }
-            }
-            columnCounts.withUnsafeBufferPointer { cc in
-                for p in 0..<planes {
-                    plane.fill(padded, from: x + p * h * w, h: h, w: w, padding: isMax ? -.infinity : 0)
-                    let out = y + p * g.oh * g.ow
-                    for oy in 0..<g.oh {
-                        let row = padded + oy * rowStep
-                        let line = out + oy * g.ow
-                        var ox = 0
-                        while ox < g.ow {
-                            let origin = row + ox
-                            var v: Vector
-                            if isMax {
-                                v = Vector(repeating: -.infinity)
-                                for t in 0..<taps {
-                                    // NaN wins and then stays, like the scalar `v > best || v.isNaN`.
-                                    let tap = FastMath.load(origin + offset[t])
-                                    v.replace(with: tap, where: (tap .> v) .| (tap .!= tap))
-                                }
-                            } else {
-                                var sum = Vector(repeating: 0)
-                                for t in 0..<taps { sum += FastMath.load(origin + offset[t]) }
-                                var count = FastMath.load(cc.baseAddress! + ox) * rowCounts[oy]
-                                if countIncludePad {
-                                    count.replace(with: 1, where: count .< 1)
-                                    v = sum / count
-                                } else {
-                                    v = (sum / count).replacing(with: 0, where: count .== 0)
-                                }
-                            }
-                            let lanes = Swift.min(16, g.ow - ox)
-                            if lanes == 16 { FastMath.store(v, line + ox) } else { FastMath.store(v, line + ox, count: lanes) }
-                            ox += 16
+        for p in 0..<planes {
+            plane.fill(padded, from: x + p * h * w, h: h, w: w, padding: isMax ? -.infinity : 0)
+            let out = y + p * g.oh * g.ow
+            for oy in 0..<g.oh {
+                let row = padded + oy * rowStep
+                let line = out + oy * g.ow
+                var ox = 0
+                while ox < g.ow {
+                    let origin = row + ox
+                    var v: Vector
+                    if isMax {
+                        v = Vector(repeating: -.infinity)
+                        for t in 0..<taps {
+                            // NaN wins and then stays, like the scalar `v > best || v.isNaN`.
+                            let tap = FastMath.load(origin + offset[t])
+                            v.replace(with: tap, where: (tap .> v) .| (tap .!= tap))
+                        }
+                    } else {
+                        var sum = Vector(repeating: 0)
+                        for t in 0..<taps { sum += FastMath.load(origin + offset[t]) }
+                        var count = FastMath.load(cc! + ox) * rowCounts![oy]
+                        if countIncludePad {
+                            count.replace(with: 1, where: count .< 1)
+                            v = sum / count
+                        } else {
+                            v = (sum / count).replacing(with: 0, where: count .== 0)
                         }
                     }
+                    let lanes = Swift.min(16, g.ow - ox)
+                    if lanes == 16 { FastMath.store(v, line + ox) } else { FastMath.store(v, line + ox, count: lanes) }
+                    ox += 16
                 }
             }
-        } }
+        }
     }
 }
 
 extension PoolKernel {
-    /// Windows over the valid taps only, for narrow output rows.
-    func poolNarrow(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>,
-                    threads: IntraOpPool? = nil) {
+    /// Windows over the valid taps only, for narrow output rows of planes too large to
+    /// interleave; `rows`, `columns` and the counts are ``windowTables(h:w:g:)``'s.
+    func poolPerPlane(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>,
+                      rows: UnsafePointer<(Int, Int, Int)>, columns: UnsafePointer<(Int, Int, Int)>,
+                      rowCounts: UnsafePointer<Float>?, columnCounts: UnsafePointer<Float>?) {
         let (dh, dw) = window.dilation
-        if planes > 1 && h * w <= Self.interleavedPlaneLimit {
-            return poolInterleaved(x, planes: planes, h: h, w: w, g: g, into: y, threads: threads)
-        }
-        // Per output row / column: first input index and the valid tap range.
-        let (rows, columns, rowCounts, columnCounts) = windowTables(h: h, w: w, g: g)
         for p in 0..<planes {
             let src = x + p * h * w, out = y + p * g.oh * g.ow
             for oy in 0..<g.oh {
@@ -165,7 +147,7 @@ extension PoolKernel {
                             while kx < kxHi { sum += line[kx &* dw]; kx &+= 1 }
                             ky &+= 1
                         }
-                        let count = rowCounts[oy] * columnCounts[ox]
+                        let count = rowCounts![oy] * columnCounts![ox]
                         out[o] = countIncludePad ? sum / Swift.max(count, 1) : (count > 0 ? sum / count : 0)
                     }
                 }
@@ -173,7 +155,6 @@ extension PoolKernel {
         }
     }
 
-    /// ``poolNarrow(_:planes:h:w:g:into:)`` 16 planes at a time: lane l of the vector at
     /// Per output row and column: the first input index and the valid tap range; and, for
     /// average pooling, the per-axis counts its divisor is built from (empty for max pooling).
     func windowTables(h: Int, w: Int, g: Geometry)
@@ -194,14 +175,12 @@ extension PoolKernel {
         return (rows, columns, rowCounts, columnCounts)
     }
 
-    /// `t + 16·i` is pixel i of plane p0 + l.
-    /// Groups of 16 planes split over `threads` when there are enough window taps.
-    func poolInterleaved(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>,
-                         threads: IntraOpPool? = nil) {
-        let (kh, kw) = window.kernel, (dh, dw) = window.dilation
-        let pixels = h * w, outputs = g.oh * g.ow
+    /// The interleaved path's per-output table: the first tap's offset in the interleaved
+    /// plane and the valid tap ranges (5 integers per output), and each output's divisor (0
+    /// marks an empty window under count_include_pad = 0, whose average is 0).
+    func interleavedWindows(h: Int, w: Int, g: Geometry) -> (windows: [Int], divisors: [Float]) {
+        let outputs = g.oh * g.ow
         let (rows, columns, rowCounts, columnCounts) = windowTables(h: h, w: w, g: g)
-        // Per output: first tap's offset in the interleaved plane, valid tap ranges, divisor.
         var windows = [Int](repeating: 0, count: 5 * outputs)
         var divisors = [Float](repeating: 1, count: outputs)
         for oy in 0..<g.oh {
@@ -212,16 +191,23 @@ extension PoolKernel {
                 windows[5 * i + 1] = kyLo; windows[5 * i + 2] = kyHi; windows[5 * i + 3] = kxLo; windows[5 * i + 4] = kxHi
                 if !isMax {
                     let count = rowCounts[oy] * columnCounts[ox]
-                    // 0 marks an empty window under count_include_pad = 0 (its average is 0).
                     divisors[i] = countIncludePad ? Swift.max(count, 1) : count
                 }
             }
         }
+        return (windows, divisors)
+    }
+
+    /// Narrow rows 16 planes at a time: lane l of the vector at `t + 16·i` is pixel i of plane
+    /// p0 + l. Groups of 16 planes split over `threads` when there are enough window taps.
+    /// `table` and `divisor` are ``interleavedWindows(h:w:g:)``'s.
+    func poolInterleaved(_ x: UnsafePointer<Float>, planes: Int, h: Int, w: Int, g: Geometry, into y: UnsafeMutablePointer<Float>,
+                         windows table: UnsafePointer<Int>, divisors divisor: UnsafePointer<Float>, threads: IntraOpPool? = nil) {
+        let (kh, kw) = window.kernel, (dh, dw) = window.dilation
+        let pixels = h * w, outputs = g.oh * g.ow
         let rowStep = dh &* w &* 16, tapStep = dw &* 16
         let groups = (planes + 15) / 16
-        windows.withUnsafeBufferPointer { windowBuffer in divisors.withUnsafeBufferPointer { divisorBuffer in
-            let table = windowBuffer.baseAddress!, divisor = divisorBuffer.baseAddress!
-            let work = { (groupRange: Range<Int>) in
+        IntraOpPool.forEachChunk(of: groups, on: threads, worthSplitting: planes * outputs * kh * kw >= Self.parallelThreshold) { groupRange in
             let t = ThreadScratch.window.buffer(count: 16 * (pixels + outputs)), o = t + 16 * pixels
             var p0 = groupRange.lowerBound * 16
             while p0 < Swift.min(planes, groupRange.upperBound * 16) {
@@ -263,15 +249,14 @@ extension PoolKernel {
                 VectorBlocks.deinterleave(o, planes: lanes, pixels: outputs, into: y + p0 * outputs)
                 p0 += 16
             }
-            }
-            IntraOpPool.forEachChunk(of: groups, on: threads, worthSplitting: planes * outputs * kh * kw >= Self.parallelThreshold, work)
-        } }
+        }
     }
 
-    func maxWithIndices(_ x: [Float], n: Int, c: Int, h: Int, wd: Int, g: Geometry, outShape: [Int], total: Int) -> [Tensor] {
+    /// MaxPool with its Indices output (nil when unused): scalar, first maximum wins.
+    func maxWithIndices(_ x: UnsafePointer<Float>, planes: Int, h: Int, w wd: Int, g: Geometry, into y: UnsafeMutablePointer<Float>,
+                        indices where_: UnsafeMutablePointer<Int64>?) {
         let (kh, kw) = window.kernel, (sh, sw) = window.stride, (dh, dw) = window.dilation
-        var y = [Float](repeating: 0, count: total), where_ = [Int64](repeating: 0, count: total)
-        for plane in 0..<(n * c) {
+        for plane in 0..<planes {
             for oy in 0..<g.oh {
                 let y0 = oy * sh - g.pt
                 for ox in 0..<g.ow {
@@ -290,10 +275,9 @@ extension PoolKernel {
                     let o = (plane * g.oh + oy) * g.ow + ox
                     y[o] = best
                     let inPlane = columnMajor ? bestX * h + bestY : bestY * wd + bestX
-                    where_[o] = bestY < 0 ? 0 : Int64(plane * h * wd + inPlane)
+                    where_?[o] = bestY < 0 ? 0 : Int64(plane * h * wd + inPlane)
                 }
             }
         }
-        return [Tensor(shape: outShape, storage: .float32(y)), Tensor(shape: outShape, storage: .int64(where_))]
     }
 }

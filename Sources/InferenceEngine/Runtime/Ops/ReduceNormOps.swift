@@ -76,6 +76,32 @@ extension OperatorCompiler {
     }
 }
 
+/// How a reduction walks its input for one input shape and axis set: the accumulator (the
+/// output, reduced axes kept as size 1) broadcast against the input, so that every contiguous
+/// run of input elements either folds into one accumulator (the innermost axis is reduced) or
+/// into a row of them (it is kept).
+struct ReduceLayout: Sendable {
+    let pattern: BroadcastPattern
+    let outShape: [Int]
+    let outCount: Int
+    /// Input elements per output element.
+    let reducedCount: Int
+    /// Whether each input run folds into one accumulator (stride 0) or a row (stride 1).
+    var foldsRuns: Bool { pattern.innerStrides[0] == 0 }
+
+    init(shape: [Int], axes: [Int], keepDims: Bool) {
+        var kept = shape, out: [Int] = []
+        for (i, d) in shape.enumerated() {
+            if axes.contains(i) { kept[i] = 1; if keepDims { out.append(1) } } else { out.append(d) }
+        }
+        pattern = BroadcastPattern([kept], outShape: shape)
+        outShape = out
+        outCount = ShapeMath.product(kept, 0..<kept.count)
+        let total = ShapeMath.product(shape, 0..<shape.count)
+        reducedCount = outCount == 0 ? 0 : total / outCount
+    }
+}
+
 struct ReduceKernel: NodeKernel {
     enum Op: String, Sendable {
         case mean = "ReduceMean", sum = "ReduceSum", max = "ReduceMax", min = "ReduceMin", prod = "ReduceProd"
@@ -88,80 +114,134 @@ struct ReduceKernel: NodeKernel {
     let keepDims: Bool
     let noopWithEmptyAxes: Bool
 
+    /// The sorted axes to reduce for an input of `rank`, given the axes input's values when the
+    /// axes were not known at load; nil means none (the reduction is the identity).
+    func resolvedAxes(rank: Int, given: [Int64]?) -> Result<[Int]?, InferenceError> {
+        if let axes { return .success(axes) }
+        let given = given ?? []
+        if given.isEmpty { return .success(noopWithEmptyAxes ? nil : Array(0..<rank)) }
+        var set = Set<Int>()
+        for a in given {
+            guard a >= -Int64(rank), a < Int64(rank) else { return .failure(.invalidInput("axis \(a) is out of range for rank \(rank)")) }
+            set.insert(Int(a < 0 ? a + Int64(rank) : a))
+        }
+        return .success(set.sorted())
+    }
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        var axes = self.axes ?? []
-        if self.axes == nil {
-            let r = x.shape.count
-            let given = inputs.count > 1 && inputs[1] != nil ? try node.ints(inputs[1]!) : []
-            if given.isEmpty && noopWithEmptyAxes { return [x] }
-            var set = Set<Int>()
-            for a in given {
-                guard a >= -Int64(r), a < Int64(r) else { throw node.invalid("axis \(a) is out of range for rank \(r)") }
-                set.insert(Int(a < 0 ? a + Int64(r) : a))
+        let given = inputs.count > 1 && inputs[1] != nil ? try node.ints(inputs[1]!) : nil
+        let axes: [Int]
+        switch resolvedAxes(rank: x.shape.count, given: given) {
+        case .success(nil): return [x]
+        case .success(let a?): axes = a
+        case .failure(.invalidInput(let message)): throw node.invalid(message)
+        case .failure(let error): throw error
+        }
+        let layout = ReduceLayout(shape: x.shape, axes: axes, keepDims: keepDims)
+        var scratch = [Float](repeating: 0, count: op == .logSumExp ? layout.outCount : 0)
+        let y = try node.outputTensor(layout.outShape, x.elementType) { y throws(InferenceError) in
+            try x.withElements { px in
+                scratch.withUnsafeMutableBufferPointer { s in compute(px, x.elementType, y, layout, scratch: s.baseAddress) }
             }
-            axes = given.isEmpty ? Array(0..<r) : set.sorted()
         }
-        if x.elementType == .bool {
-            // Max/Min of bools: any / all.
-            let asInt = Tensor(shape: x.shape, storage: x.storage.cast(to: .int64))
-            let r = try ReduceKernel(op: op, axes: axes, keepDims: keepDims, noopWithEmptyAxes: false).run([asInt], node)
-            // Empty reductions give Int64.min / Int64.max, i.e. false for Max (any) and true for Min (all).
-            let v = r[0].storage.int64Values.map { op == .max ? $0 > 0 : $0 != 0 }
-            return [Tensor(shape: r[0].shape, storage: .bool(v))]
-        }
-        var keptShape = x.shape, outShape: [Int] = []
-        for (i, d) in x.shape.enumerated() {
-            if axes.contains(i) { keptShape[i] = 1; if keepDims { outShape.append(1) } } else { outShape.append(d) }
-        }
-        let outCount = ShapeMath.product(keptShape, 0..<keptShape.count)
-        // Output offset of every input element (0 stride on reduced axes).
-        let target = Generic.viewIndices(x.shape, strides: Generic.broadcastStrides(keptShape, in: x.shape).enumerated().map {
-            axes.contains($0.offset) ? 0 : $0.element
-        })
-        let reducedCount = outCount == 0 ? 0 : x.elementCount / outCount
-        switch x.storage {
-        case .float32(let v):
-            var acc: [Float]
-            switch op {
-            case .max: acc = [Float](repeating: -.infinity, count: outCount)
-            case .min: acc = [Float](repeating: .infinity, count: outCount)
-            case .prod: acc = [Float](repeating: 1, count: outCount)
-            default: acc = [Float](repeating: 0, count: outCount)
-            }
+        return [y]
+    }
 
-            acc.withUnsafeMutableBufferPointer { a in
-                switch op {
-                case .max: for (i, t) in target.enumerated() { a[t] = Swift.max(a[t], v[i]) }
-                case .min: for (i, t) in target.enumerated() { a[t] = Swift.min(a[t], v[i]) }
-                case .prod: for (i, t) in target.enumerated() { a[t] *= v[i] }
-                case .sumSquare, .l2: for (i, t) in target.enumerated() { a[t] += v[i] * v[i] }
-                case .l1: for (i, t) in target.enumerated() { a[t] += Swift.abs(v[i]) }
-                case .logSumExp:
-                    // Stable: subtract each output's maximum first.
-                    var m = [Float](repeating: -.infinity, count: outCount)
-                    for (i, t) in target.enumerated() { m[t] = Swift.max(m[t], v[i]) }
-                    for (i, t) in target.enumerated() { a[t] += expf(v[i] - m[t]) }
-                    for t in 0..<outCount { a[t] = m[t].isFinite ? logf(a[t]) + m[t] : (m[t] == -.infinity && reducedCount == 0 ? -.infinity : m[t]) }
-                default: for (i, t) in target.enumerated() { a[t] += v[i] }
+    /// Reduces `x` (of `type`) into `y` (`layout.outCount` elements). `scratch` holds
+    /// `outCount` floats for ReduceLogSumExp (the per-output maxima).
+    func compute(_ x: UnsafeRawPointer, _ type: ElementType, _ y: UnsafeMutableRawPointer, _ layout: ReduceLayout,
+                 scratch: UnsafeMutablePointer<Float>?) {
+        switch type {
+        case .float32: float(x.assumingMemoryBound(to: Float.self), y.assumingMemoryBound(to: Float.self), layout, scratch)
+        case .int64: integer(x.assumingMemoryBound(to: Int64.self), y.assumingMemoryBound(to: Int64.self), layout)
+        case .int32: integer(x.assumingMemoryBound(to: Int32.self), y.assumingMemoryBound(to: Int32.self), layout)
+        case .bool:
+            // Max and Min of bools are any and all: the byte maximum and minimum, from false
+            // and true respectively (so empty reductions give false and true).
+            let acc = y.assumingMemoryBound(to: UInt8.self)
+            acc.update(repeating: op == .min ? 1 : 0, count: layout.outCount)
+            if op == .min {
+                Self.fold(x.assumingMemoryBound(to: UInt8.self), acc, layout) { Swift.min($0, $1) }
+            } else {
+                Self.fold(x.assumingMemoryBound(to: UInt8.self), acc, layout) { Swift.max($0, $1) }
+            }
+        default: break
+        }
+    }
+
+    /// `acc[t] = f(acc[t], x[i])` over every input element `i`, in input order.
+    @inline(__always)
+    static func fold<T>(_ x: UnsafePointer<T>, _ acc: UnsafeMutablePointer<T>, _ layout: ReduceLayout, _ f: (T, T) -> T) {
+        let runs = layout.foldsRuns
+        layout.pattern.forEachRow { o, start, n in
+            let a = acc + o[0], v = x + start
+            if runs {
+                var s = a.pointee
+                for i in 0..<n { s = f(s, v[i]) }
+                a.pointee = s
+            } else {
+                for i in 0..<n { a[i] = f(a[i], v[i]) }
+            }
+        }
+    }
+
+    private func float(_ x: UnsafePointer<Float>, _ acc: UnsafeMutablePointer<Float>, _ layout: ReduceLayout,
+                       _ scratch: UnsafeMutablePointer<Float>?) {
+        let outCount = layout.outCount
+        switch op {
+        case .max: acc.update(repeating: -.infinity, count: outCount)
+        case .min: acc.update(repeating: .infinity, count: outCount)
+        case .prod: acc.update(repeating: 1, count: outCount)
+        default: acc.update(repeating: 0, count: outCount)
+        }
+        switch op {
+        case .max: Self.fold(x, acc, layout) { Swift.max($0, $1) }
+        case .min: Self.fold(x, acc, layout) { Swift.min($0, $1) }
+        case .prod: Self.fold(x, acc, layout) { $0 * $1 }
+        case .sumSquare, .l2: Self.fold(x, acc, layout) { $0 + $1 * $1 }
+        case .l1: Self.fold(x, acc, layout) { $0 + Swift.abs($1) }
+        case .logSumExp:
+            // Stable: subtract each output's maximum first.
+            guard let m = scratch else { return }
+            m.update(repeating: -.infinity, count: outCount)
+            Self.fold(x, m, layout) { Swift.max($0, $1) }
+            let runs = layout.foldsRuns
+            layout.pattern.forEachRow { o, start, n in
+                let a = acc + o[0], mm = m + o[0], v = x + start
+                if runs {
+                    var s = a.pointee
+                    let shift = mm.pointee
+                    for i in 0..<n { s += expf(v[i] - shift) }
+                    a.pointee = s
+                } else {
+                    for i in 0..<n { a[i] += expf(v[i] - mm[i]) }
                 }
             }
-            if op == .mean { let s = 1 / Float(reducedCount); for i in 0..<outCount { acc[i] *= s } }
-            if op == .l2 { for i in 0..<outCount { acc[i] = sqrtf(acc[i]) } }
-            if op == .logSum { for i in 0..<outCount { acc[i] = logf(acc[i]) } }
-            return [Tensor(shape: outShape, storage: .float32(acc))]
+            for t in 0..<outCount {
+                acc[t] = m[t].isFinite ? logf(acc[t]) + m[t] : (m[t] == -.infinity && layout.reducedCount == 0 ? -.infinity : m[t])
+            }
+        default: Self.fold(x, acc, layout) { $0 + $1 }
+        }
+        if op == .mean { let s = 1 / Float(layout.reducedCount); for i in 0..<outCount { acc[i] *= s } }
+        if op == .l2 { for i in 0..<outCount { acc[i] = sqrtf(acc[i]) } }
+        if op == .logSum { for i in 0..<outCount { acc[i] = logf(acc[i]) } }
+    }
+
+    private func integer<T: FixedWidthInteger & SignedInteger>(_ x: UnsafePointer<T>, _ acc: UnsafeMutablePointer<T>, _ layout: ReduceLayout) {
+        switch op {
+        case .max:
+            acc.update(repeating: T.min, count: layout.outCount)
+            Self.fold(x, acc, layout) { Swift.max($0, $1) }
+        case .min:
+            acc.update(repeating: T.max, count: layout.outCount)
+            Self.fold(x, acc, layout) { Swift.min($0, $1) }
+        case .prod:
+            acc.update(repeating: 1, count: layout.outCount)
+            Self.fold(x, acc, layout) { $0 &* $1 }
         default:
-            let v = x.storage.int64Values
-            var acc = [Int64](repeating: op == .max ? Int64.min : (op == .min ? Int64.max : (op == .prod ? 1 : 0)), count: outCount)
-            for (i, t) in target.enumerated() {
-                switch op {
-                case .max: acc[t] = Swift.max(acc[t], v[i])
-                case .min: acc[t] = Swift.min(acc[t], v[i])
-                case .prod: acc[t] = acc[t] &* v[i]
-                default: acc[t] &+= v[i]
-                }
-            }
-            return [Tensor(shape: outShape, storage: TensorStorage.int64(acc).cast(to: x.elementType))]
+            acc.update(repeating: 0, count: layout.outCount)
+            Self.fold(x, acc, layout) { $0 &+ $1 }
         }
     }
 }
@@ -170,48 +250,66 @@ struct LayerNormKernel: NodeKernel {
     let axis: Int
     let epsilon: Float
 
+    /// Scale or bias values of `shape` broadcast to the normalized shape, one value per
+    /// normalized element; nil when they do not broadcast.
+    static func expanded(_ values: [Float], _ shape: [Int], to normShape: [Int]) -> [Float]? {
+        let inner = ShapeMath.product(normShape, 0..<normShape.count)
+        guard shape.count <= normShape.count, Broadcast.shape(normShape, shape) == normShape, values.count == ShapeMath.product(shape, 0..<shape.count) else {
+            return nil
+        }
+        if values.count == inner { return values }
+        return Generic.viewIndices(normShape, strides: Generic.broadcastStrides(shape, in: normShape)).map { values[$0] }
+    }
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, shape) = try node.floats(inputs[0])
         let (scale, scaleShape) = try node.floats(inputs[1])
         let bias = inputs.count > 2 && inputs[2] != nil ? try node.floats(inputs[2]) : nil
         let outer = ShapeMath.product(shape, 0..<axis), inner = ShapeMath.product(shape, axis..<shape.count)
         let normShape = Array(shape[axis...])
-        // Scale and bias broadcast over the normalized dims: expand them once per call.
+        // Scale and bias broadcast over the normalized dims: expanded once per call.
         func expanded(_ v: [Float], _ s: [Int]) throws(InferenceError) -> [Float] {
-            if v.count == inner { return v }
-            guard s.count <= normShape.count, Broadcast.shape(normShape, s) == normShape else {
+            guard let e = Self.expanded(v, s, to: normShape) else {
                 throw node.invalid("scale/bias \(s.shapeDescription) do not broadcast to \(normShape.shapeDescription)")
             }
-            return Generic.viewIndices(normShape, strides: Generic.broadcastStrides(s, in: normShape)).map { v[$0] }
+            return e
         }
         let g = try expanded(scale, scaleShape)
         let b = try bias.map { (v, s) throws(InferenceError) in try expanded(v, s) }
         var means = [Float](repeating: 0, count: outer), invStd = [Float](repeating: 0, count: outer)
         let y = node.outputFloats(x.count) { out, n in
-            x.withUnsafeBufferPointer { px in
-                g.withUnsafeBufferPointer { pg in
-                    (b ?? []).withUnsafeBufferPointer { pbeta in
-                        // Empty rows leave nothing to normalise (and no buffer addresses).
-                        guard inner > 0 else { return }
-                        for o in 0..<outer {
-                            let (mean, inv) = LayerNormRow.normalize(px.baseAddress! + o * inner, out.baseAddress! + o * inner, width: inner,
-                                                                     epsilon: epsilon, gamma: pg.baseAddress!,
-                                                                     beta: b == nil ? nil : pbeta.baseAddress!)
-                            means[o] = mean; invStd[o] = inv
-                        }
-                    }
-                }
-            }
             n = x.count
+            x.withUnsafeBufferPointer { px in g.withUnsafeBufferPointer { pg in (b ?? []).withUnsafeBufferPointer { pbeta in
+                means.withUnsafeMutableBufferPointer { pm in invStd.withUnsafeMutableBufferPointer { pi in
+                    // Empty rows leave nothing to normalise (and no buffer addresses).
+                    guard inner > 0, outer > 0 else { return }
+                    compute(px.baseAddress!, out.baseAddress!, outer: outer, inner: inner, gamma: pg.baseAddress!,
+                            beta: b == nil ? nil : pbeta.baseAddress!, means: pm.baseAddress, invStd: pi.baseAddress)
+                } }
+            } } }
         }
         let statShape = Array(shape[..<axis]) + [Int](repeating: 1, count: shape.count - axis)
         return [Tensor(shape: shape, storage: .float32(y)), Tensor(shape: statShape, storage: .float32(means)),
                 Tensor(shape: statShape, storage: .float32(invStd))]
     }
+
+    /// Normalizes `outer` rows of `inner` floats; `gamma` and `beta` hold `inner` values, the
+    /// statistics go to `means` and `invStd` when given.
+    func compute(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, inner: Int,
+                 gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>?,
+                 means: UnsafeMutablePointer<Float>?, invStd: UnsafeMutablePointer<Float>?) {
+        guard inner > 0 else { return }
+        for o in 0..<outer {
+            let (mean, inv) = LayerNormRow.normalize(x + o * inner, y + o * inner, width: inner, epsilon: epsilon, gamma: gamma, beta: beta)
+            means?[o] = mean
+            invStd?[o] = inv
+        }
+    }
 }
 
 struct BatchNormKernel: NodeKernel {
     let epsilon: Float
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, shape) = try node.floats(inputs[0])
         let c = shape[1]
@@ -221,22 +319,46 @@ struct BatchNormKernel: NodeKernel {
             guard v.count == c else { throw node.invalid("parameter #\(i) has \(v.count) values for \(c) channels") }
             params.append(v)
         }
-        let inner = ShapeMath.product(shape, 2..<shape.count), outer = shape[0]
         var mul = [Float](repeating: 0, count: c), add = [Float](repeating: 0, count: c)
-        for k in 0..<c {
-            mul[k] = params[0][k] / sqrtf(params[3][k] + epsilon)
-            add[k] = params[1][k] - params[2][k] * mul[k]
-        }
+        Self.coefficients(params[0], params[1], params[2], params[3], epsilon: epsilon, mul: &mul, add: &add)
+        let inner = ShapeMath.product(shape, 2..<shape.count), outer = shape[0]
         let y = node.outputFloats(x.count) { out, n in
-            for o in 0..<outer {
-                for k in 0..<c {
-                    let base = (o * c + k) * inner
-                    let m = mul[k], a = add[k]
-                    for i in 0..<inner { out[base + i] = x[base + i] * m + a }
-                }
-            }
             n = x.count
+            guard x.count > 0 else { return }
+            x.withUnsafeBufferPointer { px in
+                Self.apply(px.baseAddress!, out.baseAddress!, outer: outer, channels: c, inner: inner, mul: mul, add: add)
+            }
         }
         return [Tensor(shape: shape, storage: .float32(y))]
+    }
+
+    /// The per-channel `y = x·mul + add` that inference BatchNormalization is.
+    static func coefficients(_ scale: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ mean: UnsafePointer<Float>,
+                             _ variance: UnsafePointer<Float>, epsilon: Float, channels: Int,
+                             mul: UnsafeMutablePointer<Float>, add: UnsafeMutablePointer<Float>) {
+        for k in 0..<channels {
+            mul[k] = scale[k] / sqrtf(variance[k] + epsilon)
+            add[k] = bias[k] - mean[k] * mul[k]
+        }
+    }
+
+    static func coefficients(_ scale: [Float], _ bias: [Float], _ mean: [Float], _ variance: [Float], epsilon: Float,
+                             mul: inout [Float], add: inout [Float]) {
+        let c = mul.count
+        mul.withUnsafeMutableBufferPointer { m in add.withUnsafeMutableBufferPointer { a in
+            guard c > 0 else { return }
+            coefficients(scale, bias, mean, variance, epsilon: epsilon, channels: c, mul: m.baseAddress!, add: a.baseAddress!)
+        } }
+    }
+
+    static func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, channels: Int, inner: Int,
+                      mul: UnsafePointer<Float>, add: UnsafePointer<Float>) {
+        for o in 0..<outer {
+            for k in 0..<channels {
+                let base = (o * channels + k) * inner
+                let m = mul[k], a = add[k]
+                for i in 0..<inner { y[base + i] = x[base + i] * m + a }
+            }
+        }
     }
 }

@@ -359,27 +359,76 @@ struct SizeKernel: NodeKernel {
 
 struct GatherKernel: NodeKernel {
     let axis: Int
+
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let data = try node.required(inputs, 0), idxT = try node.required(inputs, 1)
-        let idx = try node.ints(idxT)
+        guard idxT.elementType == .int64 || idxT.elementType == .int32 else { throw node.invalid("expected an integer tensor") }
         let shape = data.shape
         let n = shape[axis]
         let outer = ShapeMath.product(shape, 0..<axis), inner = ShapeMath.product(shape, (axis + 1)..<shape.count)
-        var normalized = [Int](repeating: 0, count: idx.count)
-        for (i, v) in idx.enumerated() {
-            guard v >= -Int64(n), v < Int64(n) else { throw node.invalid("index \(v) is out of range for axis \(axis) of size \(n)") }
-            normalized[i] = Int(v < 0 ? v + Int64(n) : v)
-        }
-        _ = try node.checkedCount([outer, idx.count, inner])
-        var starts: [Int] = []
-        starts.reserveCapacity(outer * idx.count)
-        for o in 0..<outer {
-            for j in normalized { starts.append((o * n + j) * inner) }
-        }
+        _ = try node.checkedCount([outer, idxT.elementCount, inner])
         let outShape = Array(shape[..<axis]) + idxT.shape + Array(shape[(axis + 1)...])
-        let storage = TensorStorage.runs([data.storage], sourceOf: [Int](repeating: 0, count: starts.count), starts: starts,
-                                         lengths: [Int](repeating: inner, count: starts.count))
+        let layout = Layout(outer: outer, axisSize: n, inner: inner, count: idxT.elementCount,
+                            width: data.elementType.byteWidth ?? 4, indexWidth: idxT.elementType.byteWidth ?? 8)
+        let storage = try TensorStorage.writing(data.elementType, count: outer * idxT.elementCount * inner,
+                                                arena: node.context.arena) { (target) throws(InferenceError) in
+            let bad: Int64? = data.storage.withUnsafeBytes { source in
+                idxT.storage.withUnsafeBytes { indices in
+                    layout.gather(source.baseAddress, indices.baseAddress, target, pool: node.context.pool)
+                }
+            }
+            if let bad { throw node.invalid(Self.outOfRange(bad, axis: axis, size: n)) }
+        }
         return [Tensor(shape: outShape, storage: storage)]
+    }
+
+    static func outOfRange(_ index: Int64, axis: Int, size: Int) -> String {
+        "index \(index) is out of range for axis \(axis) of size \(size)"
+    }
+
+    /// Gather's extents for one data and indices shape, and the copy itself on raw bytes.
+    struct Layout: Sendable {
+        let outer: Int, axisSize: Int, inner: Int
+        /// Number of indices.
+        let count: Int
+        /// Bytes per data element and per index (8 for int64, 4 for int32).
+        let width: Int, indexWidth: Int
+
+        /// Copies every indexed slice of `data` into `target`; the indices are all checked
+        /// first, so an out-of-range one (returned) leaves nothing half written.
+        func gather(_ data: UnsafeRawPointer?, _ indices: UnsafeRawPointer?, _ target: UnsafeMutableRawPointer,
+                    pool: IntraOpPool?) -> Int64? {
+            guard outer * count * inner > 0, let data, let indices else { return nil }
+            let n = Int64(axisSize)
+            for j in 0..<count {
+                let v = index(indices, j)
+                if v < -n || v >= n { return v }
+            }
+            let sliceBytes = inner * width
+            IntraOpPool.forEachChunk(of: outer, on: pool, worthSplitting: outer * count * sliceBytes >= StridedCopy.parallelBytes) { range in
+                for o in range {
+                    let from = data + o * axisSize * sliceBytes
+                    var to = target + o * count * sliceBytes
+                    for j in 0..<count {
+                        var v = Int(index(indices, j))
+                        if v < 0 { v += axisSize }
+                        let row = from + v * sliceBytes
+                        switch sliceBytes {
+                        case 4: to.storeBytes(of: row.load(as: UInt32.self), as: UInt32.self)
+                        case 8: to.storeBytes(of: row.load(as: UInt64.self), as: UInt64.self)
+                        default: to.copyMemory(from: row, byteCount: sliceBytes)
+                        }
+                        to += sliceBytes
+                    }
+                }
+            }
+            return nil
+        }
+
+        @inline(__always)
+        private func index(_ indices: UnsafeRawPointer, _ j: Int) -> Int64 {
+            indexWidth == 8 ? indices.load(fromByteOffset: j * 8, as: Int64.self) : Int64(indices.load(fromByteOffset: j * 4, as: Int32.self))
+        }
     }
 }
 
@@ -401,19 +450,57 @@ struct ConcatKernel: NodeKernel {
         }
         var outShape = first
         outShape[axis] = total
-        let outer = ShapeMath.product(first, 0..<axis), inner = ShapeMath.product(first, (axis + 1)..<first.count)
         if parts.count == 1 { return [parts[0]] }
-        // Each part contributes one run of shape[axis]·inner elements per outer index.
-        let storages = parts.map(\.storage)
-        if outer == 1 { return [Tensor(shape: outShape, storage: TensorStorage.concatenated(storages, as: parts[0].elementType))] }
-        var sourceOf: [Int] = [], starts: [Int] = [], lengths: [Int] = []
-        for o in 0..<outer {
-            for (p, part) in parts.enumerated() {
-                let size = part.shape[axis] * inner
-                sourceOf.append(p); starts.append(o * size); lengths.append(size)
+        let layout = Layout(axis: axis, shapes: parts.map(\.shape), width: parts[0].elementType.byteWidth ?? 4)
+        let storage = TensorStorage.writing(parts[0].elementType, count: ShapeMath.product(outShape, 0..<outShape.count),
+                                            arena: node.context.arena) { target in
+            Self.withSources(parts.map(\.storage), []) { sources in
+                layout.concatenate(into: target, pool: node.context.pool) { sources[$0] }
             }
         }
-        return [Tensor(shape: outShape, storage: TensorStorage.runs(storages, sourceOf: sourceOf, starts: starts, lengths: lengths))]
+        return [Tensor(shape: outShape, storage: storage)]
+    }
+
+    /// The byte addresses of every storage at once, one nesting level per storage.
+    private static func withSources(_ storages: [TensorStorage], _ collected: [UnsafeRawPointer],
+                                    _ body: ([UnsafeRawPointer]) -> Void) {
+        guard collected.count < storages.count else { body(collected); return }
+        storages[collected.count].withUnsafeBytes { bytes in
+            withSources(storages, collected + [bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!], body)
+        }
+    }
+
+    /// Concat's runs for one tuple of input shapes: each part contributes one run of
+    /// `shape[axis]·inner` elements per outer index.
+    struct Layout: Sendable {
+        let outer: Int
+        /// Bytes of part `p`'s run.
+        let runBytes: [Int]
+        /// Bytes of one output row (all parts' runs).
+        let rowBytes: Int
+
+        init(axis: Int, shapes: [[Int]], width: Int) {
+            let first = shapes[0]
+            outer = ShapeMath.product(first, 0..<axis)
+            let inner = ShapeMath.product(first, (axis + 1)..<first.count)
+            runBytes = shapes.map { $0[axis] * inner * width }
+            rowBytes = runBytes.reduce(0, +)
+        }
+
+        /// Writes the concatenation of the parts whose bytes `source(p)` gives into `target`.
+        func concatenate(into target: UnsafeMutableRawPointer, pool: IntraOpPool?, _ source: (Int) -> UnsafeRawPointer) {
+            guard outer * rowBytes > 0 else { return }
+            IntraOpPool.forEachChunk(of: outer, on: pool, worthSplitting: outer * rowBytes >= StridedCopy.parallelBytes) { range in
+                var offset = 0
+                for (p, bytes) in runBytes.enumerated() where bytes > 0 {
+                    let from = source(p)
+                    for o in range {
+                        (target + o * rowBytes + offset).copyMemory(from: from + o * bytes, byteCount: bytes)
+                    }
+                    offset += bytes
+                }
+            }
+        }
     }
 }
 
@@ -439,13 +526,25 @@ struct SliceKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
         let starts = try node.ints(try node.required(inputs, 1)), ends = try node.ints(try node.required(inputs, 2))
-        let rank = x.shape.count
-        let axes = try inputs.count > 3 && inputs[3] != nil ? node.ints(inputs[3]!) : (0..<Int64(starts.count)).map { $0 }
-        let steps = try inputs.count > 4 && inputs[4] != nil ? node.ints(inputs[4]!) : [Int64](repeating: 1, count: starts.count)
+        let axes = try inputs.count > 3 && inputs[3] != nil ? node.ints(inputs[3]!) : nil
+        let steps = try inputs.count > 4 && inputs[4] != nil ? node.ints(inputs[4]!) : nil
+        let view = try Self.view(x.shape, starts: starts, ends: ends, axes: axes, steps: steps, node)
+        if view.identity { return [x] }
+        return [Tensor(shape: view.shape, storage: x.storage.strided(view.shape, base: view.base, strides: view.strides,
+                                                                     arena: node.context.arena, pool: node.context.pool))]
+    }
+
+    /// The slice of a tensor of shape `shape` as a strided view of it; `identity` when it is
+    /// the whole tensor in order. `axes` and `steps` nil when the node omits them.
+    static func view(_ shape: [Int], starts: [Int64], ends: [Int64], axes: [Int64]?, steps: [Int64]?,
+                     _ node: NodeExecutor) throws(InferenceError) -> (shape: [Int], base: Int, strides: [Int], identity: Bool) {
+        let rank = shape.count
+        let axes = axes ?? (0..<Int64(starts.count)).map { $0 }
+        let steps = steps ?? [Int64](repeating: 1, count: starts.count)
         guard ends.count == starts.count, axes.count == starts.count, steps.count == starts.count else {
             throw node.invalid("starts, ends, axes and steps must have the same length")
         }
-        var first = [Int](repeating: 0, count: rank), step = [Int](repeating: 1, count: rank), outShape = x.shape
+        var first = [Int](repeating: 0, count: rank), step = [Int](repeating: 1, count: rank), outShape = shape
         // Axes already sliced, as bits: a Set here was a hash table per request (rank ≤ 64).
         var seen: UInt64 = 0
         for i in 0..<starts.count {
@@ -454,15 +553,14 @@ struct SliceKernel: NodeKernel {
             guard seen & (1 << UInt64(a)) == 0 else { throw node.invalid("axis \(a) repeats") }
             seen |= 1 << UInt64(a)
             guard steps[i] != 0 else { throw node.invalid("steps must not be 0") }
-            let (f, c) = Self.range(start: starts[i], end: ends[i], step: steps[i], size: x.shape[a])
+            let (f, c) = Self.range(start: starts[i], end: ends[i], step: steps[i], size: shape[a])
             // A step larger than the axis selects at most one element: clamp it so strides cannot overflow.
-            first[a] = f; step[a] = Int(Swift.max(Swift.min(steps[i], Int64(x.shape[a]) + 1), -Int64(x.shape[a]) - 1)); outShape[a] = c
+            first[a] = f; step[a] = Int(Swift.max(Swift.min(steps[i], Int64(shape[a]) + 1), -Int64(shape[a]) - 1)); outShape[a] = c
         }
-        if outShape == x.shape && step.allSatisfy({ $0 == 1 }) { return [x] }
-        let inStrides = ShapeMath.strides(x.shape)
+        let inStrides = ShapeMath.strides(shape)
         var base = 0
         for d in 0..<rank { base += first[d] * inStrides[d] }
-        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, base: base, strides: (0..<rank).map { step[$0] * inStrides[$0] }, arena: node.context.arena))]
+        return (outShape, base, (0..<rank).map { step[$0] * inStrides[$0] }, outShape == shape && step.allSatisfy { $0 == 1 })
     }
 }
 
@@ -485,26 +583,32 @@ struct SplitKernel: NodeKernel {
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        let d = x.shape[axis]
+        let given = runtimeSplit ? try node.ints(try node.required(inputs, 1)) : nil
+        let views = try self.views(x.shape, given: given, node)
+        return views.map { Tensor(shape: $0.shape, storage: x.storage.strided($0.shape, base: $0.base, strides: $0.strides, arena: node.context.arena)) }
+    }
+
+    /// Each output as a strided view of the input; `given` is the runtime split input.
+    func views(_ shape: [Int], given: [Int64]?, _ node: NodeExecutor) throws(InferenceError) -> [(shape: [Int], base: Int, strides: [Int])] {
+        let d = shape[axis]
         var split = self.split
-        if runtimeSplit {
-            let v = try node.ints(try node.required(inputs, 1))
+        if let v = given {
             guard v.count == count, v.allSatisfy({ $0 >= 0 && $0 <= Int64(d) }) else { throw node.invalid("split \(v) does not fit \(count) outputs of dimension \(d)") }
             split = v.map { Int($0) }
         }
         guard let sizes = split ?? Self.equalSizes(d, parts: count, uneven: uneven), sizes.reduce(0, +) == d else {
             throw node.invalid("dimension \(d) cannot be split into \(split.map { "\($0)" } ?? "\(count) equal parts")")
         }
-        let strides = ShapeMath.strides(x.shape)
-        var results: [Tensor] = []
+        let strides = ShapeMath.strides(shape)
+        var views: [(shape: [Int], base: Int, strides: [Int])] = []
         var offset = 0
         for s in sizes {
-            var shape = x.shape
-            shape[axis] = s
-            results.append(Tensor(shape: shape, storage: x.storage.strided(shape, base: offset * strides[axis], strides: strides, arena: node.context.arena)))
+            var part = shape
+            part[axis] = s
+            views.append((part, offset * strides[axis], strides))
             offset += s
         }
-        return results
+        return views
     }
 }
 
@@ -569,23 +673,34 @@ struct TransposeKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
         if perm == Array(0..<perm.count) { return [x] }
-        let inStrides = ShapeMath.strides(x.shape)
-        let outShape = perm.map { x.shape[$0] }
-        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, strides: perm.map { inStrides[$0] }, arena: node.context.arena))]
+        let (outShape, strides) = view(x.shape)
+        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, strides: strides, arena: node.context.arena, pool: node.context.pool))]
+    }
+
+    /// The transpose of a tensor of shape `shape` as a strided view of it.
+    func view(_ shape: [Int]) -> (shape: [Int], strides: [Int]) {
+        let inStrides = ShapeMath.strides(shape)
+        return (perm.map { shape[$0] }, perm.map { inStrides[$0] })
     }
 }
 
 struct ExpandKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        let target = try node.ints(try node.required(inputs, 1))
+        let outShape = try Self.shape(x.shape, target: try node.ints(try node.required(inputs, 1)), node)
+        if outShape == x.shape { return [x] }
+        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, strides: Generic.broadcastStrides(x.shape, in: outShape),
+                                                                   arena: node.context.arena, pool: node.context.pool))]
+    }
+
+    /// The output shape for the target `target`.
+    static func shape(_ shape: [Int], target: [Int64], _ node: NodeExecutor) throws(InferenceError) -> [Int] {
         guard target.count <= ONNXLimits.maxRank, target.allSatisfy({ $0 >= 0 && $0 <= Int64(ONNXLimits.maxTensorElements) }) else {
             throw node.invalid("invalid shape \(target)")
         }
-        let outShape = try node.broadcast([x.shape, target.map { Int($0) }])
+        let outShape = try node.broadcast([shape, target.map { Int($0) }])
         _ = try node.checkedCount(outShape)
-        if outShape == x.shape { return [x] }
-        return [Tensor(shape: outShape, storage: x.storage.strided(outShape, strides: Generic.broadcastStrides(x.shape, in: outShape), arena: node.context.arena))]
+        return outShape
     }
 }
 
@@ -627,51 +742,83 @@ struct TriluKernel: NodeKernel {
     let upper: Bool
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        var k: Int64 = 0
-        if inputs.count > 1, let kt = inputs[1] {
-            guard kt.elementCount == 1 else { throw node.invalid("k must be a scalar") }
-            k = try node.ints(kt)[0]
+        let k = try Self.diagonal(inputs.count > 1 ? inputs[1] : nil, node)
+        let layout = Layout(x.shape, k: k, upper: upper, width: x.elementType.byteWidth ?? 4)
+        let storage = TensorStorage.writing(x.elementType, count: x.elementCount, arena: node.context.arena) { target in
+            x.storage.withUnsafeBytes { source in layout.apply(source.baseAddress!, target) }
         }
-        let r = x.shape.count, rows = x.shape[r - 2], cols = x.shape[r - 1]
-        let count = x.elementCount
-        let zeroIndex = count  // one past the data: a zero appended below
-        var indices = [Int](repeating: 0, count: count)
-        for i in 0..<count {
-            let j = Int64(i % cols), row = Int64((i / cols) % Swift.max(rows, 1))
-            let keep = upper ? j - row >= k : j - row <= k
-            indices[i] = keep ? i : zeroIndex
+        return [Tensor(shape: x.shape, storage: storage)]
+    }
+
+    /// The diagonal offset `k` from the optional second input.
+    static func diagonal(_ kt: Tensor?, _ node: NodeExecutor) throws(InferenceError) -> Int64 {
+        guard let kt else { return 0 }
+        guard kt.elementCount == 1 else { throw node.invalid("k must be a scalar") }
+        return try node.ints(kt)[0]
+    }
+
+    /// The triangle of each matrix in the last two dimensions, on raw bytes.
+    struct Layout: Sendable {
+        let matrices: Int, rows: Int, cols: Int
+        let k: Int64
+        let upper: Bool
+        let width: Int
+
+        init(_ shape: [Int], k: Int64, upper: Bool, width: Int) {
+            let r = shape.count
+            rows = shape[r - 2]
+            cols = shape[r - 1]
+            matrices = ShapeMath.product(shape, 0..<(r - 2))
+            // Beyond ±(rows + cols) every offset keeps or drops whole rows alike; clamping keeps i + k from overflowing.
+            let limit = Int64(rows + cols + 1)
+            self.k = Swift.min(Swift.max(k, -limit), limit)
+            self.upper = upper
+            self.width = width
         }
-        let zero = Tensor(shape: [1], storage: TensorStorage.int64([0]).cast(to: x.elementType))
-        let flat = TensorStorage.concatenated([x.storage, zero.storage], as: x.elementType)
-        return [Tensor(shape: x.shape, storage: flat.gathered(indices))]
+
+        /// Copies the kept triangle of `source` to `target` and zeroes the rest (zero is all
+        /// zero bytes in every element type).
+        func apply(_ source: UnsafeRawPointer, _ target: UnsafeMutableRawPointer) {
+            let rowBytes = cols * width
+            for m in 0..<matrices {
+                for i in 0..<rows {
+                    let offset = (m * rows + i) * rowBytes
+                    // Columns j kept: j - i ≥ k (upper) or j - i ≤ k (lower), clamped to the row.
+                    let edge = Int(Swift.min(Swift.max(Int64(i) + k + (upper ? 0 : 1), 0), Int64(cols))) * width
+                    let (keepFrom, keepTo) = upper ? (edge, rowBytes) : (0, edge)
+                    (target + offset).initializeMemory(as: UInt8.self, repeating: 0, count: keepFrom)
+                    (target + offset + keepFrom).copyMemory(from: source + offset + keepFrom, byteCount: keepTo - keepFrom)
+                    (target + offset + keepTo).initializeMemory(as: UInt8.self, repeating: 0, count: rowBytes - keepTo)
+                }
+            }
+        }
     }
 }
 
 struct TileKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let x = try node.required(inputs, 0)
-        let repeats = try node.ints(try node.required(inputs, 1))
-        guard repeats.count == x.shape.count, repeats.allSatisfy({ $0 >= 0 && $0 <= Int64(ONNXLimits.maxTensorElements) }) else {
-            throw node.invalid("repeats \(repeats) do not fit rank \(x.shape.count)")
+        let view = try Self.view(x.shape, repeats: try node.ints(try node.required(inputs, 1)), node)
+        return [Tensor(shape: view.outShape, storage: x.storage.strided(view.shape, strides: view.strides, arena: node.context.arena,
+                                                                       pool: node.context.pool))]
+    }
+
+    /// The tiling as a strided view: output dimension d, of size repeats·n, is read as the
+    /// pair (repeat, position) with strides (0, input stride), so the copy needs no index per element.
+    static func view(_ shape: [Int], repeats: [Int64], _ node: NodeExecutor) throws(InferenceError) -> (outShape: [Int], shape: [Int], strides: [Int]) {
+        guard repeats.count == shape.count, repeats.allSatisfy({ $0 >= 0 && $0 <= Int64(ONNXLimits.maxTensorElements) }) else {
+            throw node.invalid("repeats \(repeats) do not fit rank \(shape.count)")
         }
-        var outShape: [Int] = []
-        for (d, r) in zip(x.shape, repeats) {
-            let (p, o) = d.multipliedReportingOverflow(by: Int(r))
+        var outShape: [Int] = [], viewShape: [Int] = [], strides: [Int] = []
+        let inStrides = ShapeMath.strides(shape)
+        for (d, r) in zip(shape.indices, repeats) {
+            let (p, o) = shape[d].multipliedReportingOverflow(by: Int(r))
             guard !o else { throw node.invalid("output too large") }
             outShape.append(p)
+            viewShape += [Int(r), shape[d]]
+            strides += [0, inStrides[d]]
         }
-        let count = try node.checkedCount(outShape)
-        let inStrides = ShapeMath.strides(x.shape), outStrides = ShapeMath.strides(outShape)
-        var indices = [Int](repeating: 0, count: count)
-        for i in 0..<count {
-            var rem = i, src = 0
-            for d in 0..<outShape.count {
-                let idx = rem / outStrides[d]
-                rem -= idx * outStrides[d]
-                src += (idx % x.shape[d]) * inStrides[d]
-            }
-            indices[i] = src
-        }
-        return [Tensor(shape: outShape, storage: x.storage.gathered(indices))]
+        _ = try node.checkedCount(outShape)
+        return (outShape, viewShape, strides)
     }
 }
