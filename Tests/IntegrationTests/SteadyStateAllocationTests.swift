@@ -51,7 +51,9 @@ let allocationCases: [AllocationCase] = {
 struct SteadyStateAllocationTests {
     static let probe = TestEnvironment.repositoryRoot + "/.build/release/tensorwire-alloc-probe"
 
-    @Test("a planned model's steady-state runs allocate nothing", arguments: allocationCases, [OptimizationLevel.all, .none])
+    // Serialized: each case blocks a thread on a child process, and running them all at once
+    // would starve the async tests of the cooperative pool.
+    @Test("a planned model's steady-state runs allocate nothing", .serialized, arguments: allocationCases, [OptimizationLevel.all, .none])
     func steadyState(_ c: AllocationCase, _ level: OptimizationLevel) throws {
         try #require(FileManager.default.isExecutableFile(atPath: Self.probe),
                      "build the probe first: swift build -c release --product tensorwire-alloc-probe (make test does)")
