@@ -46,7 +46,7 @@ let allocationCases: [AllocationCase] = {
 @Suite("Steady-state inference allocates nothing")
 struct SteadyStateAllocationTests {
     /// Zoo families whose every node has a planned form.
-    static let plannedFamilies: Set<String> = ["conv_autoencoder_1d"]
+    static let plannedFamilies: Set<String> = ["conv_autoencoder_1d", "mlp", "encoder_padding", "encoder_causal", "token_classifier"]
 
     static let probe = TestEnvironment.repositoryRoot + "/.build/release/tensorwire-alloc-probe"
 
