@@ -19,11 +19,11 @@ final class BoundFusedElementwiseKernel: BoundKernel {
     init(kernel: FusedElementwiseKernel, pattern: BroadcastPattern) {
         self.kernel = kernel
         self.pattern = pattern
-        scratchBytes = kernel.scratchFloats * MemoryLayout<Float>.stride
+        scratchBytes = kernel.scratchBytes(operands: pattern.operands)
     }
 
     func execute(_ io: BoundIO, _ context: ExecutionContext) {
         guard let y = io.optionalOutput(0, as: Float.self) else { return }
-        kernel.compute({ io.input($0) }, y, pattern, scratch: io.scratch(as: Float.self))
+        kernel.compute({ io.input($0) }, y, pattern, scratch: io.scratch!)
     }
 }
