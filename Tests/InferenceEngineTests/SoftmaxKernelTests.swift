@@ -6,7 +6,7 @@ import Testing
 /// longer than one vector, contiguous and strided.
 @Suite("Softmax kernel")
 struct SoftmaxKernelTests {
-    @Test(arguments: [(2, 1, 1), (3, 5, 1), (2, 16, 1), (2, 17, 1), (1, 40, 1), (2, 5, 3), (2, 17, 20), (1, 3, 33)])
+    @Test(arguments: [(2, 1, 1), (3, 5, 1), (64, 4, 1), (7, 8, 1), (5, 9, 1), (2, 16, 1), (2, 17, 1), (1, 40, 1), (2, 5, 3), (2, 17, 20), (1, 3, 33)])
     func matchesDefinition(_ dims: (Int, Int, Int)) {
         let (outer, axis, inner) = dims
         var rng = SplitMix64(seed: UInt64(outer * 10_000 + axis * 100 + inner))

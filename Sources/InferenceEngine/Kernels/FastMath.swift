@@ -27,7 +27,30 @@ enum FastMath {
     static func exp(_ x: Vector) -> Vector {
         let upper: Float = 88.72283     // just below ln(Float.greatestFiniteMagnitude)
         let lower: Float = -87.33654    // ln(Float.leastNormalMagnitude)
-        let xc = clamp(x, lower, upper)
+        let z = shifted(clamp(x, lower, upper))
+        // n = 128 (x ≥ 88.38) has no float 2ⁿ: use 2¹²⁷ and double the result.
+        let top = z.n .>= 128
+        let zScale = z.z.replacing(with: z.z - 1, where: top)
+        var y = z.p * Vector(bitPattern: Bits(bitPattern: zScale) &<< 23)
+        y.replace(with: y + y, where: top)
+        y.replace(with: .infinity, where: x .> upper)
+        y.replace(with: 0, where: x .< lower)
+        y.replace(with: x, where: x .!= x)
+        return y
+    }
+
+    /// `e^x` for `x` known to be finite and in `-87.3...88.3` (erf's and tanh's clamped
+    /// arguments): ``exp(_:)`` without its range and NaN checks, bit for bit the same there.
+    @inline(__always)
+    static func expInRange(_ x: Vector) -> Vector {
+        let z = shifted(x)
+        return z.p * Vector(bitPattern: Bits(bitPattern: z.z) &<< 23)
+    }
+
+    /// The shared core of the exponentials: `z` holds n + 127 in its low mantissa bits, `p` is
+    /// `e^r` for the remainder r = x - n·ln2.
+    @inline(__always)
+    private static func shifted(_ xc: Vector) -> (z: Vector, n: Vector, p: Vector) {
         // Adding 1.5·2²³ rounds x·log2(e) to an integer n in the low mantissa bits of z, so no
         // float→int conversion is needed; the +127 makes `bits(z) << 23` the biased exponent of 2ⁿ.
         let shifter = Vector(repeating: 12_582_912 + 127)
@@ -41,16 +64,7 @@ enum FastMath {
         p = Vector(repeating: 0.16666520682245684).addingProduct(p, r)
         p = Vector(repeating: 0.4999999345258098).addingProduct(p, r)
         p = (r + 1).addingProduct(p, r * r)
-        // n = 128 (x ≥ 88.38) has no float 2ⁿ: use 2¹²⁷ and double the result.
-        let top = n .>= 128
-        let zScale = z.replacing(with: z - 1, where: top)
-        let scale = Vector(bitPattern: Bits(bitPattern: zScale) &<< 23)
-        var y = p * scale
-        y.replace(with: y + y, where: top)
-        y.replace(with: .infinity, where: x .> upper)
-        y.replace(with: 0, where: x .< lower)
-        y.replace(with: x, where: x .!= x)
-        return y
+        return (z, n, p)
     }
 
     /// `1 / (1 + e^-x)`; saturates to exactly 0 and 1 where `e^-x` over- or underflows.
@@ -70,7 +84,9 @@ enum FastMath {
         p = Vector(repeating: 0.13331442231961615).addingProduct(p, x2)
         p = Vector(repeating: -0.3333328194354118).addingProduct(p, x2)
         let small = a.addingProduct(p, x2 * a)
-        let large = 1 - 2 / (exp(a + a) + 1)
+        // Clamped so the exponential needs no range checks; at 2|x| = 88 the quotient is far
+        // below 1's rounding step, so tanh is exactly ±1 there as before.
+        let large = 1 - 2 / (expInRange(clamp(a + a, 0, 88)) + 1)
         // Both branches on |x|, then x's sign bit: keeps tanh odd, including tanh(-0) = -0.
         var y = withSign(large.replacing(with: small, where: a .< 0.625), of: x)
         y.replace(with: x, where: x .!= x)
@@ -95,7 +111,7 @@ enum FastMath {
         q = Vector(repeating: 0.39085907708717443).addingProduct(q, t)
         q = Vector(repeating: 0.26142621492950274).addingProduct(q, t)
         q = Vector(repeating: 0.001622817505759775).addingProduct(q, t)
-        let large = withSign(1 - exp(-(a * a)) * q, of: x)
+        let large = withSign(1 - expInRange(-(a * a)) * q, of: x)
         var y = large.replacing(with: small, where: magnitude(x) .< 0.875)
         y.replace(with: x, where: x .!= x)
         return y

@@ -7,6 +7,10 @@ enum SoftmaxKernel {
 
     static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, axis: Int, inner: Int) {
         guard axis > 0, inner > 0 else { return }
+        if inner == 1 && axis <= 8 && outer > 1 {
+            shortRows(x, y, rows: outer, count: axis)
+            return
+        }
         for o in 0..<outer {
             let base = o * axis * inner
             if inner == 1 {
@@ -19,6 +23,28 @@ enum SoftmaxKernel {
                     s += 16
                 }
             }
+        }
+    }
+
+    /// Softmax of `rows` consecutive rows of `count` (≤ 8) values, such as a classifier's
+    /// probabilities over a batch. One register per row would spend a 16-lane exponential and
+    /// two horizontal reductions on a handful of values; instead every row is shifted by its
+    /// maximum in place and the whole block is exponentiated 16 values at a time.
+    @inline(__always)
+    static func shortRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, count: Int) {
+        for r in 0..<rows {
+            let source = x + r * count, target = y + r * count
+            var m = source[0]
+            for j in 1..<count { m = Swift.max(m, source[j]) }
+            for j in 0..<count { target[j] = source[j] - m }
+        }
+        FastMath.map(y, y, count: rows * count, FastMath.exp)
+        for r in 0..<rows {
+            let target = y + r * count
+            var sum: Float = 0
+            for j in 0..<count { sum += target[j] }
+            let scale = 1 / sum
+            for j in 0..<count { target[j] *= scale }
         }
     }
 
