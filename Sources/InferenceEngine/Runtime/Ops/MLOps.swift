@@ -372,18 +372,17 @@ struct ArrayFeatureExtractorKernel: NodeKernel {
         let rows = x.elementCount / stride
         var shape = x.shape.count == 1 ? [1] : Array(x.shape.dropLast())
         shape.append(idx.count)
+        var y = Tensor(shape: shape, storage: .uninitialized(x.elementType, count: rows * idx.count))
         let width = x.elementType.byteWidth ?? 4
-        // Written through TensorStorage.writing: the nested Tensor.withUnsafeBytes /
-        // withUnsafeMutableBytes closures crashed the 6.3.1 optimizer (CopyPropagation).
-        let storage = TensorStorage.writing(x.elementType, count: rows * idx.count) { to in
-            x.storage.withUnsafeBytes { source in
+        x.withUnsafeBytes { source in
+            y.withUnsafeMutableBytes { target in
                 idx.withUnsafeBufferPointer { indices in
-                    guard let from = source.baseAddress, let at = indices.baseAddress else { return }
+                    guard let from = source.baseAddress, let to = target.baseAddress, let at = indices.baseAddress else { return }
                     Self.extract(from, elementBytes: width, rows: rows, stride: stride, indices: at, count: idx.count, into: to)
                 }
             }
         }
-        return [Tensor(shape: shape, storage: storage)]
+        return [y]
     }
 
     /// The first index outside `0..<stride`, nil when all are inside.
