@@ -9,9 +9,10 @@ import TensorWireProtocol
 @Suite(.serialized) struct SequenceBatchingTests {
     static let modelFile = TestEnvironment.repositoryRoot + "/Tests/Fixtures/zoo/lstm_stacked_states_legacy.onnx"
     static let engine = try! Model(contentsOf: modelFile)
-    /// `maxIdle` is generous by default: under a loaded test run a step can take long enough
-    /// that a tight idle limit would expire a sequence mid-stream.
-    static func config(maxIdleMicroseconds: Int = 60_000_000) -> String {
+    /// `maxIdle` is generous by default (10 minutes): a parallel test run on two cores can keep
+    /// this async test off the cooperative threads for over a minute between two steps, and a
+    /// tighter limit would expire the sequence mid-stream (idle expiry has its own test).
+    static func config(maxIdleMicroseconds: Int = 600_000_000) -> String {
         """
         {"max_batch_size": 16, "dynamic_batching": {"max_queue_delay_us": 2000},
          "sequence_batching": {"state": [{"input": "h0", "output": "h"}, {"input": "c0", "output": "c"}], "max_idle_us": \(maxIdleMicroseconds)}}

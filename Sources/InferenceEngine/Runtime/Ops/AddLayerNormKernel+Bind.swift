@@ -19,11 +19,10 @@ final class BoundAddLayerNormKernel: BoundKernel {
     init(kernel: AddLayerNormKernel, layout: AddLayerNormKernel.Layout) {
         self.kernel = kernel
         self.layout = layout
-        if case .general = layout.mode {
-            scratchBytes = layout.count * MemoryLayout<Float>.stride
-        } else {
-            scratchBytes = 0
-        }
+        // One row for the sum when nothing reads it, then the broadcast sum of a general layout.
+        var floats = kernel.width
+        if case .general = layout.mode { floats += layout.count }
+        scratchBytes = floats * MemoryLayout<Float>.stride
     }
 
     func execute(_ io: BoundIO, _ context: ExecutionContext) {
@@ -31,14 +30,15 @@ final class BoundAddLayerNormKernel: BoundKernel {
         let big: UnsafePointer<Float> = io.input(layout.swapped ? 1 : 0), small: UnsafePointer<Float> = io.input(layout.swapped ? 0 : 1)
         let sum = kernel.emitsSum ? io.optionalOutput(1, as: Float.self) : nil
         let gamma: UnsafePointer<Float> = io.input(2), beta: UnsafePointer<Float>? = io.optionalInput(3)
+        let row = io.scratch(as: Float.self)
         switch layout.mode {
         case .same, .row:
             kernel.compute(big, small, smallRowStride: layout.isRow ? 0 : kernel.width, rows: layout.rows,
-                           gamma: gamma, beta: beta, y: y, sum: sum)
+                           gamma: gamma, beta: beta, y: y, sum: sum, rowScratch: row)
         case .general(let pattern):
-            let summed = io.scratch(as: Float.self)
+            let summed = row + kernel.width
             pattern.apply(.add, big, small, summed)
-            kernel.compute(summed, nil, smallRowStride: 0, rows: layout.rows, gamma: gamma, beta: beta, y: y, sum: sum)
+            kernel.compute(summed, nil, smallRowStride: 0, rows: layout.rows, gamma: gamma, beta: beta, y: y, sum: sum, rowScratch: row)
         }
     }
 }

@@ -78,18 +78,18 @@ struct AddLayerNormKernel: NodeKernel {
             guard count > 0 else { return }
             big.withUnsafeBufferPointer { pa in small.withUnsafeBufferPointer { pb in summed.withUnsafeBufferPointer { pre in
             gamma.withUnsafeBufferPointer { pg in (beta ?? []).withUnsafeBufferPointer { pbeta in
-            sum.withUnsafeMutableBufferPointer { ps in
+            sum.withUnsafeMutableBufferPointer { ps in withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { row in
                 let betaPointer = beta == nil ? nil : pbeta.baseAddress
                 let sumPointer = emitsSum ? ps.baseAddress : nil
                 switch layout.mode {
                 case .same, .row:
                     compute(pa.baseAddress!, pb.baseAddress!, smallRowStride: layout.isRow ? 0 : width, rows: layout.rows,
-                            gamma: pg.baseAddress!, beta: betaPointer, y: out.baseAddress!, sum: sumPointer)
+                            gamma: pg.baseAddress!, beta: betaPointer, y: out.baseAddress!, sum: sumPointer, rowScratch: row.baseAddress!)
                 case .general:
                     compute(pre.baseAddress!, nil, smallRowStride: 0, rows: layout.rows,
-                            gamma: pg.baseAddress!, beta: betaPointer, y: out.baseAddress!, sum: sumPointer)
+                            gamma: pg.baseAddress!, beta: betaPointer, y: out.baseAddress!, sum: sumPointer, rowScratch: row.baseAddress!)
                 }
-            }
+            } }
             } }
             } } }
         }
@@ -99,17 +99,18 @@ struct AddLayerNormKernel: NodeKernel {
 
     /// `rows` rows of `y = LayerNorm(a + b)`, where `b` advances `smallRowStride` per row (the
     /// width, or 0 for one row added to all); `b` nil means `a` is the sum already. The sum goes
-    /// to `sum` when given (it is then normalised from there), else through a stack row.
+    /// to `sum` when given (it is then normalised from there), else through `rowScratch`
+    /// (``width`` floats).
     func compute(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>?, smallRowStride: Int, rows: Int,
                  gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>?,
-                 y: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Float>?) {
+                 y: UnsafeMutablePointer<Float>, sum: UnsafeMutablePointer<Float>?, rowScratch: UnsafeMutablePointer<Float>) {
         guard rows > 0, width > 0 else { return }
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: width) { scratch in
+        do {
             for r in 0..<rows {
                 let ra = a + r * width
                 var s = UnsafePointer(ra)
                 if let b {
-                    let row = sum.map { $0 + r * width } ?? scratch.baseAddress!
+                    let row = sum.map { $0 + r * width } ?? rowScratch
                     let rb = b + r * smallRowStride
                     for i in 0..<width { row[i] = ra[i] + rb[i] }
                     s = UnsafePointer(row)

@@ -16,14 +16,17 @@ extension AttentionKernel {
 final class BoundAttentionKernel: BoundKernel {
     let kernel: AttentionKernel
     let layout: AttentionKernel.Layout
+    let scratchBytes: Int
 
     init(kernel: AttentionKernel, layout: AttentionKernel.Layout) {
         self.kernel = kernel
         self.layout = layout
+        scratchBytes = AttentionKernel.scratchFloats(layout) * MemoryLayout<Float>.stride
     }
 
     func execute(_ io: BoundIO, _ context: ExecutionContext) {
         guard layout.outCount > 0, let y = io.optionalOutput(0, as: Float.self) else { return }
-        kernel.compute(io.input(0), io.input(1), io.input(2), kernel.hasMask ? io.input(3) : nil, y, layout)
+        kernel.compute(io.input(0), io.input(1), io.input(2), kernel.hasMask ? io.input(3) : nil, y, layout,
+                       scratch: io.scratch(as: Float.self))
     }
 }

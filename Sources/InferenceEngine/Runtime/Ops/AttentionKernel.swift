@@ -97,21 +97,29 @@ struct AttentionKernel: NodeKernel {
             guard total > 0 else { return }
             q.withUnsafeBufferPointer { pq in k.withUnsafeBufferPointer { pk in v.withUnsafeBufferPointer { pv in
             (mask?.values ?? []).withUnsafeBufferPointer { pm in
-                compute(pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, hasMask ? pm.baseAddress! : nil, out.baseAddress!, layout)
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scratchFloats(layout)) { scratch in
+                    compute(pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, hasMask ? pm.baseAddress! : nil, out.baseAddress!, layout,
+                            scratch: scratch.baseAddress!)
+                }
             } } } }
         }
         return [Tensor(shape: layout.outShape, storage: .float32(y))]
     }
 
-    /// The attention of every query row into `out` (`layout.outCount` floats, not empty).
+    /// Floats of working memory ``compute(_:_:_:_:_:_:scratch:)`` needs: one tile of scores and
+    /// one output row of accumulators.
+    static func scratchFloats(_ layout: Layout) -> Int { tile + layout.dv }
+
+    /// The attention of every query row into `out` (`layout.outCount` floats, not empty), with
+    /// ``scratchFloats(_:)`` floats of `scratch`.
     func compute(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?,
-                 _ out: UnsafeMutablePointer<Float>, _ layout: Layout) {
+                 _ out: UnsafeMutablePointer<Float>, _ layout: Layout, scratch: UnsafeMutablePointer<Float>) {
         let (sq, d, sk, dv) = (layout.sq, layout.d, layout.sk, layout.dv)
         let maskRowStride = layout.maskRowStride, maskColStride = layout.maskColStride
         let kEnd = k + layout.kCount, vEnd = v + layout.vCount
         let tile = Self.tile
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: tile + dv) { scratch in
-            let scores = scratch.baseAddress!, acc = scratch.baseAddress! + tile
+        do {
+            let scores = scratch, acc = scratch + tile
             for b in 0..<layout.batches {
                 let qb = q + layout.qOffsets[b], kb = k + layout.kOffsets[b]
                 let vb = v + layout.vOffsets[b]

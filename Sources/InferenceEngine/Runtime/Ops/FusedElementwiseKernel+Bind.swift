@@ -14,14 +14,16 @@ extension FusedElementwiseKernel {
 final class BoundFusedElementwiseKernel: BoundKernel {
     let kernel: FusedElementwiseKernel
     let pattern: BroadcastPattern
+    let scratchBytes: Int
 
     init(kernel: FusedElementwiseKernel, pattern: BroadcastPattern) {
         self.kernel = kernel
         self.pattern = pattern
+        scratchBytes = kernel.scratchBytes(operands: pattern.operands)
     }
 
     func execute(_ io: BoundIO, _ context: ExecutionContext) {
         guard let y = io.optionalOutput(0, as: Float.self) else { return }
-        kernel.compute({ io.input($0) }, y, pattern)
+        kernel.compute({ io.input($0) }, y, pattern, scratch: io.scratch!)
     }
 }

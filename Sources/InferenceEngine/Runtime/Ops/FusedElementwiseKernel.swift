@@ -18,38 +18,50 @@ struct FusedElementwiseKernel: NodeKernel {
         let shapes = tensors.map(\.shape)
         let outShape = try node.broadcast(shapes)
         let pattern = BroadcastPattern(shapes, outShape: outShape)
+        let scratchBytes = scratchBytes(operands: tensors.count)
         let y = try node.outputTensor(outShape, .float32) { y throws(InferenceError) in
             try Tensor.withElements(of: tensors) { p in
-                compute({ p[$0].assumingMemoryBound(to: Float.self) }, y.assumingMemoryBound(to: Float.self), pattern)
+                withUnsafeTemporaryAllocation(byteCount: scratchBytes, alignment: 64) { scratch in
+                    compute({ p[$0].assumingMemoryBound(to: Float.self) }, y.assumingMemoryBound(to: Float.self), pattern,
+                            scratch: scratch.baseAddress!)
+                }
             }
         }
         return [y]
     }
 
-    /// Evaluates the program over `pattern.count` outputs; `input(i)` is input i's elements.
-    /// The program's intermediates and the per-chunk input addresses live on the stack.
+    /// Bytes of working memory ``compute(_:_:_:scratch:)`` needs with `operands` inputs: the
+    /// program's intermediates for one chunk and the per-chunk input addresses. A plan gives it
+    /// from its arena (more than a few KiB on the stack would go to the heap on Linux).
+    func scratchBytes(operands: Int) -> Int {
+        program.steps.count * ElementwiseProgram.chunk * MemoryLayout<Float>.stride
+            + 2 * Swift.max(operands, 1) * MemoryLayout<UnsafePointer<Float>>.stride
+    }
+
+    /// Evaluates the program over `pattern.count` outputs; `input(i)` is input i's elements and
+    /// `scratch` holds ``scratchBytes(operands:)`` bytes, 64-byte aligned.
     @inline(__always)
-    func compute(_ input: (Int) -> UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pattern: BroadcastPattern) {
+    func compute(_ input: (Int) -> UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ pattern: BroadcastPattern,
+                 scratch: UnsafeMutableRawPointer) {
         guard pattern.count > 0 else { return }
         let chunk = ElementwiseProgram.chunk
         let n = pattern.operands
         let program = self.program
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: program.steps.count * chunk) { scratch in
-            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: max(2 * n, 1)) { buffer in
-                let bases = buffer.baseAddress!, pointers = buffer.baseAddress! + n
-                for i in 0..<n { bases[i] = input(i) }
-                pattern.innerStrides.withUnsafeBufferPointer { inner in
-                    let innerStrides = inner.baseAddress ?? UnsafePointer(bitPattern: 8)!
-                    pattern.forEachRow { offsets, start, count in
-                        var j = 0
-                        while j < count {
-                            let m = Swift.min(chunk, count - j)
-                            for i in 0..<n { pointers[i] = bases[i] + offsets[i] + j * innerStrides[i] }
-                            program.evaluate(count: m, inputs: UnsafePointer(pointers), inputStrides: innerStrides,
-                                             scratch: scratch.baseAddress!, output: y + start + j)
-                            j += m
-                        }
-                    }
+        let values = scratch.assumingMemoryBound(to: Float.self)
+        let bases = (scratch + program.steps.count * chunk * MemoryLayout<Float>.stride)
+            .assumingMemoryBound(to: UnsafePointer<Float>.self)
+        let pointers = bases + n
+        for i in 0..<n { bases[i] = input(i) }
+        pattern.innerStrides.withUnsafeBufferPointer { inner in
+            let innerStrides = inner.baseAddress ?? UnsafePointer(bitPattern: 8)!
+            pattern.forEachRow { offsets, start, count in
+                var j = 0
+                while j < count {
+                    let m = Swift.min(chunk, count - j)
+                    for i in 0..<n { pointers[i] = bases[i] + offsets[i] + j * innerStrides[i] }
+                    program.evaluate(count: m, inputs: UnsafePointer(pointers), inputStrides: innerStrides,
+                                     scratch: values, output: y + start + j)
+                    j += m
                 }
             }
         }

@@ -372,17 +372,29 @@ struct ArrayFeatureExtractorKernel: NodeKernel {
         let rows = x.elementCount / stride
         var shape = x.shape.count == 1 ? [1] : Array(x.shape.dropLast())
         shape.append(idx.count)
-        var y = Tensor(shape: shape, storage: .uninitialized(x.elementType, count: rows * idx.count))
-        let width = x.elementType.byteWidth ?? 4
-        x.withUnsafeBytes { source in
-            y.withUnsafeMutableBytes { target in
-                idx.withUnsafeBufferPointer { indices in
-                    guard let from = source.baseAddress, let to = target.baseAddress, let at = indices.baseAddress else { return }
-                    Self.extract(from, elementBytes: width, rows: rows, stride: stride, indices: at, count: idx.count, into: to)
+        let storage: TensorStorage = switch x.storage {
+        case .float32(let v): .float32(Self.picked(v, rows: rows, stride: stride, indices: idx))
+        case .int64(let v): .int64(Self.picked(v, rows: rows, stride: stride, indices: idx))
+        case .int32(let v): .int32(Self.picked(v, rows: rows, stride: stride, indices: idx))
+        case .bool(let v): .bool(Self.picked(v, rows: rows, stride: stride, indices: idx))
+        }
+        return [Tensor(shape: shape, storage: storage)]
+    }
+
+    /// ``extract(_:elementBytes:rows:stride:indices:count:into:)`` into a new array.
+    private static func picked<T>(_ values: [T], rows: Int, stride: Int, indices: [Int64]) -> [T] {
+        let count = rows * indices.count
+        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if count > 0 {
+                values.withUnsafeBytes { source in
+                    indices.withUnsafeBufferPointer { at in
+                        extract(source.baseAddress!, elementBytes: MemoryLayout<T>.stride, rows: rows, stride: stride,
+                                indices: at.baseAddress!, count: indices.count, into: UnsafeMutableRawPointer(buffer.baseAddress!))
+                    }
                 }
             }
+            initialized = count
         }
-        return [y]
     }
 
     /// The first index outside `0..<stride`, nil when all are inside.

@@ -12,7 +12,7 @@ extension RecurrentKernel {
         // An output without elements is never written, so it needs no address.
         func keeps(_ i: Int) -> Bool { (output(i)?.elementCount ?? 0) > 0 }
         let used = (y: keeps(0), h: keeps(1), c: isLSTM && keeps(2))
-        guard let geometry = try? geometry((0..<8).map { input($0)?.shape }, used: used, invalid: { .invalidInput($0) }) else {
+        guard let geometry = try? geometry({ input($0)?.shape }, used: used, invalid: { .invalidInput($0) }) else {
             return nil
         }
         let present = (0..<8).map { (input($0)?.elementCount ?? 0) > 0 }

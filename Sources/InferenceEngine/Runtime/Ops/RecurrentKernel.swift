@@ -48,13 +48,13 @@ struct RecurrentKernel: NodeKernel {
     var parallelWork = RecurrentKernel.parallelWork
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
-        let tensors = (0..<8).map { $0 < inputs.count ? inputs[$0] : nil }
-        for i in [0, 1, 2, 3, 5, 6, 7] where i == 0 || tensors[i] != nil {
-            guard tensors[i]?.elementType == .float32 else {
+        func input(_ i: Int) -> Tensor? { i < inputs.count ? inputs[i] : nil }
+        for i in 0..<8 where i != 4 && (i == 0 || input(i) != nil) {
+            guard input(i)?.elementType == .float32 else {
                 throw .internalFailure("node '\(node.node.name)' (\(node.node.opType)): missing or non-float input")
             }
         }
-        let g = try geometry(tensors.map { $0?.shape }, used: (true, true, isLSTM), invalid: node.invalid)
+        let g = try geometry({ input($0)?.shape }, used: (true, true, isLSTM), invalid: node.invalid)
         let p = g.plan
         _ = try node.checkedCount([p.seq, directions, p.batch, hidden])
         if g.projection >= 0 { _ = try node.checkedCount([p.seq * p.batch, p.columns]) }
@@ -65,15 +65,21 @@ struct RecurrentKernel: NodeKernel {
         var valid = true
         let y = [Float](unsafeUninitializedCapacity: g.yCount) { yBuffer, initialized in
             yh.withUnsafeMutableBufferPointer { ph in yc.withUnsafeMutableBufferPointer { pc in
-                Self.withAddresses(tensors[...], []) { addresses in
-                    withUnsafeTemporaryAllocation(byteCount: g.workspaceFloats * MemoryLayout<Float>.stride,
-                                                  alignment: ArenaLayout.alignment) { workspace in
-                        let pointers = RunPointers(addresses, lengthsAreInt64: tensors[4]?.elementType == .int64,
-                                                   y: yBuffer.baseAddress, lastH: ph.baseAddress, lastC: pc.baseAddress)
-                        valid = compute(g, pointers, workspace: workspace.baseAddress!.bindMemory(to: Float.self, capacity: g.workspaceFloats),
-                                        pool: node.context.pool)
-                    }
-                }
+                Self.bytes(input(0)) { x in Self.bytes(input(1)) { w in Self.bytes(input(2)) { r in Self.bytes(input(3)) { b in
+                    Self.bytes(input(4)) { lengths in Self.bytes(input(5)) { h0 in Self.bytes(input(6)) { c0 in Self.bytes(input(7)) { p in
+                        withUnsafeTemporaryAllocation(byteCount: g.workspaceFloats * MemoryLayout<Float>.stride,
+                                                      alignment: ArenaLayout.alignment) { workspace in
+                            func f(_ raw: UnsafeRawPointer?) -> UnsafePointer<Float>? { raw?.assumingMemoryBound(to: Float.self) }
+                            var pointers = RunPointers()
+                            (pointers.x, pointers.w, pointers.r, pointers.b) = (f(x), f(w), f(r), f(b))
+                            (pointers.lengths, pointers.lengthsAreInt64) = (lengths, input(4)?.elementType == .int64)
+                            (pointers.h0, pointers.c0, pointers.p) = (f(h0), f(c0), f(p))
+                            (pointers.y, pointers.lastH, pointers.lastC) = (yBuffer.baseAddress, ph.baseAddress, pc.baseAddress)
+                            valid = compute(g, pointers, workspace: workspace.baseAddress!.bindMemory(to: Float.self, capacity: g.workspaceFloats),
+                                            pool: node.context.pool)
+                        }
+                    } } } }
+                } } } }
             } }
             initialized = g.yCount
         }
@@ -87,13 +93,11 @@ struct RecurrentKernel: NodeKernel {
 
     static func lengthsMessage(_ p: Plan) -> String { "sequence_lens must have \(p.batch) values in 0...\(p.seq)" }
 
-    /// The element addresses of the given tensors (nil for an omitted one or one without
-    /// elements) for the duration of `body`.
-    private static func withAddresses(_ tensors: ArraySlice<Tensor?>, _ collected: [UnsafeRawPointer?],
-                                      _ body: ([UnsafeRawPointer?]) -> Void) {
-        guard let first = tensors.first else { return body(collected) }
-        guard let tensor = first else { return withAddresses(tensors.dropFirst(), collected + [nil], body) }
-        tensor.withUnsafeBytes { bytes in withAddresses(tensors.dropFirst(), collected + [bytes.baseAddress], body) }
+    /// The address of a tensor's elements (nil when omitted) for the duration of `body`.
+    @inline(__always)
+    private static func bytes(_ tensor: Tensor?, _ body: (UnsafeRawPointer?) -> Void) {
+        guard let tensor else { return body(nil) }
+        tensor.withUnsafeBytes { body($0.baseAddress) }
     }
 
     /// A run's sizes, strides and workspace, worked out from the input shapes alone: per
@@ -118,11 +122,10 @@ struct RecurrentKernel: NodeKernel {
         var workspaceFloats = 0
     }
 
-    /// Checks the input shapes (`shapes[i]` nil: input `i` omitted) and lays a run out. `used`
+    /// Checks the input shapes (`shape(i)` nil: input `i` omitted) and lays a run out. `used`
     /// says which outputs the caller keeps; the others are written to the workspace.
-    func geometry(_ shapes: [[Int]?], used: (y: Bool, h: Bool, c: Bool),
+    func geometry(_ shape: (Int) -> [Int]?, used: (y: Bool, h: Bool, c: Bool),
                   invalid: (String) -> InferenceError) throws(InferenceError) -> Geometry {
-        func shape(_ i: Int) -> [Int]? { i < shapes.count ? shapes[i] : nil }
         func count(_ s: [Int]) -> Int { ShapeMath.product(s, 0..<s.count) }
         let h = hidden, gh = gates * h
         guard let xs = shape(0), xs.count == 3 else { throw invalid("X must be 3-D") }
@@ -140,7 +143,7 @@ struct RecurrentKernel: NodeKernel {
         if let ls = shape(4), count(ls) != batch { throw invalid(Self.lengthsMessage(plan)) }
         // States are [directions, batch, hidden] (layout 0) or [batch, directions, hidden].
         let stateShape = layout == 0 ? [directions, batch, h] : [batch, directions, h]
-        for i in isLSTM ? [5, 6] : [5] {
+        for i in 5...(isLSTM ? 6 : 5) {
             if let s = shape(i), s != stateShape { throw invalid("initial state \(s.shapeDescription) must be \(stateShape.shapeDescription)") }
         }
         if isLSTM, let ps = shape(7), count(ps) != directions * 3 * h { throw invalid("P has \(count(ps)) values, expected \(directions * 3 * h)") }
@@ -197,18 +200,6 @@ struct RecurrentKernel: NodeKernel {
         var lengths: UnsafeRawPointer?, lengthsAreInt64 = false
         var h0: UnsafePointer<Float>?, c0: UnsafePointer<Float>?, p: UnsafePointer<Float>?
         var y: UnsafeMutablePointer<Float>?, lastH: UnsafeMutablePointer<Float>?, lastC: UnsafeMutablePointer<Float>?
-
-        /// From the addresses of inputs 0...7.
-        init(_ a: [UnsafeRawPointer?], lengthsAreInt64: Bool, y: UnsafeMutablePointer<Float>?, lastH: UnsafeMutablePointer<Float>?,
-             lastC: UnsafeMutablePointer<Float>?) {
-            func f(_ i: Int) -> UnsafePointer<Float>? { i < a.count ? a[i]?.assumingMemoryBound(to: Float.self) : nil }
-            (x, w, r, b, h0, c0, p) = (f(0), f(1), f(2), f(3), f(5), f(6), f(7))
-            lengths = a.count > 4 ? a[4] : nil
-            self.lengthsAreInt64 = lengthsAreInt64
-            (self.y, self.lastH, self.lastC) = (y, lastH, lastC)
-        }
-
-        init() {}
     }
 
     /// One run on raw memory: what the general executor's `run` and the planned `execute`
