@@ -216,30 +216,3 @@ extension TensorStorage {
         }
     }
 }
-
-extension TensorStorage {
-    /// Concatenation of runs: run `i` is `lengths[i]` elements from `starts[i]` in
-    /// `sources[sourceOf[i]]`. Callers pass same-typed sources.
-    static func runs(_ sources: [TensorStorage], sourceOf: [Int], starts: [Int], lengths: [Int]) -> TensorStorage {
-        switch sources[0] {
-        case .float32: .float32(copyRuns(sources.map { if case .float32(let v) = $0 { v } else { [] } }, sourceOf, starts, lengths))
-        case .int64: .int64(copyRuns(sources.map { if case .int64(let v) = $0 { v } else { [] } }, sourceOf, starts, lengths))
-        case .int32: .int32(copyRuns(sources.map { if case .int32(let v) = $0 { v } else { [] } }, sourceOf, starts, lengths))
-        case .bool: .bool(copyRuns(sources.map { if case .bool(let v) = $0 { v } else { [] } }, sourceOf, starts, lengths))
-        }
-    }
-
-    static func copyRuns<T>(_ sources: [[T]], _ sourceOf: [Int], _ starts: [Int], _ lengths: [Int]) -> [T] {
-        let count = lengths.reduce(0, +)
-        return [T](unsafeUninitializedCapacity: count) { out, initialized in
-            var written = 0
-            for i in starts.indices where lengths[i] > 0 {
-                sources[sourceOf[i]].withUnsafeBufferPointer { src in
-                    (out.baseAddress! + written).initialize(from: src.baseAddress! + starts[i], count: lengths[i])
-                }
-                written += lengths[i]
-            }
-            initialized = count
-        }
-    }
-}
