@@ -66,18 +66,9 @@ struct SteadyStateAllocationTests {
             try Data(tensor.npyBytes()).write(to: URL(fileURLWithPath: file))
             arguments += ["--input", "\(name)=\(file)"]
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.probe)
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "probe failed: \(String(decoding: err, as: UTF8.self))")
-        let report = try #require(try JSONSerialization.jsonObject(with: out) as? [String: Any])
+        let result = try TestEnvironment.runProgram(Self.probe, arguments)
+        try #require(result.status == 0, "probe failed: \(result.error)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
         #expect(report["counting_available"] as? Bool == true)
         #expect(report["planned"] as? Bool == true, "\(c) at \(level): \(report["plan"] ?? "?")")
         #expect(report["session_allocations_per_run"] as? Double == 0, "\(c) at \(level): \(report)")

@@ -55,8 +55,13 @@ enum TestEnvironment {
 
     /// Runs one of the built executables to completion, as a user would from a shell.
     static func runTool(_ name: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        try runProgram(binary(name), arguments)
+    }
+
+    /// Runs the executable at `path` to completion and collects its output.
+    static func runProgram(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary(name))
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let output = Pipe(), error = Pipe()
         process.standardOutput = output

@@ -5,6 +5,12 @@
 enum SoftmaxKernel {
     typealias Vector = SIMD16<Float>
 
+    /// Softmax over the middle extent of `extents` (the shape of ``BoundAxisKernel/Apply``).
+    @Sendable
+    static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ extents: AxisExtents) {
+        softmax(x, y, outer: extents.outer, axis: extents.length, inner: extents.inner)
+    }
+
     static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, axis: Int, inner: Int) {
         guard axis > 0, inner > 0 else { return }
         if inner == 1 && axis <= 8 && outer > 1 {

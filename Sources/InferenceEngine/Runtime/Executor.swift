@@ -211,25 +211,7 @@ struct NodeExecutor {
             _ = try checkedCount(outShape)
             return Tensor(shape: outShape, storage: .float32(Broadcast.binary(op, a, aShape, b, bShape, outShape: outShape, arena: context.arena)))
         case .softmax(let axis, let coerce):
-            let (x, shape) = try floats(args[0])
-            let rank = shape.count
-            let outer: Int, length: Int, inner: Int
-            if rank == 0 {
-                (outer, length, inner) = (1, 1, 1)
-            } else if coerce {
-                (outer, length, inner) = (ShapeMath.product(shape, 0..<axis), ShapeMath.product(shape, axis..<rank), 1)
-            } else {
-                (outer, length, inner) = (ShapeMath.product(shape, 0..<axis), shape[axis], ShapeMath.product(shape, (axis + 1)..<rank))
-            }
-            let y = outputFloats(x.count) { out, n in
-                x.withUnsafeBufferPointer { src in
-                    if let s = src.baseAddress, let d = out.baseAddress {
-                        SoftmaxKernel.softmax(s, d, outer: outer, axis: length, inner: inner)
-                    }
-                }
-                n = x.count
-            }
-            return Tensor(shape: shape, storage: .float32(y))
+            return try mapAlongAxis(args[0], axis: axis, coerce: coerce, SoftmaxKernel.softmax)
         case .flatten(let axis):
             guard var x = args[0] else { throw .internalFailure("missing input") }
             let shape = x.shape

@@ -85,7 +85,10 @@ struct GemmExecutor {
             guard total > 0, let pY = out.baseAddress else { return }
             var kernelBeta: Float = 0
             if !broadcastC.isEmpty {
-                Self.broadcast(broadcastC, shape: cShape, times: beta, into: pY, m: m, n: n)
+                broadcastC.withUnsafeBufferPointer { c in
+                    Self.broadcast(c.baseAddress!, rowStride: cShape[0] == 1 ? 0 : cShape[1], columnStride: cShape[1] == 1 ? 0 : 1,
+                                   times: beta, into: pY, m: m, n: n)
+                }
                 kernelBeta = 1
             }
             Self.withPointer(a) { pA in
@@ -108,19 +111,16 @@ struct GemmExecutor {
         return Tensor(shape: outShape, storage: .float32(y))
     }
 
-    /// `Y = beta · C` with C (`[1|M, 1|N]`) broadcast to `[M, N]`.
-    static func broadcast(_ c: [Float], shape: [Int], times beta: Float, into y: UnsafeMutablePointer<Float>, m: Int, n: Int) {
-        let rowStride = shape[0] == 1 ? 0 : shape[1]
-        let columnStride = shape[1] == 1 ? 0 : 1
-        c.withUnsafeBufferPointer { pc in
-            let pC = pc.baseAddress!
-            for i in 0..<m {
-                let src = pC + i * rowStride, dst = y + i * n
-                if columnStride == 1 {
-                    for j in 0..<n { dst[j] = beta * src[j] }
-                } else {
-                    dst.update(repeating: beta * src.pointee, count: n)
-                }
+    /// `Y = beta · C` with C broadcast to `[M, N]` (strides 0 along a broadcast dimension of
+    /// C's `[1|M, 1|N]` shape).
+    static func broadcast(_ c: UnsafePointer<Float>, rowStride: Int, columnStride: Int, times beta: Float,
+                          into y: UnsafeMutablePointer<Float>, m: Int, n: Int) {
+        for i in 0..<m {
+            let src = c + i * rowStride, dst = y + i * n
+            if columnStride == 1 {
+                for j in 0..<n { dst[j] = beta * src[j] }
+            } else {
+                dst.update(repeating: beta * src.pointee, count: n)
             }
         }
     }

@@ -345,15 +345,7 @@ struct HardmaxKernel: NodeKernel {
     let axis: Int
     let coerce: Bool
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
-        let (x, shape) = try node.floats(inputs[0])
-        let extents = AxisExtents(shape, axis: axis, coerce: coerce)
-        let y = node.outputFloats(x.count) { out, n in
-            x.withUnsafeBufferPointer { src in
-                if let s = src.baseAddress, let d = out.baseAddress { Self.apply(s, d, extents) }
-            }
-            n = x.count
-        }
-        return [Tensor(shape: shape, storage: .float32(y))]
+        [try node.mapAlongAxis(inputs[0], axis: axis, coerce: coerce, Self.apply)]
     }
 
     static func apply(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ e: AxisExtents) {

@@ -84,15 +84,7 @@ final class BoundGemmKernel: BoundKernel {
         case .bias:
             epilogue.bias = io.input(2)
         case .broadcast(let rowStride, let columnStride):
-            let source: UnsafePointer<Float> = io.input(2)
-            for i in 0..<m {
-                let src = source + i * rowStride, dst = y + i * n
-                if columnStride == 1 {
-                    for j in 0..<n { dst[j] = beta * src[j] }
-                } else {
-                    dst.update(repeating: beta * src.pointee, count: n)
-                }
-            }
+            GemmExecutor.broadcast(io.input(2), rowStride: rowStride, columnStride: columnStride, times: beta, into: y, m: m, n: n)
             kernelBeta = 1
         }
         if residual {

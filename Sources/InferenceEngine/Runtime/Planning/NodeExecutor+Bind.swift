@@ -15,8 +15,7 @@ extension NodeExecutor {
                   a.elementType == .float32, b.elementType == .float32 else { return nil }
             return .compute(BoundBinaryKernel(op: op, pattern: BroadcastPattern(a.shape, b.shape, outShape: y.shape)))
         case .softmax(let axis, let coerce):
-            guard let x = inputs[0], x.elementType == .float32 else { return nil }
-            return .compute(BoundSoftmaxKernel(shape: x.shape, axis: axis, coerceTo2D: coerce))
+            return BoundAxisKernel.binding(inputs[0], axis: axis, coerce: coerce, SoftmaxKernel.softmax)
         case .matMul:
             guard let a = inputs[0], let b = inputs[1] else { return nil }
             return BoundMatMulKernel(aShape: a.shape, bShape: b.shape).map { .compute($0) }
