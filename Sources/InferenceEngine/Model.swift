@@ -306,7 +306,7 @@ public final class Model: Sendable {
         }
         rewind(file)
         var readCount = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+        let bytes = [UInt8](uninitializedCount: size) { buffer, initialized in
             if size > 0 { readCount = fread(buffer.baseAddress!, 1, size, file) }
             initialized = readCount
         }

@@ -41,7 +41,7 @@ public struct Tensor: Sendable {
         guard bytes.count == count * 4 else {
             throw .invalidInput("tensor of shape \(shape.shapeDescription) needs \(count * 4) bytes of float32 data, got \(bytes.count)")
         }
-        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let values = [Float](uninitializedCount: count) { buffer, initialized in
             #if _endian(little)
             if count > 0 { memcpy(buffer.baseAddress!, bytes.baseAddress!, count * 4) }
             #else
@@ -112,7 +112,7 @@ public struct Tensor: Sendable {
     }
 
     static func load<T: FixedWidthInteger>(_ bytes: UnsafeRawBufferPointer, count: Int, _ convert: (T) -> T) -> [T] {
-        [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+        [T](uninitializedCount: count) { buffer, initialized in
             for i in 0..<count {
                 buffer[i] = convert(bytes.loadUnaligned(fromByteOffset: i * MemoryLayout<T>.size, as: T.self))
             }

@@ -34,10 +34,10 @@ enum TensorStorage: Sendable {
     /// left uninitialized).
     static func uninitialized(_ type: ElementType, count: Int) -> TensorStorage {
         switch type {
-        case .int64: .int64([Int64](unsafeUninitializedCapacity: count) { _, n in n = count })
-        case .int32: .int32([Int32](unsafeUninitializedCapacity: count) { _, n in n = count })
+        case .int64: .int64([Int64](uninitializedCount: count) { _, n in n = count })
+        case .int32: .int32([Int32](uninitializedCount: count) { _, n in n = count })
         case .bool: .bool([Bool](repeating: false, count: count))
-        default: .float32([Float](unsafeUninitializedCapacity: count) { _, n in n = count })
+        default: .float32([Float](uninitializedCount: count) { _, n in n = count })
         }
     }
 
@@ -57,7 +57,7 @@ enum TensorStorage: Sendable {
     @inline(__always)
     static func pick<T>(_ v: [T], _ indices: [Int]) -> [T] {
         v.withUnsafeBufferPointer { src in
-            [T](unsafeUninitializedCapacity: indices.count) { out, n in
+            [T](uninitializedCount: indices.count) { out, n in
                 for (i, j) in indices.enumerated() { (out.baseAddress! + i).initialize(to: src[j]) }
                 n = indices.count
             }

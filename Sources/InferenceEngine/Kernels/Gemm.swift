@@ -341,7 +341,7 @@ enum GemmKernel {
 
     /// Transposes a whole row-major matrix held in an array.
     static func transposed(_ values: [Float], rows: Int, cols: Int) -> [Float] {
-        [Float](unsafeUninitializedCapacity: rows * cols) { buffer, initialized in
+        [Float](uninitializedCount: rows * cols) { buffer, initialized in
             values.withUnsafeBufferPointer { src in
                 if rows * cols > 0 { transpose(rows: rows, cols: cols, src: src.baseAddress!, dst: buffer.baseAddress!) }
             }

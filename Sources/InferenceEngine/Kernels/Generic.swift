@@ -47,7 +47,7 @@ enum Generic {
         let ib = viewIndices(outShape, strides: broadcastStrides(bShape, in: outShape))
         return a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
-                [R](unsafeUninitializedCapacity: ia.count) { out, n in
+                [R](uninitializedCount: ia.count) { out, n in
                     for i in 0..<ia.count { (out.baseAddress! + i).initialize(to: f(pa[ia[i]], pb[ib[i]])) }
                     n = ia.count
                 }
@@ -61,7 +61,7 @@ enum Generic {
         let ia = viewIndices(outShape, strides: broadcastStrides(aShape, in: outShape))
         let ib = viewIndices(outShape, strides: broadcastStrides(bShape, in: outShape))
         let ic = viewIndices(outShape, strides: broadcastStrides(cShape, in: outShape))
-        return [R](unsafeUninitializedCapacity: ia.count) { out, n in
+        return [R](uninitializedCount: ia.count) { out, n in
             for i in 0..<ia.count { (out.baseAddress! + i).initialize(to: f(a[ia[i]], b[ib[i]], c[ic[i]])) }
             n = ia.count
         }

@@ -70,7 +70,7 @@ struct ExternalDataReader {
         defer { fclose(file) }
         guard fseeko(file, off_t(offset), SEEK_SET) == 0 else { throw fail("cannot seek in '\(location)'") }
         var readCount = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: byteCount) { buffer, initialized in
+        let bytes = [UInt8](uninitializedCount: byteCount) { buffer, initialized in
             if byteCount > 0 { readCount = fread(buffer.baseAddress!, 1, byteCount, file) }
             initialized = readCount
         }

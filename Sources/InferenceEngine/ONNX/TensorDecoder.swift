@@ -40,7 +40,7 @@ enum TensorDecoder {
                     throw fail("raw_data has \(raw.count) bytes, expected \(count * 4) for shape \(shape.shapeDescription) of FLOAT")
                 }
                 let values = raw.withUnsafeBytes { bytes in
-                    [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    [Float](uninitializedCount: count) { buffer, initialized in
                         for i in 0..<count {
                             buffer[i] = Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
                         }

@@ -51,7 +51,7 @@ final class TensorArena: @unchecked Sendable {
             }
             return buffer
         }
-        return [Float](unsafeUninitializedCapacity: count, initializingWith: body)
+        return [Float](uninitializedCount: count, initializingWith: body)
     }
 
     /// Keeps `buffer` for reuse (`count` must be its element count).

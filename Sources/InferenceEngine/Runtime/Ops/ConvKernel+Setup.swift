@@ -102,7 +102,7 @@ extension ConvKernel {
                 vectors = kernel.directVectors(d, plane)
                 packedCount = kernel.directPackedCount(d)
                 if let weights = kernel.weights {
-                    packedWeights = [Float](unsafeUninitializedCapacity: packedCount) { buffer, initialized in
+                    packedWeights = [Float](uninitializedCount: packedCount) { buffer, initialized in
                         weights.values.withUnsafeBufferPointer { kernel.packDirectWeights($0.baseAddress!, d, into: buffer.baseAddress!) }
                         initialized = packedCount
                     }

@@ -215,7 +215,7 @@ struct ScalerKernel: NodeKernel {
         guard let (offsets, scales) = perFeature(c) else {
             throw node.invalid("offset/scale have \(offset.count)/\(scale.count) values for \(c) features")
         }
-        let y = [Float](unsafeUninitializedCapacity: v.count) { buffer, initialized in
+        let y = [Float](uninitializedCount: v.count) { buffer, initialized in
             Self.apply(v, buffer.baseAddress!, count: v.count, offsets: offsets, scales: scales)
             initialized = v.count
         }
@@ -257,7 +257,7 @@ struct NormalizerKernel: NodeKernel {
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (v, rows, cols) = try node.matrix(inputs[0])
-        let y = [Float](unsafeUninitializedCapacity: v.count) { buffer, initialized in
+        let y = [Float](uninitializedCount: v.count) { buffer, initialized in
             normalize(v, buffer.baseAddress!, rows: rows, columns: cols)
             initialized = v.count
         }
@@ -307,7 +307,7 @@ struct LinearKernel: NodeKernel {
         guard coefficients.count == rows * c else { throw node.invalid("the model has \(coefficients.count / rows) features, the input \(c)") }
         let width = scoreWidth
         var predicted = [Int64](repeating: 0, count: classifier == nil ? 0 : n)
-        let scores = [Float](unsafeUninitializedCapacity: n * width) { buffer, initialized in
+        let scores = [Float](uninitializedCount: n * width) { buffer, initialized in
             predicted.withUnsafeMutableBufferPointer { labels in
                 evaluate(x, rows: n, columns: c, scores: buffer.baseAddress!, labels: labels.baseAddress)
             }
@@ -384,7 +384,7 @@ struct ArrayFeatureExtractorKernel: NodeKernel {
     /// ``extract(_:elementBytes:rows:stride:indices:count:into:)`` into a new array.
     private static func picked<T>(_ values: [T], rows: Int, stride: Int, indices: [Int64]) -> [T] {
         let count = rows * indices.count
-        return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+        return [T](uninitializedCount: count) { buffer, initialized in
             if count > 0 {
                 values.withUnsafeBytes { source in
                     indices.withUnsafeBufferPointer { at in

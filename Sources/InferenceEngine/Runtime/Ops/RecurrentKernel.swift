@@ -63,7 +63,7 @@ struct RecurrentKernel: NodeKernel {
         // GRU and RNN have no cell state (and at most two outputs): no Y_c array for them.
         var yc: [Float] = isLSTM ? [Float](repeating: 0, count: stateCount) : []
         var valid = true
-        let y = [Float](unsafeUninitializedCapacity: g.yCount) { yBuffer, initialized in
+        let y = [Float](uninitializedCount: g.yCount) { yBuffer, initialized in
             yh.withUnsafeMutableBufferPointer { ph in yc.withUnsafeMutableBufferPointer { pc in
                 Self.bytes(input(0)) { x in Self.bytes(input(1)) { w in Self.bytes(input(2)) { r in Self.bytes(input(3)) { b in
                     Self.bytes(input(4)) { lengths in Self.bytes(input(5)) { h0 in Self.bytes(input(6)) { c0 in Self.bytes(input(7)) { p in

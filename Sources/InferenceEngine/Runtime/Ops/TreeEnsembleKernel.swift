@@ -63,7 +63,7 @@ struct TreeEnsembleKernel: NodeKernel {
         guard featureCount <= c else { throw node.invalid("the model reads feature \(featureCount - 1) but the input has \(c)") }
         var flags = [Bool](repeating: false, count: n * outputs)
         var predicted = [Int64](repeating: 0, count: isClassifier ? n : 0)
-        let scores = [Float](unsafeUninitializedCapacity: n * outputs) { buffer, initialized in
+        let scores = [Float](uninitializedCount: n * outputs) { buffer, initialized in
             x.withUnsafeBufferPointer { px in
                 flags.withUnsafeMutableBufferPointer { pf in
                     predicted.withUnsafeMutableBufferPointer { pl in
