@@ -27,6 +27,27 @@ struct SoftmaxKernelTests {
         assertClose(y, expected, context: "softmax \(dims)", rtol: 1e-6, atol: 1e-7)
     }
 
+    /// A batched request must get exactly its unbatched answer, so a row's result may not
+    /// depend on how many rows are computed with it.
+    @Test(arguments: [1, 3, 8, 9, 16, 21])
+    func rowsAloneEqualRowsInABatch(_ axis: Int) {
+        var rng = SplitMix64(seed: UInt64(axis))
+        let rows = 5
+        let x = (0..<(rows * axis)).map { _ in Float(Int(rng.next() % 4001) - 2000) / 300 }
+        var batched = [Float](repeating: 0, count: x.count), alone = batched
+        x.withUnsafeBufferPointer { px in
+            batched.withUnsafeMutableBufferPointer { py in
+                SoftmaxKernel.softmax(px.baseAddress!, py.baseAddress!, outer: rows, axis: axis, inner: 1)
+            }
+            alone.withUnsafeMutableBufferPointer { py in
+                for r in 0..<rows {
+                    SoftmaxKernel.softmax(px.baseAddress! + r * axis, py.baseAddress! + r * axis, outer: 1, axis: axis, inner: 1)
+                }
+            }
+        }
+        #expect(batched.map(\.bitPattern) == alone.map(\.bitPattern))
+    }
+
     @Test func nanRowStaysNaNAndOthersDoNot() {
         let x: [Float] = [1, .nan, 3, 0, 1, 2]
         var y = [Float](repeating: 0, count: 6)

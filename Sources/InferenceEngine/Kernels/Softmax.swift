@@ -13,7 +13,9 @@ enum SoftmaxKernel {
 
     static func softmax(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, outer: Int, axis: Int, inner: Int) {
         guard axis > 0, inner > 0 else { return }
-        if inner == 1 && axis <= 8 && outer > 1 {
+        // Whatever the row count: a row's result must not depend on how many rows came with it
+        // (a batched request gets exactly its unbatched answer).
+        if inner == 1 && axis <= 8 {
             shortRows(x, y, rows: outer, count: axis)
             return
         }
