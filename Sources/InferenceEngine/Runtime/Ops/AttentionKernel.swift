@@ -30,8 +30,6 @@ struct AttentionKernel: NodeKernel {
         let maskRowStride: Int, maskColStride: Int
         let outShape: [Int]
         let outCount: Int
-        /// Element counts of K and V: whole-vector loads stop at their ends.
-        let kCount: Int, vCount: Int
     }
 
     /// Why shapes do not make an attention call (the message, named with the node by the caller).
@@ -75,8 +73,7 @@ struct AttentionKernel: NodeKernel {
                       qOffsets: offsets[0], kOffsets: offsets[1], vOffsets: offsets[2], maskOffsets: offsets[3],
                       maskRowStride: maskShape[maskShape.count - 2] == 1 ? 0 : maskShape[maskShape.count - 1],
                       maskColStride: maskShape[maskShape.count - 1] == 1 ? 0 : 1,
-                      outShape: outShape, outCount: outCount,
-                      kCount: ShapeMath.product(kShape, 0..<kShape.count), vCount: ShapeMath.product(vShape, 0..<vShape.count))
+                      outShape: outShape, outCount: outCount)
     }
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
@@ -106,9 +103,15 @@ struct AttentionKernel: NodeKernel {
         return [Tensor(shape: layout.outShape, storage: .float32(y))]
     }
 
+    /// Whether the rows are short enough (≤ 16 keys, values ≤ 16 wide) for ``shortRow``.
+    static func isShort(_ layout: Layout) -> Bool { layout.sk <= 16 && layout.dv <= 16 }
+
     /// Floats of working memory ``compute(_:_:_:_:_:_:scratch:)`` needs: one tile of scores and
-    /// one output row of accumulators.
-    static func scratchFloats(_ layout: Layout) -> Int { tile + layout.dv }
+    /// one output row of accumulators; for short rows, one batch's keys and values packed 16
+    /// lanes wide plus three 16-lane slots.
+    static func scratchFloats(_ layout: Layout) -> Int {
+        isShort(layout) ? 16 * (layout.d + layout.sk + 3) : tile + layout.dv
+    }
 
     /// The attention of every query row into `out` (`layout.outCount` floats, not empty), with
     /// ``scratchFloats(_:)`` floats of `scratch`.
@@ -116,23 +119,38 @@ struct AttentionKernel: NodeKernel {
                  _ out: UnsafeMutablePointer<Float>, _ layout: Layout, scratch: UnsafeMutablePointer<Float>) {
         let (sq, d, sk, dv) = (layout.sq, layout.d, layout.sk, layout.dv)
         let maskRowStride = layout.maskRowStride, maskColStride = layout.maskColStride
-        let kEnd = k + layout.kCount, vEnd = v + layout.vCount
         let tile = Self.tile
+        let short = Self.isShort(layout)
+        // Short rows: one batch's Kᵀ (d rows) and V (sk rows) packed 16 lanes wide, then slots
+        // for the mask row, the probabilities and the output row.
+        let packedK = scratch, packedV = scratch + 16 * d, maskSlot = packedV + 16 * sk
+        let probabilities = maskSlot + 16, outputSlot = probabilities + 16
+        if short {
+            // Lanes past the last key stay -inf: their probability is 0. Without a mask the
+            // slot is that pattern once; with one, each row fills its first sk lanes.
+            maskSlot.update(repeating: -.infinity, count: 16)
+            if mask == nil { maskSlot.update(repeating: 0, count: sk) }
+        }
         do {
             let scores = scratch, acc = scratch + tile
             for b in 0..<layout.batches {
                 let qb = q + layout.qOffsets[b], kb = k + layout.kOffsets[b]
                 let vb = v + layout.vOffsets[b]
                 let mb = mask.map { $0 + layout.maskOffsets[b] }
+                if short {
+                    packShort(kb, vb, d: d, sk: sk, dv: dv, keys: packedK, values: packedV)
+                    for i in 0..<sq {
+                        if let mrow = mb.map({ $0 + i * maskRowStride }) {
+                            for j in 0..<sk { maskSlot[j] = mrow[j * maskColStride] }
+                        }
+                        shortRow(qb + i * d, packedK, packedV, maskSlot, d: d, sk: sk, dv: dv,
+                                 probabilities: probabilities, outputSlot: outputSlot, into: out + (b * sq + i) * dv)
+                    }
+                    continue
+                }
                 for i in 0..<sq {
                     let qi = qb + i * d
                     let yi = out + (b * sq + i) * dv
-                    if sk <= 16 && dv <= 16 {
-                        let mrow = mb.map { $0 + i * maskRowStride }
-                        shortRow(qi, kb, vb, mrow, maskColStride: maskColStride, d: d, sk: sk, dv: dv,
-                                 kEnd: kEnd, vEnd: vEnd, into: yi)
-                        continue
-                    }
                     var runningMax = -Float.infinity, runningSum: Float = 0
                     acc.update(repeating: 0, count: dv)
                     var j0 = 0
@@ -175,57 +193,46 @@ struct AttentionKernel: NodeKernel {
         }
     }
 
-    /// One query row against at most 16 keys with values at most 16 wide, in registers: scores,
-    /// softmax and the weighted sum of values never touch memory (tiny heads are the common
-    /// case for the models served here, and there the memory round trips of the general loop
-    /// cost more than the arithmetic).
+    /// One batch's keys as `Kᵀ` (`d` rows over the keys) and its values (`sk` rows), each row
+    /// 16 lanes wide and zero-padded, so ``shortRow`` loads whole vectors that never run past
+    /// an operand.
     @inline(__always)
-    private func shortRow(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
-                          _ mask: UnsafePointer<Float>?, maskColStride: Int, d: Int, sk: Int, dv: Int,
-                          kEnd: UnsafePointer<Float>, vEnd: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+    private func packShort(_ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, d: Int, sk: Int, dv: Int,
+                           keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
+        keys.update(repeating: 0, count: 16 * d)
+        for c in 0..<d {
+            for j in 0..<sk { keys[c * 16 + j] = keysTransposed ? k[c * sk + j] : k[j * d + c] }
+        }
+        values.update(repeating: 0, count: 16 * sk)
+        for j in 0..<sk { (values + j * 16).update(from: v + j * dv, count: dv) }
+    }
+
+    /// One query row against at most 16 keys with values at most 16 wide: scores, softmax and
+    /// the weighted sum of values stay in registers (tiny heads are the common case for the
+    /// models served here). Operands come packed (``packShort``); single lanes go through
+    /// memory slots rather than variable lane inserts, which compile to stack round trips.
+    @inline(__always)
+    private func shortRow(_ q: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
+                          _ maskSlot: UnsafePointer<Float>, d: Int, sk: Int, dv: Int,
+                          probabilities: UnsafeMutablePointer<Float>, outputSlot: UnsafeMutablePointer<Float>,
+                          into y: UnsafeMutablePointer<Float>) {
         typealias Vector = SIMD16<Float>
-        // Whole-vector loads where 16 floats stay inside the operand, else lane by lane.
-        func load(_ p: UnsafePointer<Float>, _ count: Int, _ end: UnsafePointer<Float>) -> Vector {
-            p + 16 <= end ? FastMath.load(p) : FastMath.load(p, count: count)
-        }
         var scores = Vector(repeating: 0)
-        if keysTransposed {
-            for c in 0..<d { scores = scores.addingProduct(Vector(repeating: q[c]), load(k + c * sk, sk, kEnd)) }
-        } else {
-            for j in 0..<sk {
-                let kj = k + j * d
-                var dot: Float = 0
-                for c in 0..<d { dot += q[c] * kj[c] }
-                scores[j] = dot
-            }
-        }
-        scores *= scale
-        if let mask {
-            if maskColStride == 1 {
-                scores += FastMath.load(mask, count: sk)
-            } else {
-                scores += Vector(repeating: mask.pointee)
-            }
-        }
-        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        scores.replace(with: -Float.infinity, where: lanes .>= Int32(sk))
-        var maximum = -Float.infinity
-        for j in 0..<sk { maximum = Swift.max(maximum, scores[j]) }
+        for c in 0..<d { scores = scores.addingProduct(Vector(repeating: q[c]), FastMath.load(keys + c * 16)) }
+        // The slot adds the mask and sends lanes past the last key to -inf.
+        scores = scores * scale + FastMath.load(maskSlot)
+        let maximum = FastMath.maximum(scores)
         guard maximum > -Float.infinity || maximum.isNaN else {
             // Every key masked: the unfused Softmax yields NaN (−inf − −inf); so does this.
             y.update(repeating: .nan, count: dv)
             return
         }
         let p = FastMath.exp(scores - Vector(repeating: maximum))
-        var sum: Float = 0
+        FastMath.store(p, probabilities)
         var acc = Vector(repeating: 0)
-        for j in 0..<sk {
-            let pj = p[j]
-            sum += pj
-            acc = acc.addingProduct(Vector(repeating: pj), load(v + j * dv, dv, vEnd))
-        }
-        acc *= Vector(repeating: 1 / sum)
-        FastMath.store(acc, y, count: dv)
+        for j in 0..<sk { acc = acc.addingProduct(Vector(repeating: probabilities[j]), FastMath.load(values + j * 16)) }
+        FastMath.store(acc * Vector(repeating: 1 / FastMath.sum(p)), outputSlot)
+        y.update(from: outputSlot, count: dv)
     }
 
     /// `scores[j] = scale · q · k_(j0+j)` for `n` keys.
