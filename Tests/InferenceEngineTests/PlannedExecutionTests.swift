@@ -37,3 +37,31 @@ struct PlannedExecutionTests {
         }
     }
 }
+
+@Suite("Fused attention at the edges of masking")
+struct AttentionMaskEdgeTests {
+    /// Sequence 0 fully padded (every key masked: the unfused Softmax gives NaN, so must the
+    /// fused kernel), sequence 1 partly padded, sequence 2 not at all: the fused and unfused
+    /// graphs agree, planned and not, over short rows (5 keys) and long ones (20 keys).
+    @Test(arguments: [5, 20])
+    func fusedMatchesUnfused(_ seq: Int) throws {
+        let path = "Tests/Fixtures/zoo/encoder_padding_dynamo/model.onnx"
+        var rng = SplitMix64(seed: UInt64(seq))
+        let x = Tensor(shape: [3, seq, 16], scalars: (0..<(3 * seq * 16)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 500 })
+        let mask = Tensor(shape: [3, seq], bools: (0..<(3 * seq)).map { i in i < seq || (i >= seq && i < 2 * seq && i % seq >= 2) })
+        let inputs = ["x": x, "padding_mask": mask]
+        let reference = try PlannedExecutionTests.load(path, .none, planned: false).run(inputs)[0].scalars
+        for planned in [false, true] {
+            let model = try PlannedExecutionTests.load(path, .all, planned: planned)
+            for _ in 0..<2 {
+                let got = try model.run(inputs)[0].scalars
+                #expect(got.count == reference.count)
+                let sameNaNs = zip(got, reference).allSatisfy { $0.isNaN == $1.isNaN }
+                let paddedIsNaN = got.prefix(seq * 16).allSatisfy(\.isNaN)
+                #expect(sameNaNs, "NaN rows differ (planned: \(planned))")
+                #expect(paddedIsNaN, "a fully padded sequence must give NaN, as unfused")
+                assertClose(got, reference, context: "seq \(seq), planned \(planned)", rtol: 1e-4, atol: 1e-5)
+            }
+        }
+    }
+}
