@@ -21,7 +21,7 @@ final class BoundAttentionKernel: BoundKernel {
     init(kernel: AttentionKernel, layout: AttentionKernel.Layout) {
         self.kernel = kernel
         self.layout = layout
-        scratchBytes = AttentionKernel.scratchFloats(layout) * MemoryLayout<Float>.stride
+        scratchBytes = kernel.scratchFloats(layout) * MemoryLayout<Float>.stride
     }
 
     func execute(_ io: BoundIO, _ context: ExecutionContext) {

@@ -94,7 +94,7 @@ struct AttentionKernel: NodeKernel {
             guard total > 0 else { return }
             q.withUnsafeBufferPointer { pq in k.withUnsafeBufferPointer { pk in v.withUnsafeBufferPointer { pv in
             (mask?.values ?? []).withUnsafeBufferPointer { pm in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.scratchFloats(layout)) { scratch in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchFloats(layout)) { scratch in
                     compute(pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, hasMask ? pm.baseAddress! : nil, out.baseAddress!, layout,
                             scratch: scratch.baseAddress!)
                 }
@@ -103,14 +103,21 @@ struct AttentionKernel: NodeKernel {
         return [Tensor(shape: layout.outShape, storage: .float32(y))]
     }
 
-    /// Whether the rows are short enough (≤ 16 keys, values ≤ 16 wide) for ``shortRow``.
-    static func isShort(_ layout: Layout) -> Bool { layout.sk <= 16 && layout.dv <= 16 }
+    /// Whether every query row sees at most 16 keys: then a block of rows takes the short-key
+    /// path (``shortKeys``).
+    static func isShort(_ layout: Layout) -> Bool { layout.sk <= 16 }
+
+    /// Query rows whose scores the short-key path holds at once.
+    static let blockRows = 64
 
     /// Floats of working memory ``compute(_:_:_:_:_:_:scratch:)`` needs: one tile of scores and
-    /// one output row of accumulators; for short rows, one batch's keys and values packed 16
-    /// lanes wide plus three 16-lane slots.
-    static func scratchFloats(_ layout: Layout) -> Int {
-        isShort(layout) ? 16 * (layout.d + layout.sk + 3) : tile + layout.dv
+    /// one output row of accumulators; for short keys, Kᵀ of one batch (unless K comes
+    /// transposed), a block of score rows and the GEMMs' workspace.
+    func scratchFloats(_ layout: Layout) -> Int {
+        guard Self.isShort(layout) else { return Self.tile + layout.dv }
+        let workspace = Swift.max(GemmKernel.workspaceFloats(m: Self.blockRows, n: layout.sk, k: layout.d),
+                                  GemmKernel.workspaceFloats(m: Self.blockRows, n: layout.dv, k: layout.sk))
+        return (keysTransposed ? 0 : layout.d * layout.sk) + Self.blockRows * layout.sk + Swift.max(1, workspace)
     }
 
     /// The attention of every query row into `out` (`layout.outCount` floats, not empty), with
@@ -121,16 +128,6 @@ struct AttentionKernel: NodeKernel {
         let maskRowStride = layout.maskRowStride, maskColStride = layout.maskColStride
         let tile = Self.tile
         let short = Self.isShort(layout)
-        // Short rows: one batch's Kᵀ (d rows) and V (sk rows) packed 16 lanes wide, then slots
-        // for the mask row, the probabilities and the output row.
-        let packedK = scratch, packedV = scratch + 16 * d, maskSlot = packedV + 16 * sk
-        let probabilities = maskSlot + 16, outputSlot = probabilities + 16
-        if short {
-            // Lanes past the last key stay -inf: their probability is 0. Without a mask the
-            // slot is that pattern once; with one, each row fills its first sk lanes.
-            maskSlot.update(repeating: -.infinity, count: 16)
-            if mask == nil { maskSlot.update(repeating: 0, count: sk) }
-        }
         do {
             let scores = scratch, acc = scratch + tile
             for b in 0..<layout.batches {
@@ -138,14 +135,7 @@ struct AttentionKernel: NodeKernel {
                 let vb = v + layout.vOffsets[b]
                 let mb = mask.map { $0 + layout.maskOffsets[b] }
                 if short {
-                    packShort(kb, vb, d: d, sk: sk, dv: dv, keys: packedK, values: packedV)
-                    for i in 0..<sq {
-                        if let mrow = mb.map({ $0 + i * maskRowStride }) {
-                            for j in 0..<sk { maskSlot[j] = mrow[j * maskColStride] }
-                        }
-                        shortRow(qb + i * d, packedK, packedV, maskSlot, d: d, sk: sk, dv: dv,
-                                 probabilities: probabilities, outputSlot: outputSlot, into: out + (b * sq + i) * dv)
-                    }
+                    shortKeys(qb, kb, vb, mb, layout, into: out + b * sq * dv, scratch: scratch)
                     continue
                 }
                 for i in 0..<sq {
@@ -193,46 +183,40 @@ struct AttentionKernel: NodeKernel {
         }
     }
 
-    /// One batch's keys as `Kᵀ` (`d` rows over the keys) and its values (`sk` rows), each row
-    /// 16 lanes wide and zero-padded, so ``shortRow`` loads whole vectors that never run past
-    /// an operand.
+    /// One batch's attention when it has at most 16 keys (small heads, short sequences):
+    /// blocks of query rows go through two GEMMs with a softmax between them, the scores of one
+    /// block (``blockRows`` × sk) being the only intermediate. Per-row work in registers lost to
+    /// this at these sizes: it moved single lanes in and out of vectors for a handful of values.
     @inline(__always)
-    private func packShort(_ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, d: Int, sk: Int, dv: Int,
-                           keys: UnsafeMutablePointer<Float>, values: UnsafeMutablePointer<Float>) {
-        keys.update(repeating: 0, count: 16 * d)
-        for c in 0..<d {
-            for j in 0..<sk { keys[c * 16 + j] = keysTransposed ? k[c * sk + j] : k[j * d + c] }
+    private func shortKeys(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                           _ mask: UnsafePointer<Float>?, _ layout: Layout, into y: UnsafeMutablePointer<Float>,
+                           scratch: UnsafeMutablePointer<Float>) {
+        let (sq, d, sk, dv) = (layout.sq, layout.d, layout.sk, layout.dv)
+        var keysT = UnsafePointer(k)
+        var next = scratch
+        if !keysTransposed {
+            GemmKernel.transpose(rows: sk, cols: d, src: k, dst: next)
+            keysT = UnsafePointer(next)
+            next += d * sk
         }
-        values.update(repeating: 0, count: 16 * sk)
-        for j in 0..<sk { (values + j * 16).update(from: v + j * dv, count: dv) }
-    }
-
-    /// One query row against at most 16 keys with values at most 16 wide: scores, softmax and
-    /// the weighted sum of values stay in registers (tiny heads are the common case for the
-    /// models served here). Operands come packed (``packShort``); single lanes go through
-    /// memory slots rather than variable lane inserts, which compile to stack round trips.
-    @inline(__always)
-    private func shortRow(_ q: UnsafePointer<Float>, _ keys: UnsafePointer<Float>, _ values: UnsafePointer<Float>,
-                          _ maskSlot: UnsafePointer<Float>, d: Int, sk: Int, dv: Int,
-                          probabilities: UnsafeMutablePointer<Float>, outputSlot: UnsafeMutablePointer<Float>,
-                          into y: UnsafeMutablePointer<Float>) {
-        typealias Vector = SIMD16<Float>
-        var scores = Vector(repeating: 0)
-        for c in 0..<d { scores = scores.addingProduct(Vector(repeating: q[c]), FastMath.load(keys + c * 16)) }
-        // The slot adds the mask and sends lanes past the last key to -inf.
-        scores = scores * scale + FastMath.load(maskSlot)
-        let maximum = FastMath.maximum(scores)
-        guard maximum > -Float.infinity || maximum.isNaN else {
-            // Every key masked: the unfused Softmax yields NaN (−inf − −inf); so does this.
-            y.update(repeating: .nan, count: dv)
-            return
+        let scores = next, workspace = next + Self.blockRows * sk
+        var i0 = 0
+        while i0 < sq {
+            let rows = Swift.min(Self.blockRows, sq - i0)
+            GemmKernel.multiplyAccumulate(m: rows, n: sk, k: d, alpha: scale, a: q + i0 * d, lda: d, b: keysT, ldb: sk,
+                                          c: scores, ldc: sk, beta: 0, workspace: workspace)
+            if let mask {
+                for i in 0..<rows {
+                    let mi = mask + (i0 + i) * layout.maskRowStride, si = scores + i * sk
+                    for j in 0..<sk { si[j] += mi[j * layout.maskColStride] }
+                }
+            }
+            // A fully masked row comes out NaN (−inf − −inf), as the unfused Softmax gives.
+            SoftmaxKernel.softmax(scores, scores, outer: rows, axis: sk, inner: 1)
+            GemmKernel.multiplyAccumulate(m: rows, n: dv, k: sk, alpha: 1, a: scores, lda: sk, b: v, ldb: dv,
+                                          c: y + i0 * dv, ldc: dv, beta: 0, workspace: workspace)
+            i0 += rows
         }
-        let p = FastMath.exp(scores - Vector(repeating: maximum))
-        FastMath.store(p, probabilities)
-        var acc = Vector(repeating: 0)
-        for j in 0..<sk { acc = acc.addingProduct(Vector(repeating: probabilities[j]), FastMath.load(values + j * 16)) }
-        FastMath.store(acc * Vector(repeating: 1 / FastMath.sum(p)), outputSlot)
-        y.update(from: outputSlot, count: dv)
     }
 
     /// `scores[j] = scale · q · k_(j0+j)` for `n` keys.
