@@ -92,13 +92,6 @@ final class ShapePlan: @unchecked Sendable {
         pthread_mutex_destroy(&mutex)
     }
 
-    /// Whether `inputs` have exactly the shapes this plan is for (compared in place, no allocation).
-    func matches(_ inputs: [Tensor]) -> Bool {
-        guard inputs.count == key.count else { return false }
-        for i in inputs.indices where inputs[i].shape != key[i] { return false }
-        return true
-    }
-
     /// Output tensors of the right shapes and types, their elements uninitialized.
     func makeOutputs() -> [Tensor] {
         outputs.map { Tensor(shape: $0.shape, storage: TensorStorage.uninitialized($0.elementType, count: ShapeMath.product($0.shape, 0..<$0.shape.count))) }

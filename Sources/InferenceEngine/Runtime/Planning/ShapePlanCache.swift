@@ -47,13 +47,6 @@ final class ShapePlanCache: @unchecked Sendable {
         entries.append(entry)
     }
 
-    /// Every entry, oldest first (inspection and tests).
-    var snapshot: [Entry] {
-        pthread_mutex_lock(&mutex)
-        defer { pthread_mutex_unlock(&mutex) }
-        return entries
-    }
-
     private static func matches(_ key: [[Int]], _ inputs: [Tensor]) -> Bool {
         guard key.count == inputs.count else { return false }
         for i in inputs.indices where inputs[i].shape != key[i] { return false }
