@@ -85,7 +85,7 @@ import Testing
     final class BigResponder: ConnectionHandler {
         static let size = 4 << 20
         static let payload = pattern(size)
-        final class Recorder: Sendable { let values = Mutex<[Int]>([]) }
+        final class Recorder: Sendable { let values = Locked<[Int]>([]) }
         let recorder: Recorder
         init(recorder: Recorder) { self.recorder = recorder }
         func connectionDidBecomeActive(_ connection: TLSConnection) {}

@@ -59,13 +59,15 @@ func clientContext(trust: DevCerts = .main, identity: DevCerts? = nil, minimum: 
     return try TLSContext(configuration: configuration)
 }
 
-/// Counts lifecycle events across all connections of a test server.
+/// Counts lifecycle events across all connections of a test server. The lists use the
+/// transport's pthread-based `Locked`: ThreadSanitizer on Linux does not see
+/// `Synchronization.Mutex` and reported its correctly locked appends as races.
 final class ServerEvents: Sendable {
     let active = Atomic<Int>(0)
     let closed = Atomic<Int>(0)
-    let subjects = Mutex<[String?]>([])
-    let identities = Mutex<[PeerCertificateIdentity?]>([])
-    let connections = Mutex<[TLSConnection]>([])
+    let subjects = Locked<[String?]>([])
+    let identities = Locked<[PeerCertificateIdentity?]>([])
+    let connections = Locked<[TLSConnection]>([])
 }
 
 /// Echoes every byte back; records lifecycle events.
