@@ -193,7 +193,9 @@ enum AccessIdentities {
     /// before them on the same connection wait for their batch and come back right.
     @Test func aDeniedRequestDoesNotDisturbOthersInFlightOnTheSameConnection() async throws {
         let repository = try ModelRepositoryFixture(configs: [
-            "credit_default": #"{"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_us": 400000}, "access": {"allow": ["cert:CN=risk-engine"]}}"#,
+            // A 2 s batching window: the denials must come back inside it even when a loaded
+            // parallel test run keeps this async test off the cooperative threads for a while.
+            "credit_default": #"{"max_batch_size": 8, "dynamic_batching": {"max_queue_delay_us": 2000000}, "access": {"allow": ["cert:CN=risk-engine"]}}"#,
             "fraud_model": #"{"access": {"allow": ["cert:CN=fraud-service"]}}"#,
         ])
         let server = try ServerProcess(models: repository.root)
@@ -236,7 +238,7 @@ enum AccessIdentities {
         // The refusals did not wait for the queued batch, and did not cut its wait short.
         let lastDenial = denials.map(\.1).max()!, firstAnswer = answers.map(\.2).min()!
         #expect(lastDenial < firstAnswer, "denials by \(lastDenial), first allowed answer at \(firstAnswer)")
-        #expect(firstAnswer >= .milliseconds(300))
+        #expect(firstAnswer >= .milliseconds(1500))
         #expect(try await risk.infer(model: "credit_default", inputs: [input]).outputs.count == 1)
     }
 
