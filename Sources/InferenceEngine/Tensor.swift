@@ -141,12 +141,7 @@ public struct Tensor: Sendable {
     /// (4 bytes per float32/int32, 8 per int64, 1 byte 0/1 per bool): exactly what
     /// ``init(shape:elementType:copyingBytes:)`` reads, for writing straight into a response.
     public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        switch storage {
-        case .float32(let values): return try values.withUnsafeBytes(body)
-        case .int64(let values): return try values.withUnsafeBytes(body)
-        case .int32(let values): return try values.withUnsafeBytes(body)
-        case .bool(let values): return try values.withUnsafeBytes(body)
-        }
+        try storage.withUnsafeBytes(body)
     }
 
     /// Calls `body` with the elements' bytes (the layout of ``withUnsafeBytes(_:)``) for
@@ -154,24 +149,7 @@ public struct Tensor: Sendable {
     /// is detached from the tensor for the call, so when nothing else shares it no copy is made.
     /// For a bool tensor, write only 0 or 1 bytes.
     public mutating func withUnsafeMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
-        switch storage {
-        case .float32(var values):
-            storage = .float32([])
-            defer { storage = .float32(values) }
-            return try values.withUnsafeMutableBytes(body)
-        case .int64(var values):
-            storage = .int64([])
-            defer { storage = .int64(values) }
-            return try values.withUnsafeMutableBytes(body)
-        case .int32(var values):
-            storage = .int32([])
-            defer { storage = .int32(values) }
-            return try values.withUnsafeMutableBytes(body)
-        case .bool(var values):
-            storage = .bool([])
-            defer { storage = .bool(values) }
-            return try values.withUnsafeMutableBytes(body)
-        }
+        try storage.withUnsafeMutableBytes(body)
     }
 
     /// The float32 elements, or `nil` for other element types. Internal: kernels use it.

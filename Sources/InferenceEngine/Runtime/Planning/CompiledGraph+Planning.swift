@@ -1,25 +1,12 @@
 extension CompiledGraph {
-    /// Runs the graph, through the ``ShapePlan`` for the inputs' shapes when there is one.
+    /// Runs the graph, through the ``ShapePlan`` for the inputs' shapes when there is one,
+    /// writing into `outputs` in place when they already have the plan's shapes and types
+    /// (replacing them otherwise): with a plan and outputs the caller no longer shares, nothing
+    /// is allocated.
     ///
     /// The first run with new shapes goes through the general executor, which records what it
     /// saw; the plan made from that serves every later run with those shapes. Shapes the graph
     /// cannot plan keep using the general executor.
-    func run(_ inputs: [Tensor], symbols: [String: Int] = [:], context: ExecutionContext) throws(InferenceError) -> [Tensor] {
-        switch plans.lookup(inputs) {
-        case .plan(let plan)?:
-            var outputs = plan.makeOutputs()
-            try plan.run(inputs, into: &outputs, context: context)
-            return outputs
-        case .refused?:
-            return try execute(inputs, symbols: symbols, context: context)
-        case nil:
-            return try recordAndPlan(inputs, symbols: symbols, context: context)
-        }
-    }
-
-    /// Runs the graph writing into `outputs` in place when they already have the plan's shapes
-    /// and types (replacing them otherwise): with a plan and outputs the caller no longer
-    /// shares, nothing is allocated.
     func run(_ inputs: [Tensor], into outputs: inout [Tensor], symbols: [String: Int] = [:],
              context: ExecutionContext) throws(InferenceError) {
         switch plans.lookup(inputs) {
