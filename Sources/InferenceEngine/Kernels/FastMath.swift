@@ -149,6 +149,21 @@ enum FastMath {
         return c[0] + c[1]
     }
 
+    /// Largest value; NaNs are skipped (as `Swift.max(best, value)` skips them).
+    @inline(__always)
+    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var best = Vector(repeating: -.infinity)
+        var i = 0
+        while i + 16 <= count {
+            let v = FastMath.load(x + i)
+            best.replace(with: v, where: v .> best)
+            i += 16
+        }
+        var m = FastMath.maximum(best)
+        while i < count { m = Swift.max(m, x[i]); i += 1 }
+        return m
+    }
+
     /// Largest lane, as a tree of halves. With NaN lanes the result may be NaN or the largest
     /// number: softmax turns a NaN row into NaN either way, and the pools never pass NaN lanes.
     @inline(__always)

@@ -68,18 +68,9 @@ enum SoftmaxKernel {
             FastMath.store(e * (1 / FastMath.sum(e)), y, count: count)
             return
         }
-        var maxima = Vector(repeating: -.infinity)
-        var i = 0
-        while i + 16 <= count {
-            let v = FastMath.load(x + i)
-            maxima.replace(with: v, where: v .> maxima)
-            i += 16
-        }
-        var m = FastMath.maximum(maxima)
-        while i < count { m = Swift.max(m, x[i]); i += 1 }
-        let shift = Vector(repeating: m)
+        let shift = Vector(repeating: FastMath.maximum(x, count: count))
         var sums = Vector(repeating: 0)
-        i = 0
+        var i = 0
         while i + 16 <= count {
             let e = FastMath.exp(FastMath.load(x + i) - shift)
             FastMath.store(e, y + i)

@@ -20,23 +20,8 @@ struct GlobalPoolKernel: NodeKernel {
     func pool(_ x: UnsafePointer<Float>?, planes: Int, size: Int, into out: UnsafeMutablePointer<Float>) {
         for p in 0..<planes {
             guard size > 0, let base = x else { out[p] = isMax ? -.infinity : 0; continue }
-            out[p] = isMax ? Self.maximum(base + p * size, count: size) : Self.sum(base + p * size, count: size) / Float(size)
+            out[p] = isMax ? FastMath.maximum(base + p * size, count: size) : Self.sum(base + p * size, count: size) / Float(size)
         }
-    }
-
-    /// Largest value; NaNs are skipped (as `Swift.max(best, value)` skips them).
-    @inline(__always)
-    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
-        var best = Vector(repeating: -.infinity)
-        var i = 0
-        while i + 16 <= count {
-            let v = FastMath.load(x + i)
-            best.replace(with: v, where: v .> best)
-            i += 16
-        }
-        var m = FastMath.maximum(best)
-        while i < count { m = Swift.max(m, x[i]); i += 1 }
-        return m
     }
 
     @inline(__always)
