@@ -18,6 +18,8 @@ enum ModelBench {
         var warmup: Int
         /// Nanoseconds per call, sorted.
         var samples: [UInt64]
+        /// Per plan node (`--profile`), in execution order.
+        var profile: [NodeTiming] = []
 
         /// Nearest-rank percentile in microseconds (`fraction` 0.5 is the median).
         func percentile(_ fraction: Double) -> Double {
@@ -61,9 +63,15 @@ enum ModelBench {
                     case .disabled: "general"
                     case .unplanned, .notYetPlanned: "unplanned"
                     }
-                    let measurement = Measurement(batch: batch, threads: model.options.intraOpThreads, optimization: model.options.optimization,
+                    var measurement = Measurement(batch: batch, threads: model.options.intraOpThreads, optimization: model.options.optimization,
                                                   plan: plan, warmup: flags.warmup, samples: samples.sorted())
+                    if flags.profile && plan == "planned" {
+                        do { measurement.profile = try model.profile(feeds, runs: samples.count) } catch {
+                            throw CLIError("batch \(batch), threads \(threads), optimization \(level): profile: \(error)", status: "INVALID_ARGUMENT")
+                        }
+                    }
                     print(json ? jsonLine(path, measurement) : textRow(measurement))
+                    if !json && flags.profile { print(profileText(measurement)) }
                     fflush(nil)   // all streams: a reading script sees each configuration as it ends
                 }
             }
@@ -137,9 +145,21 @@ enum ModelBench {
              format(m.percentile(0.9)), format(m.percentile(0.99)), String(format: "%.1f", m.inferencesPerSecond)])
     }
 
+    /// The nodes by time per run, slowest first, with their share of the profiled total.
+    private static func profileText(_ m: Measurement) -> String {
+        guard !m.profile.isEmpty else { return "  (no profile: this shape runs without an execution plan)\n" }
+        let total = m.profile.reduce(0) { $0 + $1.microsecondsPerRun }
+        var lines = ["  profile: \(m.profile.count) plan nodes, \(format(total)) us per run in total"]
+        for node in m.profile.sorted(by: { $0.microsecondsPerRun > $1.microsecondsPerRun }) {
+            let share = total > 0 ? 100 * node.microsecondsPerRun / total : 0
+            lines.append("  " + [String(format: "%10.3f", node.microsecondsPerRun), String(format: "%5.1f%%", share),
+                                 node.opType.padding(toLength: max(22, node.opType.count), withPad: " ", startingAt: 0), node.name].joined(separator: " "))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     private static func jsonLine(_ path: String, _ m: Measurement) -> String {
-        let model = (try? JSONSerialization.data(withJSONObject: path, options: [.fragmentsAllowed, .withoutEscapingSlashes]))
-            .map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+        let model = jsonString(path)
         let fields: [(String, String)] = [
             ("model", model), ("batch", "\(m.batch)"), ("threads", "\(m.threads)"), ("optimization", "\"\(m.optimization.rawValue)\""), ("plan", "\"\(m.plan)\""),
             ("iterations", "\(m.samples.count)"), ("warmup", "\(m.warmup)"),
@@ -147,8 +167,15 @@ enum ModelBench {
             ("min_us", format(Double(m.samples[0]) / 1000)), ("mean_us", format(m.meanMicroseconds)),
             ("max_us", format(Double(m.samples[m.samples.count - 1]) / 1000)),
             ("inferences_per_s", String(format: "%.1f", m.inferencesPerSecond)),
-        ]
+        ] + (m.profile.isEmpty ? [] : [("profile", "[" + m.profile.map {
+            "{\"node\": \(jsonString($0.name)), \"op\": \(jsonString($0.opType)), \"us\": \(format($0.microsecondsPerRun))}"
+        }.joined(separator: ", ") + "]")])
         return "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+    }
+
+    private static func jsonString(_ text: String) -> String {
+        (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes]))
+            .map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
     }
 
     private static func format(_ microseconds: Double) -> String { String(format: "%.3f", microseconds) }

@@ -15,6 +15,8 @@ struct ModelFlags {
     var seed: UInt64 = 1
     var integerLimit: Int64 = 2
     var boolValue = true
+    /// `model bench --profile`: after each configuration, the time per plan node.
+    var profile = false
     /// `model inspect --optimized`: show the graph after the optimizer.
     var optimized = false
     /// Every model flag seen, so that commands that take none of them can refuse them.
@@ -23,7 +25,7 @@ struct ModelFlags {
     static let help = """
       model bench MODEL.onnx [--batch 1,64] [--threads 1,2] [--optimize none,basic,all] [--plan on,off]
                   [--iterations N | --seconds S] [--warmup N] [--json] [--input NAME=FILE.npy]
-                  [--dim NAME=N] [--batch-dim NAME] [--seed N] [--int-max N] [--bool true|false]
+                  [--dim NAME=N] [--batch-dim NAME] [--seed N] [--int-max N] [--bool true|false] [--profile]
                                                           time Model.run per call (monotonic ns clock) for every
                                                           (threads, optimization, batch); prints median, p90, p99 (us)
                                                           and inferences/s (batch / median); --json: one object a line
@@ -33,6 +35,8 @@ struct ModelFlags {
           --optimize   graph optimization levels (default all)
           --plan       on: per-shape execution plans (the default, as served); off: the general executor;
                        the plan column says whether the shape actually ran planned
+          --profile    then time every node of the shape's execution plan (as many runs again) and list
+                       the nodes by time per run; with --json a "profile" array of {node, op, us}
           --iterations timed calls per configuration, or --seconds to time for that long (default 1 s)
           --warmup     untimed calls first (default 10)
           inputs       not given with --input are made per batch: float32 random normal (fixed --seed),
@@ -79,6 +83,7 @@ struct ModelFlags {
             }
             dimensions[String(spec[..<equals])] = try Self.positive(String(spec[spec.index(after: equals)...]), flag: flag)
         case "--optimized": optimized = true
+        case "--profile": profile = true
         case "--batch-dim": batchDimension = try arguments.value(for: flag)
         case "--seed": seed = UInt64(try arguments.integer(for: flag))
         case "--int-max": integerLimit = Int64(try Self.positive(try arguments.value(for: flag), flag: flag))

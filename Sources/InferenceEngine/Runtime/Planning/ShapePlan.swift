@@ -106,14 +106,21 @@ final class ShapePlan: @unchecked Sendable {
 
     /// Runs the plan: `inputs` must match ``key`` and `outputs` must fit (``fitsOutputs(_:)``);
     /// their elements are overwritten in place.
-    func run(_ inputs: [Tensor], into outputs: inout [Tensor], context: ExecutionContext) throws(InferenceError) {
+    ///
+    /// With `stepNanoseconds` (one entry per step), each step's wall time is added to its entry.
+    func run(_ inputs: [Tensor], into outputs: inout [Tensor], context: ExecutionContext,
+             stepNanoseconds: UnsafeMutablePointer<UInt64>? = nil) throws(InferenceError) {
         let frame = borrowFrame()
         defer { giveBack(frame) }
         var failure: InferenceError?
         withInputs(inputs, 0, frame) {
             withOutputs(&outputs, 0, frame) {
                 do throws(InferenceError) {
-                    try execute(frame, context)
+                    if let stepNanoseconds {
+                        try executeTimed(frame, context, stepNanoseconds)
+                    } else {
+                        try execute(frame, context)
+                    }
                 } catch {
                     failure = error
                     return
@@ -130,6 +137,26 @@ final class ShapePlan: @unchecked Sendable {
             let scratch = step.scratchOffset >= 0 ? frame.arena + step.scratchOffset : nil
             try step.kernel.execute(BoundIO(addresses: addresses, step: step, scratch: scratch), context)
         }
+    }
+
+    /// ``execute(_:_:)`` with a monotonic-clock reading around every step; kept apart so the
+    /// served path carries no clock calls.
+    private func executeTimed(_ frame: PlanFrame, _ context: ExecutionContext, _ totals: UnsafeMutablePointer<UInt64>) throws(InferenceError) {
+        let addresses = UnsafePointer(frame.addresses)
+        var before = Self.nanoseconds()
+        for (index, step) in steps.enumerated() {
+            let scratch = step.scratchOffset >= 0 ? frame.arena + step.scratchOffset : nil
+            try step.kernel.execute(BoundIO(addresses: addresses, step: step, scratch: scratch), context)
+            let after = Self.nanoseconds()
+            totals[index] += after - before
+            before = after
+        }
+    }
+
+    private static func nanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     /// Points the input slots at the caller's tensors, one nesting level per input.
