@@ -202,6 +202,49 @@ def attention_short_causal():
              {"q": rnd(b, h, s, dh), "k": rnd(b, h, s, dh), "v": rnd(b, h, s, dh)}, ["Attention"])
 
 
+def attention_views():
+    # Multi-head attention's data movement around the core, in the forms the fused kernel must
+    # follow without a copy and the ones it cannot: Q is a transpose reshaped across its strides
+    # ([n, 6, 4] read as [n, 4, 6], copied first), K and V are Gathers of one packed tensor
+    # (views), Kᵀ a Transpose, the scale a per-shape scalar (1/sqrt of the symbolic key count),
+    # the mask an Expand to a shape built from Shape nodes, and the output goes through a
+    # Reshape and a Transpose whose inverse is no view (written to scratch, then copied).
+    n, a, b, sk = 3, 4, 6, 5
+    i64 = lambda name, v: numpy_helper.from_array(np.asarray(v, dtype=np.int64), name)
+    nodes = [
+        helper.make_node("Transpose", ["q0"], ["q_t"], perm=[0, 2, 1]),
+        helper.make_node("Reshape", ["q_t", "q_shape"], ["q"]),
+        helper.make_node("Shape", ["kv"], ["kv_shape"]),
+        helper.make_node("Slice", ["kv_shape", "two", "three"], ["keys"]),
+        helper.make_node("Cast", ["keys"], ["keys_f"], to=TensorProto.FLOAT),
+        helper.make_node("Sqrt", ["keys_f"], ["root"]),
+        helper.make_node("Div", ["one", "root"], ["factor"]),
+        helper.make_node("Mul", ["q", "factor"], ["q_scaled"]),
+        helper.make_node("Gather", ["kv", "zero"], ["k"], axis=0),
+        helper.make_node("Gather", ["kv", "one_i"], ["v"], axis=0),
+        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 2, 1]),
+        helper.make_node("MatMul", ["q_scaled", "kt"], ["scores"]),
+        helper.make_node("Shape", ["q0"], ["q0_shape"]),
+        helper.make_node("Slice", ["q0_shape", "zero_1", "one_1"], ["batch"]),
+        helper.make_node("Concat", ["batch", "one_1", "keys"], ["mask_shape"], axis=0),
+        helper.make_node("Expand", ["m", "mask_shape"], ["mask"]),
+        helper.make_node("Add", ["scores", "mask"], ["masked"]),
+        helper.make_node("Softmax", ["masked"], ["p"], axis=-1),
+        helper.make_node("MatMul", ["p", "v"], ["o"]),
+        helper.make_node("Reshape", ["o", "o_shape"], ["o_r"]),
+        helper.make_node("Transpose", ["o_r"], ["y"], perm=[0, 2, 1]),
+    ]
+    inits = [i64("q_shape", [0, a, b]), i64("o_shape", [0, b, a]), i64("two", [2]), i64("three", [3]),
+             i64("zero", 0), i64("one_i", 1), i64("zero_1", [0]), i64("one_1", [1]), const("one", 1.0)]
+    m = np.zeros(sk, dtype=np.float32)
+    m[3] = -np.inf
+    m[1] = -1.5
+    add_case("attention_views", nodes,
+             [vi("q0", ["n", a, b]), vi("kv", [2, "n", "keys", b]), vi("m", ["keys"])],
+             [vi("y", ["n", a, b])], inits,
+             {"q0": rnd(n, a, b), "kv": rnd(2, n, sk, b), "m": m}, ["Attention"], fused_nodes=8)
+
+
 def residual_layernorm_keeps_sum():
     # Pre-norm block: the sum feeds LayerNormalization and the next residual.
     d = 32
@@ -301,6 +344,7 @@ if __name__ == "__main__":
     gemm_transposed_operand()
     conv_batchnorm()
     conv_residual_relu()
+    attention_views()
     with open(os.path.join(OUT, "cases.json"), "w") as f:
         json.dump(cases, f, indent=1)
     print(f"wrote {len(cases)} cases to {OUT}")

@@ -163,7 +163,7 @@ struct ProtobufReaderTests {
 }
 
 /// Small deterministic PRNG so the fuzz corpus is reproducible.
-struct SplitMix64 {
+struct SplitMix64: RandomNumberGenerator {
     var state: UInt64
     init(seed: UInt64) { state = seed }
     mutating func next() -> UInt64 {

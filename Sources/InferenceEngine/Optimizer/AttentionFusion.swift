@@ -6,19 +6,223 @@
 /// - Kᵀ either as the operand itself or as a Transpose swapping the last two axes of K, which
 ///   is then absorbed (the kernel reads K row by row).
 /// Softmax must be over the last axis; intermediate values must have no other readers.
+///
+/// Around that core it absorbs the data movement of multi-head attention (``ViewChain``): the
+/// Reshape/Transpose/Squeeze/Unsqueeze/Gather chains that split a packed QKV projection into
+/// heads, the Expand and Reshapes of the mask, per-shape scale factors of Q and K (PyTorch's
+/// `Mul` by `sqrt(1/sqrt(d))` computed from `Shape`), and the Transpose/Reshape that merges the
+/// heads of the result. The kernel then reads the projection and writes the merged result in
+/// place through strides, and none of those copies is made.
 struct AttentionFusion: OptimizationPass {
     let name = "attention-fusion"
 
     func run(on graph: inout OptimizerGraph) throws(ModelLoadError) -> Bool {
         graph.rewriteRepeatedly { index, graph in
             guard let m = match(index, graph) else { return false }
-            var inputs = [m.q, m.k, m.v]
-            if let mask = m.mask { inputs.append(mask) }
-            let kernel = AttentionKernel(scale: m.scale, keysTransposed: m.keysTransposed, hasMask: m.mask != nil)
-            let node = graph.node(named: graph.fusedName(Array(m.nodes)), opType: "Attention", operation: .kernel(kernel),
-                                  inputs: inputs, outputs: [m.output])
-            graph.replace(m.nodes, with: node)
+            let core = m.nodes
+            let absorbed = absorbViews(m, graph) ?? Absorbed(match: m)
+            var inputs = [absorbed.roots[0], absorbed.roots[1], absorbed.roots[2]]
+            if m.mask != nil { inputs.append(absorbed.roots[3]) }
+            // The chains' shape operands and the scale factors follow the operands.
+            var operandIndex: [Int: Int] = [:]
+            func operand(_ slot: Int) -> Int {
+                if let i = operandIndex[slot] { return i }
+                inputs.append(slot)
+                operandIndex[slot] = inputs.count - 1
+                return inputs.count - 1
+            }
+            func chain(_ steps: [SlotStep]) -> ViewChain {
+                ViewChain(steps: steps.map { step in
+                    switch step {
+                    case .transpose(let perm): .transpose(perm)
+                    case .reshape(let kernel, let slot): .reshape(kernel, operand: slot.map(operand))
+                    case .select(let axis, let index): .select(axis: axis, index: index)
+                    case .expand(let slot): .expand(operand: operand(slot))
+                    }
+                })
+            }
+            var views = AttentionKernel.Views()
+            views.q = chain(absorbed.chains[0])
+            views.k = chain(absorbed.chains[1])
+            views.v = chain(absorbed.chains[2])
+            if m.mask != nil { views.mask = chain(absorbed.chains[3]) }
+            views.output = chain(absorbed.outputChain)
+            views.scaleOperands = absorbed.scaleSlots.map(operand)
+            let kernel = AttentionKernel(scale: m.scale * absorbed.scaleFactor, keysTransposed: m.keysTransposed,
+                                         hasMask: m.mask != nil, views: views)
+            let viewCount = absorbed.nodes.count - core.count
+            let name = graph.fusedName(Array(core)) + (viewCount > 0 ? " +\(viewCount) view nodes" : "")
+            let node = graph.node(named: name, opType: "Attention", operation: .kernel(kernel),
+                                  inputs: inputs, outputs: [absorbed.output])
+            graph.replace(absorbed.nodes, with: node)
             return true
+        }
+    }
+
+    /// A ``ViewChain/Step`` whose shape operand is still a graph slot.
+    enum SlotStep {
+        case transpose([Int])
+        case reshape(ReshapeKernel, Int?)
+        case select(Int, Int64)
+        case expand(Int)
+    }
+
+    /// The core match grown by the view chains around it.
+    struct Absorbed {
+        /// Where Q, K (or Kᵀ), V and the mask start.
+        var roots: [Int]
+        /// Their chains, in execution order.
+        var chains: [[SlotStep]]
+        var output: Int
+        var outputChain: [SlotStep] = []
+        var scaleFactor: Float = 1
+        var scaleSlots: [Int] = []
+        var nodes: Set<Int>
+
+        init(match m: Match) {
+            roots = [m.q, m.k, m.v, m.mask ?? -1]
+            chains = [[], [], [], []]
+            output = m.output
+            nodes = m.nodes
+        }
+    }
+
+    /// Grows the match by the view chains upstream of Q, K, V and the mask and downstream of
+    /// the output; nil when nothing is absorbed or the chains would not close (a value some
+    /// absorbed node produces still read from outside).
+    private func absorbViews(_ m: Match, _ graph: OptimizerGraph) -> Absorbed? {
+        var a = Absorbed(match: m)
+        let operands = m.mask == nil ? 3 : 4
+        // Round robin: a node shared by several chains (the packed QKV's split) is absorbed
+        // once every reader of its output is.
+        var grown = true
+        while grown {
+            grown = false
+            for i in 0..<operands {
+                guard let (step, next, node) = viewStep(above: a.roots[i], scalesAllowed: i < 2, a, graph) else { continue }
+                switch step {
+                case .some(let s): a.chains[i].insert(s, at: 0)
+                case .none: break
+                }
+                if case .scale(let factor, let slot)? = scaleOf(node, graph, next) {
+                    if let factor { a.scaleFactor *= factor }
+                    if let slot { a.scaleSlots.append(slot) }
+                }
+                a.roots[i] = next
+                a.nodes.insert(node)
+                grown = true
+            }
+        }
+        // Downstream: the head merge of the result.
+        while !graph.isGraphOutput(a.output), let r = graph.soleReader(of: a.output), let step = invertibleStep(r, reading: a.output, graph) {
+            a.outputChain.append(step)
+            a.nodes.insert(r)
+            a.output = graph.nodes[r].outputs[0]
+        }
+        guard a.nodes.count > m.nodes.count else { return nil }
+        // Every value an absorbed node produces must be read only inside the group.
+        for n in a.nodes {
+            for out in graph.nodes[n].outputs where out >= 0 && out != a.output && !graph.isInternal(out, to: a.nodes) { return nil }
+        }
+        let extra = a.chains.flatMap { $0 }.compactMap { step -> Int? in
+            switch step {
+            case .reshape(_, let slot): slot
+            case .expand(let slot): slot
+            default: nil
+            }
+        } + a.scaleSlots
+        for slot in a.roots.prefix(operands) + extra {
+            if let p = graph.producer(of: slot), a.nodes.contains(p.index) { return nil }
+        }
+        return a
+    }
+
+    private enum Scale { case scale(Float?, Int?) }
+
+    /// For a Mul/Div step of a Q or K chain: the constant factor or the per-shape scalar slot.
+    private func scaleOf(_ index: Int, _ graph: OptimizerGraph, _ kept: Int) -> Scale? {
+        if let (a, b) = graph.binaryOperands(index, .mul) {
+            let other = a == kept ? b : a
+            if let s = graph.scalarConstant(other) { return .scale(s, nil) }
+            return .scale(nil, other)
+        }
+        if let (_, b) = graph.binaryOperands(index, .div), let s = graph.scalarConstant(b) { return .scale(1 / s, nil) }
+        return nil
+    }
+
+    /// The node producing `slot` as a step of a chain ending in the fused group: its step (nil
+    /// for an Identity or a scaling), the slot the chain continues from, and the node's index.
+    private func viewStep(above slot: Int, scalesAllowed: Bool, _ a: Absorbed, _ graph: OptimizerGraph) -> (SlotStep?, Int, Int)? {
+        guard let p = graph.producer(of: slot),
+              graph.isInternal(slot, to: a.nodes), graph.type(slot) == .float32 else { return nil }
+        let node = p.node
+        guard let input = node.inputs.first, input >= 0 else { return nil }
+        if a.nodes.contains(p.index) && !isViewNode(node, graph) { return nil }
+        switch node.operation {
+        case .identity:
+            return (nil, input, p.index)
+        case .reshape(let shape, let allowZero):
+            return (.reshape(ReshapeKernel(mode: .reshape(shape, allowZero: allowZero)), nil), input, p.index)
+        case .flatten(let axis):
+            return (.reshape(ReshapeKernel(mode: .flatten(axis)), nil), input, p.index)
+        case .kernel(let k as TransposeKernel):
+            return (.transpose(k.perm), input, p.index)
+        case .kernel(let k as ReshapeKernel):
+            let operand = node.inputs.count > 1 && node.inputs[1] >= 0 ? node.inputs[1] : nil
+            if let operand, !graph.isShapeDerived(operand) { return nil }
+            return (.reshape(k, operand), input, p.index)
+        case .kernel(let k as GatherKernel):
+            guard k.axis >= 0, node.inputs.count == 2, let index = graph.constant(node.inputs[1]), index.shape.isEmpty,
+                  index.elementType == .int64 || index.elementType == .int32 else { return nil }
+            return (.select(k.axis, index.storage.int64Values[0]), input, p.index)
+        case .kernel(is ExpandKernel):
+            guard node.inputs.count == 2, graph.isShapeDerived(node.inputs[1]) else { return nil }
+            return (.expand(node.inputs[1]), input, p.index)
+        case .binary(.mul) where scalesAllowed:
+            let (x, y) = (node.inputs[0], node.inputs[1])
+            for (data, factor) in [(x, y), (y, x)] where isScalarFactor(factor, graph) && graph.type(data) == .float32 && !isScalarFactor(data, graph) {
+                return (nil, data, p.index)
+            }
+            return nil
+        case .binary(.div) where scalesAllowed:
+            guard let s = graph.scalarConstant(node.inputs[1]), s != 0 else { return nil }
+            return (nil, input, p.index)
+        default:
+            return nil
+        }
+    }
+
+    /// Whether a node absorbed through one chain can be passed through by another (the
+    /// shared part of the packed QKV's split): only pure data movement can.
+    private func isViewNode(_ node: CompiledNode, _ graph: OptimizerGraph) -> Bool {
+        switch node.operation {
+        case .identity, .reshape, .flatten: true
+        case .kernel(let k): k is TransposeKernel || k is ReshapeKernel || k is GatherKernel || k is ExpandKernel
+        default: false
+        }
+    }
+
+    /// A one-element float that is the same in every run with the same input shapes.
+    private func isScalarFactor(_ slot: Int, _ graph: OptimizerGraph) -> Bool {
+        guard graph.type(slot) == .float32, let shape = graph.shape(slot) else { return false }
+        let one = shape.dims.allSatisfy { $0.fixedValue == 1 }
+        return one && graph.isShapeDerived(slot)
+    }
+
+    /// The node at `index`, reading `slot` as its data, as a step the output can be written
+    /// through (data movement that can be undone: no Gather, no Expand).
+    private func invertibleStep(_ index: Int, reading slot: Int, _ graph: OptimizerGraph) -> SlotStep? {
+        let node = graph.nodes[index]
+        guard node.inputs.first == slot, node.outputs.count == 1, node.outputs[0] >= 0 else { return nil }
+        switch node.operation {
+        case .reshape(let shape, let allowZero): return .reshape(ReshapeKernel(mode: .reshape(shape, allowZero: allowZero)), nil)
+        case .flatten(let axis): return .reshape(ReshapeKernel(mode: .flatten(axis)), nil)
+        case .kernel(let k as TransposeKernel): return .transpose(k.perm)
+        case .kernel(let k as ReshapeKernel):
+            let operand = node.inputs.count > 1 && node.inputs[1] >= 0 ? node.inputs[1] : nil
+            if let operand, !graph.isShapeDerived(operand) { return nil }
+            return .reshape(k, operand)
+        default: return nil
         }
     }
 

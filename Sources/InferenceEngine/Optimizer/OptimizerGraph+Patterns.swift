@@ -56,6 +56,22 @@ extension OptimizerGraph {
         return (lo, hi)
     }
 
+    /// True when `slot` is a constant or is computed from input shapes and constants alone
+    /// (through Shape, Size and nodes reading only such values): the same in every run with
+    /// the same input shapes, so a plan may treat it as a constant.
+    func isShapeDerived(_ slot: Int) -> Bool {
+        var known: [Int: Bool] = [:]
+        func derived(_ slot: Int) -> Bool {
+            if slot < 0 || constant(slot) != nil { return true }
+            if let answer = known[slot] { return answer }
+            guard let p = producer(of: slot) else { return false }   // a graph input
+            let answer = p.node.opType == "Shape" || p.node.opType == "Size" || p.node.inputs.allSatisfy(derived)
+            known[slot] = answer
+            return answer
+        }
+        return derived(slot)
+    }
+
     /// A new node that reads `inputs` and writes `outputs`, with its
     /// load-time output shapes taken from the graph.
     func node(named name: String, opType: String, operation: Operation, inputs: [Int], outputs: [Int]) -> CompiledNode {

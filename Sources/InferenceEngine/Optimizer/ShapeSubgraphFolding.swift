@@ -48,6 +48,31 @@ struct ShapeSubgraphFolding: OptimizationPass {
             }
             return Tensor(shape: indices.shape, storage: .int64(picked))
         }
+        // Slice(Shape(x), constant start, end[, axes 0][, step]) picks a run of x's dimensions
+        // (`Shape(q)[-1:]`, the head size an exported attention scales by).
+        if kernel is SliceKernel, node.inputs.count >= 3,
+           let starts = graph.constant(node.inputs[1])?.storage.int64Values, let ends = graph.constant(node.inputs[2])?.storage.int64Values,
+           starts.count == 1, ends.count == 1,
+           let source = graph.producer(of: node.inputs[0]), case .kernel(let k) = source.node.operation,
+           let shapeKernel = k as? ShapeKernel, let x = source.node.inputs.first, let rank = graph.shape(x)?.rank {
+            if node.inputs.count > 3, node.inputs[3] >= 0 {
+                guard let axes = graph.constant(node.inputs[3])?.storage.int64Values, axes == [0] || axes == [-1] else { return nil }
+            }
+            var step: Int64 = 1
+            if node.inputs.count > 4, node.inputs[4] >= 0 {
+                guard let steps = graph.constant(node.inputs[4])?.storage.int64Values, steps.count == 1, steps[0] != 0 else { return nil }
+                step = steps[0]
+            }
+            let start = Swift.min(shapeKernel.start, rank), count = Swift.min(shapeKernel.end, rank) - start
+            let (first, n) = SliceKernel.range(start: starts[0], end: ends[0], step: step, size: count)
+            var picked: [Int64] = []
+            for i in 0..<n {
+                let dim = start + first + i * Int(step)
+                guard let d = fixedDims(x, dim..<(dim + 1), graph) else { return nil }
+                picked.append(d[0])
+            }
+            return Tensor(shape: [picked.count], storage: .int64(picked))
+        }
         return nil
     }
 }

@@ -269,15 +269,30 @@ struct GraphCompiler {
             if inputs.count > 4, inputs[4] != nil { guard let s = ints(4), s.count == 1, s[0] != 0 else { return nil }; step = s[0] }
             let (first, count) = SliceKernel.range(start: starts[0], end: ends[0], step: step, size: data.count)
             return (0..<count).map { data[first + $0 * Int(step)] }
-        case let binary as BinaryKernel where binary.op == .mul:
-            // x · 1 keeps the symbol; everything fixed multiplies out.
+        case let binary as BinaryKernel where [.mul, .div, .add, .sub].contains(binary.op):
+            // x · 1, x / 1, x ± 0 keep the symbol; everything fixed computes out (integer
+            // division truncates, as ONNX Div does on integers), as the head-size arithmetic
+            // of exported attention (`embed / heads`) needs.
             guard let a = value(0), let b = value(1), a.count == b.count || a.count == 1 || b.count == 1 else { return nil }
             let n = Swift.max(a.count, b.count)
             return (0..<n).map { i in
                 let x = a[a.count == 1 ? 0 : i], y = b[b.count == 1 ? 0 : i]
-                if case .fixed(1) = x { return y }
-                if case .fixed(1) = y { return x }
-                if let p = x.fixedValue, let q = y.fixedValue { return .fixed(p * q) }
+                switch binary.op {
+                case .mul:
+                    if case .fixed(1) = x { return y }
+                    if case .fixed(1) = y { return x }
+                    if let p = x.fixedValue, let q = y.fixedValue { return .fixed(p * q) }
+                case .div:
+                    if case .fixed(1) = y { return x }
+                    if let p = x.fixedValue, let q = y.fixedValue, q != 0 { return .fixed(p / q) }
+                case .add:
+                    if case .fixed(0) = x { return y }
+                    if case .fixed(0) = y { return x }
+                    if let p = x.fixedValue, let q = y.fixedValue { return .fixed(p + q) }
+                default:
+                    if case .fixed(0) = y { return x }
+                    if let p = x.fixedValue, let q = y.fixedValue { return .fixed(p - q) }
+                }
                 return .unknown
             }
         default:

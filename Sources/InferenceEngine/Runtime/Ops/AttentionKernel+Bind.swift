@@ -1,27 +1,31 @@
 extension AttentionKernel {
     func bind(_ inputs: [PlanValue?], _ outputs: [PlanValue?], _ node: NodeExecutor) throws(InferenceError) -> KernelBinding? {
-        guard let q = inputs[0], let k = inputs[1], let v = inputs[2],
-              [q, k, v].allSatisfy({ $0.elementType == .float32 }) else { return nil }
-        var maskShape: [Int]?
-        if hasMask {
-            guard inputs.count > 3, let mask = inputs[3], mask.elementType == .float32 else { return nil }
-            maskShape = mask.shape
+        let operands = hasMask ? 4 : 3
+        guard inputs.count >= operands, inputs.prefix(operands).allSatisfy({ $0?.elementType == .float32 }) else { return nil }
+        // The chains' shapes and the scale factors must be the same in every run of the plan.
+        for i in operands..<inputs.count where inputs[i] != nil && inputs[i]?.constant == nil { return nil }
+        let layout: AttentionLayout
+        do {
+            layout = try AttentionLayout(self, shapes: inputs.prefix(operands).map { $0!.shape },
+                                         operand: { $0 < inputs.count ? inputs[$0]?.constant : nil }, node)
+        } catch {
+            return nil
         }
-        guard let layout = try? layout(q: q.shape, k: k.shape, v: v.shape, mask: maskShape) else { return nil }
         return .compute(BoundAttentionKernel(kernel: self, layout: layout))
     }
 }
 
-/// Fused scaled dot-product attention with the batch offsets and extents of one plan's shapes.
+/// Fused scaled dot-product attention with the batch offsets, strides and copies of one plan's
+/// shapes.
 final class BoundAttentionKernel: BoundKernel {
     let kernel: AttentionKernel
-    let layout: AttentionKernel.Layout
+    let layout: AttentionLayout
     let scratchBytes: Int
 
-    init(kernel: AttentionKernel, layout: AttentionKernel.Layout) {
+    init(kernel: AttentionKernel, layout: AttentionLayout) {
         self.kernel = kernel
         self.layout = layout
-        scratchBytes = kernel.scratchFloats(layout) * MemoryLayout<Float>.stride
+        scratchBytes = Swift.max(1, layout.scratchFloats) * MemoryLayout<Float>.stride
     }
 
     func execute(_ io: BoundIO, _ context: ExecutionContext) {

@@ -12,81 +12,40 @@ import Darwin
 /// Inputs: Q `[…, Sq, D]`; K as `[…, Sk, D]`, or `[…, D, Sk]` when ``keysTransposed`` (the
 /// operand the exporter fed to MatMul); V `[…, Sk, Dv]`; optionally an additive mask that
 /// broadcasts to `[…, Sq, Sk]`. Leading dimensions broadcast as in MatMul. Output `[…, Sq, Dv]`.
+/// Each of them may be reached through a ``ViewChain`` (``views``): the fusion absorbs the
+/// head-splitting reshapes and transposes around attention, which the kernel then reads and
+/// writes in place through strides (``AttentionLayout``).
 struct AttentionKernel: NodeKernel {
     let scale: Float
     let keysTransposed: Bool
     let hasMask: Bool
+    let views: Views
+
+    /// The chains between the fused node's operands and Q, K (or Kᵀ), V and the mask, the one
+    /// from the attention result to the node's output, and the node's inputs holding scalar
+    /// factors of the scale (computed from shapes, as PyTorch's exporter does).
+    struct Views: Sendable {
+        var q = ViewChain(), k = ViewChain(), v = ViewChain(), mask = ViewChain(), output = ViewChain()
+        var scaleOperands: [Int] = []
+    }
+
+    init(scale: Float, keysTransposed: Bool, hasMask: Bool, views: Views = Views()) {
+        self.scale = scale
+        self.keysTransposed = keysTransposed
+        self.hasMask = hasMask
+        self.views = views
+    }
 
     /// Keys per tile: 64 scores fit in four 512-bit registers' worth of L1 traffic.
     static let tile = 64
-
-    /// The geometry of one attention call: extents, the broadcast batch offsets of every
-    /// operand and how the mask is indexed.
-    struct Layout: Sendable {
-        let sq: Int, d: Int, sk: Int, dv: Int
-        let batches: Int
-        /// Per batch, the element offset of its Q, K, V and mask matrices.
-        let qOffsets: [Int], kOffsets: [Int], vOffsets: [Int], maskOffsets: [Int]
-        let maskRowStride: Int, maskColStride: Int
-        let outShape: [Int]
-        let outCount: Int
-    }
-
-    /// Why shapes do not make an attention call (the message, named with the node by the caller).
-    struct ShapeMismatch: Error { let message: String }
-
-    func layout(q qShape: [Int], k kShape: [Int], v vShape: [Int], mask: [Int]?) throws(ShapeMismatch) -> Layout {
-        guard qShape.count >= 2, kShape.count >= 2, vShape.count >= 2 else {
-            throw ShapeMismatch(message: "Q, K and V must have rank ≥ 2, got \(qShape.shapeDescription), \(kShape.shapeDescription), \(vShape.shapeDescription)")
-        }
-        let sq = qShape[qShape.count - 2], d = qShape[qShape.count - 1]
-        let sk = keysTransposed ? kShape[kShape.count - 1] : kShape[kShape.count - 2]
-        let kd = keysTransposed ? kShape[kShape.count - 2] : kShape[kShape.count - 1]
-        let dv = vShape[vShape.count - 1]
-        guard kd == d, vShape[vShape.count - 2] == sk else {
-            throw ShapeMismatch(message: "attention shapes do not match: Q \(qShape.shapeDescription), K \(kShape.shapeDescription), V \(vShape.shapeDescription)")
-        }
-        // Leading (batch, head) dimensions broadcast across all operands, as the MatMuls did.
-        var maskShape = mask ?? []
-        while maskShape.count < 2 { maskShape.insert(1, at: 0) }
-        if hasMask {
-            let rows = maskShape[maskShape.count - 2], cols = maskShape[maskShape.count - 1]
-            guard rows == 1 || rows == sq, cols == 1 || cols == sk else {
-                throw ShapeMismatch(message: "mask \(maskShape.shapeDescription) does not broadcast to [\(sq), \(sk)] scores")
-            }
-        }
-        let leads = [Array(qShape.dropLast(2)), Array(kShape.dropLast(2)), Array(vShape.dropLast(2)), Array(maskShape.dropLast(2))]
-        var lead: [Int] = []
-        for l in leads.prefix(hasMask ? 4 : 3) {
-            guard let b = Broadcast.shape(lead, l) else {
-                throw ShapeMismatch(message: "batch dimensions of Q \(qShape.shapeDescription), K \(kShape.shapeDescription), V \(vShape.shapeDescription) do not broadcast")
-            }
-            lead = b
-        }
-        let outShape = lead + [sq, dv]
-        guard let outCount = ShapeMath.elementCount(outShape) else {
-            throw ShapeMismatch(message: "output shape \(outShape.shapeDescription) is too large")
-        }
-        let strides = [sq * d, sk * d, sk * dv, maskShape[maskShape.count - 2] * maskShape[maskShape.count - 1]]
-        let offsets = (0..<4).map { Self.batchOffsets(leads[$0], lead: lead, matrix: strides[$0]) }
-        return Layout(sq: sq, d: d, sk: sk, dv: dv, batches: ShapeMath.product(lead, 0..<lead.count),
-                      qOffsets: offsets[0], kOffsets: offsets[1], vOffsets: offsets[2], maskOffsets: offsets[3],
-                      maskRowStride: maskShape[maskShape.count - 2] == 1 ? 0 : maskShape[maskShape.count - 1],
-                      maskColStride: maskShape[maskShape.count - 1] == 1 ? 0 : 1,
-                      outShape: outShape, outCount: outCount)
-    }
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (q, qShape) = try node.floats(inputs[0])
         let (k, kShape) = try node.floats(inputs[1])
         let (v, vShape) = try node.floats(inputs[2])
         let mask = hasMask ? try node.floats(inputs[3]) : nil
-        let layout: Layout
-        do throws(ShapeMismatch) {
-            layout = try self.layout(q: qShape, k: kShape, v: vShape, mask: mask?.shape)
-        } catch {
-            throw node.invalid(error.message)
-        }
+        let layout = try AttentionLayout(self, shapes: [qShape, kShape, vShape] + (mask.map { [$0.shape] } ?? []),
+                                         operand: { $0 < inputs.count ? inputs[$0] : nil }, node)
         _ = try node.checkedCount(layout.outShape)
         let total = layout.outCount
         let y = node.outputFloats(total) { out, initialized in
@@ -94,7 +53,7 @@ struct AttentionKernel: NodeKernel {
             guard total > 0 else { return }
             q.withUnsafeBufferPointer { pq in k.withUnsafeBufferPointer { pk in v.withUnsafeBufferPointer { pv in
             (mask?.values ?? []).withUnsafeBufferPointer { pm in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchFloats(layout)) { scratch in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(1, layout.scratchFloats)) { scratch in
                     compute(pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, hasMask ? pm.baseAddress! : nil, out.baseAddress!, layout,
                             scratch: scratch.baseAddress!)
                 }
@@ -103,146 +62,281 @@ struct AttentionKernel: NodeKernel {
         return [Tensor(shape: layout.outShape, storage: .float32(y))]
     }
 
-    /// Whether every query row sees at most 16 keys: then a block of rows takes the short-key
-    /// path (``shortKeys``).
-    static func isShort(_ layout: Layout) -> Bool { layout.sk <= 16 }
+    /// Floats of working memory the core computation needs (``AttentionLayout`` adds the
+    /// copies of operands it cannot read in place): one tile of scores and one output row of
+    /// accumulators; for short keys, Kᵀ of one batch (unless K comes as rows of Kᵀ), a block of
+    /// score rows and the GEMMs' workspace.
+    func coreScratchFloats(sq: Int, d: Int, sk: Int, dv: Int, keysByRows: Bool) -> Int {
+        if Self.isSmallHead(d: d, sk: sk, dv: dv) {
+            return (d + sk * Self.chunks(dv) + 1 + Self.blockRows) * Self.lanes
+        }
+        guard sk <= Self.shortKeyLimit else { return Self.tile + dv }
+        let workspace = Swift.max(GemmKernel.workspaceFloats(m: Self.blockRows, n: sk, k: d),
+                                  GemmKernel.workspaceFloats(m: Self.blockRows, n: dv, k: sk))
+        return (keysByRows ? d * sk : 0) + Self.blockRows * sk + Swift.max(1, workspace)
+    }
+
+    /// The attention of every query row into `out` (`layout.outCount` floats, not empty), with
+    /// `layout.scratchFloats` floats of `scratch`. `q`, `k`, `v` and `mask` are the fused
+    /// node's operands (the starts of their chains).
+    func compute(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?,
+                 _ out: UnsafeMutablePointer<Float>, _ layout: AttentionLayout, scratch: UnsafeMutablePointer<Float>) {
+        layout.q.resolution.copy(operand: q, scratch: scratch)
+        layout.k.resolution.copy(operand: k, scratch: scratch)
+        layout.v.resolution.copy(operand: v, scratch: scratch)
+        if let mask, let m = layout.mask { m.resolution.copy(operand: mask, scratch: scratch) }
+        let qBase = layout.q.resolution.base(operand: q, scratch: scratch)
+        let kBase = layout.k.resolution.base(operand: k, scratch: scratch)
+        let vBase = layout.v.resolution.base(operand: v, scratch: scratch)
+        let mBase = mask.flatMap { m in layout.mask.map { $0.resolution.base(operand: m, scratch: scratch) } }
+        let staging = layout.output.staging
+        let outBase = staging.map { scratch + $0.start } ?? out
+        let core = scratch + layout.coreScratch
+        let short = layout.sk <= Self.shortKeyLimit
+        let small = Self.isSmallHead(d: layout.d, sk: layout.sk, dv: layout.dv)
+        for b in 0..<layout.batches {
+            let qb = qBase + layout.q.offsets[b], kb = kBase + layout.k.offsets[b], vb = vBase + layout.v.offsets[b]
+            let mb = mBase.map { $0 + layout.mask!.offsets[b] }
+            let ob = outBase + layout.output.offsets[b]
+            if small {
+                smallHead(qb, kb, vb, mb, layout, into: ob, scratch: core)
+            } else if short {
+                shortKeys(qb, kb, vb, mb, layout, into: ob, scratch: core)
+            } else {
+                tiledKeys(qb, kb, vb, mb, layout, into: ob, scratch: core)
+            }
+        }
+        if let staging {
+            staging.forward.copy(operand: scratch + staging.start, scratch: scratch)
+            staging.final.copy(staging.forward.base(operand: scratch + staging.start, scratch: scratch), out,
+                               width: MemoryLayout<Float>.stride, pool: nil)
+        }
+    }
+
+    /// One batch's attention by tiles of keys with the online softmax.
+    @inline(__always)
+    private func tiledKeys(_ qb: UnsafePointer<Float>, _ kb: UnsafePointer<Float>, _ vb: UnsafePointer<Float>,
+                           _ mb: UnsafePointer<Float>?, _ layout: AttentionLayout, into ob: UnsafeMutablePointer<Float>,
+                           scratch: UnsafeMutablePointer<Float>) {
+        let (sq, sk, dv) = (layout.sq, layout.sk, layout.dv)
+        let tile = Self.tile
+        let scores = scratch, acc = scratch + tile
+        let vRow = layout.v.rowStride
+        for i in 0..<sq {
+            let qi = qb + i * layout.q.rowStride
+            let yi = ob + i * layout.output.rowStride
+            var runningMax = -Float.infinity, runningSum: Float = 0
+            acc.update(repeating: 0, count: dv)
+            var j0 = 0
+            while j0 < sk {
+                let n = Swift.min(tile, sk - j0)
+                scoreTile(qi, kb, layout, j0: j0, n: n, into: scores)
+                var tileMax = -Float.infinity
+                if let mb, let m = layout.mask {
+                    let mrow = mb + i * m.rowStride
+                    for j in 0..<n { scores[j] += mrow[(j0 + j) * m.columnStride]; tileMax = Swift.max(tileMax, scores[j]) }
+                } else {
+                    for j in 0..<n { tileMax = Swift.max(tileMax, scores[j]) }
+                }
+                // A tile of only -inf (fully masked) adds nothing; skipping it keeps
+                // -inf − -inf = NaN out of the running sums.
+                if tileMax > -Float.infinity || tileMax.isNaN {
+                    let newMax = Swift.max(runningMax, tileMax)
+                    let correction = expf(runningMax - newMax)
+                    // Probabilities of the whole tile at once, 16 lanes per step.
+                    let shift = SIMD16<Float>(repeating: newMax)
+                    FastMath.map(scores, scores, count: n) { FastMath.exp($0 - shift) }
+                    var tileSum: Float = 0
+                    for j in 0..<n { tileSum += scores[j] }
+                    runningSum = runningSum * correction + tileSum
+                    if correction != 1 { for c in 0..<dv { acc[c] *= correction } }
+                    for j in 0..<n {
+                        let p = scores[j]
+                        let vj = vb + (j0 + j) * vRow
+                        for c in 0..<dv { acc[c] += p * vj[c] }
+                    }
+                    runningMax = newMax
+                }
+                j0 += n
+            }
+            // Every key masked: the unfused Softmax yields NaN (−inf − −inf); so does this.
+            let inv = runningSum > 0 ? 1 / runningSum : Float.nan
+            for c in 0..<dv { yi[c] = acc[c] * inv }
+        }
+    }
+
+    typealias Lanes = SIMD16<Float>
+    static let lanes = Lanes.scalarCount
+
+    /// Heads with at most 16 keys and head sizes up to 64 (``smallHead``).
+    static func isSmallHead(d: Int, sk: Int, dv: Int) -> Bool { sk <= lanes && d <= 64 && dv <= 64 && d > 0 && sk > 0 }
+
+    /// Vectors of ``lanes`` floats covering `n` values.
+    static func chunks(_ n: Int) -> Int { (n + lanes - 1) / lanes }
+
+    /// One batch's attention for a small head (≤ 16 keys, head sizes ≤ 64), each query row in
+    /// registers: the scores of all keys are one vector (keys in lanes, Kᵀ laid out as one
+    /// vector per head dimension), so the softmax is one exponential and two reductions, and
+    /// the output row is a weighted sum of V rows. Nothing goes through a GEMM call, whose
+    /// setup dwarfs a 5 × 8 product. Rows do not depend on each other, so a request's rows
+    /// come out the same alone or batched.
+    @inline(__always)
+    private func smallHead(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
+                           _ mask: UnsafePointer<Float>?, _ layout: AttentionLayout, into y: UnsafeMutablePointer<Float>,
+                           scratch: UnsafeMutablePointer<Float>) {
+        let (sq, d, sk, dv) = (layout.sq, layout.d, layout.sk, layout.dv)
+        let n = Self.lanes, width = Self.chunks(dv) * n
+        // Scratch: Kᵀ as d vectors over keys, V as sk rows of `width` (zero padded), the
+        // mask row and a block of rows' probabilities.
+        let keysT = scratch, values = keysT + d * n, maskRow = values + sk * width, probabilities = maskRow + n
+        let kRow = layout.k.rowStride, kColumn = layout.k.columnStride
+        if kRow == 1 {
+            // K arrives as rows of Kᵀ: each is one partial vector.
+            for c in 0..<d { FastMath.store(VectorBlocks.load(k + c * kColumn, count: sk), keysT + c * n) }
+        } else {
+            keysT.update(repeating: 0, count: d * n)
+            for j in 0..<sk {
+                let key = k + j * kRow
+                for c in 0..<d { keysT[c * n + j] = key[c * kColumn] }
+            }
+        }
+        let vRow = layout.v.rowStride
+        for j in 0..<sk {
+            var c0 = 0
+            while c0 < dv {
+                FastMath.store(VectorBlocks.load(v + j * vRow + c0, count: Swift.min(n, dv - c0)), values + j * width + c0)
+                c0 += n
+            }
+        }
+        // Lanes past the last key take -inf, so they vanish in the softmax.
+        let pastKeys = Lanes(repeating: -.infinity)
+        func maskVector(row i: Int) -> Lanes {
+            guard let mask, let m = layout.mask else { return Lanes() }
+            let mi = mask + i * m.rowStride
+            if m.columnStride == 1 { return VectorBlocks.load(mi, count: sk) }
+            for j in 0..<sk { maskRow[j] = mi[j * m.columnStride] }
+            return VectorBlocks.load(maskRow, count: sk)
+        }
+        let keyLanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Int32(sk)
+        let maskPerRow = mask != nil && (layout.mask?.rowStride ?? 0) != 0
+        var maskLanes = pastKeys.replacing(with: maskVector(row: 0), where: keyLanes)
+        let scale = Lanes(repeating: layout.scale)
+        let qRow = layout.q.rowStride, yRow = layout.output.rowStride
+        // Rows in blocks: first every row's probabilities, then every row's weighted sum of V,
+        // so reading a probability back never waits on the store that just wrote it, and the
+        // rows' sums run side by side.
+        var i0 = 0
+        while i0 < sq {
+            let rows = Swift.min(Self.blockRows, sq - i0)
+            for r in 0..<rows {
+                let i = i0 + r
+                if maskPerRow && i > 0 { maskLanes = pastKeys.replacing(with: maskVector(row: i), where: keyLanes) }
+                let qi = q + i * qRow
+                var s0 = Lanes(), s1 = Lanes()
+                var c = 0
+                while c + 1 < d {
+                    s0 = s0.addingProduct(Lanes(repeating: qi[c]), FastMath.load(keysT + c * n))
+                    s1 = s1.addingProduct(Lanes(repeating: qi[c + 1]), FastMath.load(keysT + (c + 1) * n))
+                    c += 2
+                }
+                if c < d { s0 = s0.addingProduct(Lanes(repeating: qi[c]), FastMath.load(keysT + c * n)) }
+                let scores = (s0 + s1) * scale + maskLanes
+                // A fully masked row is NaN (−inf − −inf), as the unfused Softmax gives.
+                let e = FastMath.exp(scores - Lanes(repeating: FastMath.maximum(scores)))
+                FastMath.store(e * Lanes(repeating: 1 / FastMath.sum(e)), probabilities + r * n)
+            }
+            for r in 0..<rows {
+                let p = probabilities + r * n, yi = y + (i0 + r) * yRow
+                var c0 = 0
+                while c0 < dv {
+                    var a0 = Lanes(), a1 = Lanes()
+                    var j = 0
+                    while j + 1 < sk {
+                        a0 = a0.addingProduct(Lanes(repeating: p[j]), FastMath.load(values + j * width + c0))
+                        a1 = a1.addingProduct(Lanes(repeating: p[j + 1]), FastMath.load(values + (j + 1) * width + c0))
+                        j += 2
+                    }
+                    if j < sk { a0 = a0.addingProduct(Lanes(repeating: p[j]), FastMath.load(values + j * width + c0)) }
+                    VectorBlocks.store(a0 + a1, yi + c0, count: Swift.min(n, dv - c0))
+                    c0 += n
+                }
+            }
+            i0 += rows
+        }
+    }
+
+    /// Keys up to which a block of query rows takes the short-key path (``shortKeys``).
+    static let shortKeyLimit = 16
 
     /// Query rows whose scores the short-key path holds at once.
     static let blockRows = 64
 
-    /// Floats of working memory ``compute(_:_:_:_:_:_:scratch:)`` needs: one tile of scores and
-    /// one output row of accumulators; for short keys, Kᵀ of one batch (unless K comes
-    /// transposed), a block of score rows and the GEMMs' workspace.
-    func scratchFloats(_ layout: Layout) -> Int {
-        guard Self.isShort(layout) else { return Self.tile + layout.dv }
-        let workspace = Swift.max(GemmKernel.workspaceFloats(m: Self.blockRows, n: layout.sk, k: layout.d),
-                                  GemmKernel.workspaceFloats(m: Self.blockRows, n: layout.dv, k: layout.sk))
-        return (keysTransposed ? 0 : layout.d * layout.sk) + Self.blockRows * layout.sk + Swift.max(1, workspace)
-    }
-
-    /// The attention of every query row into `out` (`layout.outCount` floats, not empty), with
-    /// ``scratchFloats(_:)`` floats of `scratch`.
-    func compute(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?,
-                 _ out: UnsafeMutablePointer<Float>, _ layout: Layout, scratch: UnsafeMutablePointer<Float>) {
-        let (sq, d, sk, dv) = (layout.sq, layout.d, layout.sk, layout.dv)
-        let maskRowStride = layout.maskRowStride, maskColStride = layout.maskColStride
-        let tile = Self.tile
-        let short = Self.isShort(layout)
-        do {
-            let scores = scratch, acc = scratch + tile
-            for b in 0..<layout.batches {
-                let qb = q + layout.qOffsets[b], kb = k + layout.kOffsets[b]
-                let vb = v + layout.vOffsets[b]
-                let mb = mask.map { $0 + layout.maskOffsets[b] }
-                if short {
-                    shortKeys(qb, kb, vb, mb, layout, into: out + b * sq * dv, scratch: scratch)
-                    continue
-                }
-                for i in 0..<sq {
-                    let qi = qb + i * d
-                    let yi = out + (b * sq + i) * dv
-                    var runningMax = -Float.infinity, runningSum: Float = 0
-                    acc.update(repeating: 0, count: dv)
-                    var j0 = 0
-                    while j0 < sk {
-                        let n = Swift.min(tile, sk - j0)
-                        scoreTile(qi, kb, d: d, sk: sk, j0: j0, n: n, into: scores)
-                        var tileMax = -Float.infinity
-                        if let mb {
-                            let mrow = mb + i * maskRowStride
-                            for j in 0..<n { scores[j] += mrow[(j0 + j) * maskColStride]; tileMax = Swift.max(tileMax, scores[j]) }
-                        } else {
-                            for j in 0..<n { tileMax = Swift.max(tileMax, scores[j]) }
-                        }
-                        // A tile of only -inf (fully masked) adds nothing; skipping it keeps
-                        // -inf − -inf = NaN out of the running sums.
-                        if tileMax > -Float.infinity || tileMax.isNaN {
-                            let newMax = Swift.max(runningMax, tileMax)
-                            let correction = expf(runningMax - newMax)
-                            // Probabilities of the whole tile at once, 16 lanes per step.
-                            let shift = SIMD16<Float>(repeating: newMax)
-                            FastMath.map(scores, scores, count: n) { FastMath.exp($0 - shift) }
-                            var tileSum: Float = 0
-                            for j in 0..<n { tileSum += scores[j] }
-                            runningSum = runningSum * correction + tileSum
-                            if correction != 1 { for c in 0..<dv { acc[c] *= correction } }
-                            for j in 0..<n {
-                                let p = scores[j]
-                                let vj = vb + (j0 + j) * dv
-                                for c in 0..<dv { acc[c] += p * vj[c] }
-                            }
-                            runningMax = newMax
-                        }
-                        j0 += n
-                    }
-                    // Every key masked: the unfused Softmax yields NaN (−inf − −inf); so does this.
-                    let inv = runningSum > 0 ? 1 / runningSum : Float.nan
-                    for c in 0..<dv { yi[c] = acc[c] * inv }
-                }
-            }
-        }
-    }
-
-    /// One batch's attention when it has at most 16 keys (small heads, short sequences):
-    /// blocks of query rows go through two GEMMs with a softmax between them, the scores of one
-    /// block (``blockRows`` × sk) being the only intermediate. Per-row work in registers lost to
-    /// this at these sizes: it moved single lanes in and out of vectors for a handful of values.
+    /// One batch's attention when it has at most ``shortKeyLimit`` keys (small heads, short
+    /// sequences): blocks of query rows go through two GEMMs with a softmax between them, the
+    /// scores of one block (``blockRows`` × sk) being the only intermediate. Per-row work in
+    /// registers lost to this at these sizes: it moved single lanes in and out of vectors for a
+    /// handful of values.
     @inline(__always)
     private func shortKeys(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
-                           _ mask: UnsafePointer<Float>?, _ layout: Layout, into y: UnsafeMutablePointer<Float>,
+                           _ mask: UnsafePointer<Float>?, _ layout: AttentionLayout, into y: UnsafeMutablePointer<Float>,
                            scratch: UnsafeMutablePointer<Float>) {
         let (sq, d, sk, dv) = (layout.sq, layout.d, layout.sk, layout.dv)
-        var keysT = UnsafePointer(k)
+        let qRow = layout.q.rowStride, yRow = layout.output.rowStride
+        var keysT = k, ldk = layout.k.columnStride
         var next = scratch
-        if !keysTransposed {
-            GemmKernel.transpose(rows: sk, cols: d, src: k, dst: next)
+        if layout.keysByRows {
+            // Kᵀ of this batch, dense, as the first GEMM's B.
+            let kRow = layout.k.rowStride
+            for j in 0..<sk {
+                let row = k + j * kRow
+                for c in 0..<d { next[c * sk + j] = row[c] }
+            }
             keysT = UnsafePointer(next)
+            ldk = sk
             next += d * sk
         }
         let scores = next, workspace = next + Self.blockRows * sk
         var i0 = 0
         while i0 < sq {
             let rows = Swift.min(Self.blockRows, sq - i0)
-            GemmKernel.multiplyAccumulate(m: rows, n: sk, k: d, alpha: scale, a: q + i0 * d, lda: d, b: keysT, ldb: sk,
+            GemmKernel.multiplyAccumulate(m: rows, n: sk, k: d, alpha: layout.scale, a: q + i0 * qRow, lda: qRow, b: keysT, ldb: ldk,
                                           c: scores, ldc: sk, beta: 0, workspace: workspace)
-            if let mask {
+            if let mask, let m = layout.mask {
                 for i in 0..<rows {
-                    let mi = mask + (i0 + i) * layout.maskRowStride, si = scores + i * sk
-                    for j in 0..<sk { si[j] += mi[j * layout.maskColStride] }
+                    let mi = mask + (i0 + i) * m.rowStride, si = scores + i * sk
+                    for j in 0..<sk { si[j] += mi[j * m.columnStride] }
                 }
             }
             // A fully masked row comes out NaN (−inf − −inf), as the unfused Softmax gives.
             SoftmaxKernel.softmax(scores, scores, outer: rows, axis: sk, inner: 1)
-            GemmKernel.multiplyAccumulate(m: rows, n: dv, k: sk, alpha: 1, a: scores, lda: sk, b: v, ldb: dv,
-                                          c: y + i0 * dv, ldc: dv, beta: 0, workspace: workspace)
+            GemmKernel.multiplyAccumulate(m: rows, n: dv, k: sk, alpha: 1, a: scores, lda: sk, b: v, ldb: layout.v.rowStride,
+                                          c: y + i0 * yRow, ldc: yRow, beta: 0, workspace: workspace)
             i0 += rows
         }
     }
 
     /// `scores[j] = scale · q · k_(j0+j)` for `n` keys.
     @inline(__always)
-    private func scoreTile(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, d: Int, sk: Int, j0: Int, n: Int,
+    private func scoreTile(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ layout: AttentionLayout, j0: Int, n: Int,
                            into scores: UnsafeMutablePointer<Float>) {
-        if keysTransposed {
-            // Kᵀ rows are contiguous over keys: accumulate q[c]·Kᵀ[c, j] along j (vectorizes).
-            scores.update(repeating: 0, count: n)
-            for c in 0..<d {
-                let qc = q[c], row = k + c * sk + j0
-                for j in 0..<n { scores[j] += qc * row[j] }
-            }
-            for j in 0..<n { scores[j] *= scale }
-        } else {
+        let d = layout.d, scale = layout.scale
+        if layout.keysByRows {
+            let kRow = layout.k.rowStride
             for j in 0..<n {
-                let kj = k + (j0 + j) * d
+                let kj = k + (j0 + j) * kRow
                 var dot: Float = 0
                 for c in 0..<d { dot += q[c] * kj[c] }
                 scores[j] = dot * scale
             }
+        } else {
+            // Kᵀ rows are contiguous over keys: accumulate q[c]·Kᵀ[c, j] along j (vectorizes).
+            let kT = layout.k.columnStride
+            scores.update(repeating: 0, count: n)
+            for c in 0..<d {
+                let qc = q[c], row = k + c * kT + j0
+                for j in 0..<n { scores[j] += qc * row[j] }
+            }
+            for j in 0..<n { scores[j] *= scale }
         }
-    }
-
-    /// Element offset of each broadcast batch's matrix in an operand with leading dims `dims`.
-    static func batchOffsets(_ dims: [Int], lead: [Int], matrix: Int) -> [Int] {
-        Generic.viewIndices(lead, strides: Generic.broadcastStrides(dims, in: lead).map { $0 * matrix })
     }
 }

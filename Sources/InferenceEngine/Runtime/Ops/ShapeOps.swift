@@ -624,19 +624,25 @@ struct ReshapeKernel: NodeKernel {
 
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         var x = try node.required(inputs, 0)
-        let shape = x.shape
+        x.shape = try outputShape(x.shape, inputs.count > 1 ? inputs[1] : nil, node)
+        return [x]
+    }
+
+    /// The shape a tensor of shape `shape` takes, `operand` being the node's second input (the
+    /// target shape, or the axes, for the modes that read one).
+    func outputShape(_ shape: [Int], _ operand: Tensor?, _ node: NodeExecutor) throws(InferenceError) -> [Int] {
         switch mode {
         case .squeeze(let axes):
             for a in axes where shape[a] != 1 { throw node.invalid("cannot squeeze axis \(a) of \(shape.shapeDescription)") }
-            x.shape = shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+            return shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
         case .unsqueeze(let axes):
             var out = shape
             for a in axes { out.insert(1, at: a) }
-            x.shape = out
+            return out
         case .flatten(let a):
-            x.shape = [ShapeMath.product(shape, 0..<a), ShapeMath.product(shape, a..<shape.count)]
+            return [ShapeMath.product(shape, 0..<a), ShapeMath.product(shape, a..<shape.count)]
         case .squeezeInput, .unsqueezeInput:
-            let given = try node.ints(try node.required(inputs, 1))
+            let given = try node.ints(try node.required([nil, operand], 1))
             let squeeze: Bool = if case .squeezeInput = mode { true } else { false }
             let rank = squeeze ? shape.count : shape.count + given.count
             var axes = Set<Int>()
@@ -646,25 +652,24 @@ struct ReshapeKernel: NodeKernel {
             }
             if squeeze {
                 for a in axes where shape[a] != 1 { throw node.invalid("cannot squeeze axis \(a) of \(shape.shapeDescription)") }
-                x.shape = shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
+                return shape.enumerated().filter { !axes.contains($0.offset) }.map(\.element)
             } else {
                 var out = shape
                 for a in axes.sorted() { out.insert(1, at: a) }
-                x.shape = out
+                return out
             }
         case .reshape(let target, let allowZero):
-            x.shape = try node.reshapeTarget(input: shape, target: target, allowZero: allowZero)
+            return try node.reshapeTarget(input: shape, target: target, allowZero: allowZero)
         case .dynamic(let allowZero):
-            let target = try node.ints(try node.required(inputs, 1))
+            let target = try node.ints(try node.required([nil, operand], 1))
             guard target.count <= ONNXLimits.maxRank else { throw node.invalid("target rank \(target.count) exceeds \(ONNXLimits.maxRank)") }
             for (i, v) in target.enumerated() {
                 guard v >= -1 else { throw node.invalid("invalid dimension \(v) in shape \(target)") }
                 if v == 0 && !allowZero && i >= shape.count { throw node.invalid("shape \(target) copies dimension \(i) of a rank-\(shape.count) input") }
             }
             guard target.filter({ $0 == -1 }).count <= 1 else { throw node.invalid("shape \(target) has more than one -1") }
-            x.shape = try node.reshapeTarget(input: shape, target: target, allowZero: allowZero)
+            return try node.reshapeTarget(input: shape, target: target, allowZero: allowZero)
         }
-        return [x]
     }
 }
 
