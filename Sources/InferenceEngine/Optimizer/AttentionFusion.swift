@@ -120,9 +120,23 @@ struct AttentionFusion: OptimizationPass {
             a.output = graph.nodes[r].outputs[0]
         }
         guard a.nodes.count > m.nodes.count else { return nil }
-        // Every value an absorbed node produces must be read only inside the group.
+        // View nodes whose result a Shape also reads stay in the graph for it (with what they
+        // read); plans skip them, since only shape-only nodes read them.
+        var kept = Set<Int>()
+        var work = Array(a.nodes).filter { n in
+            !m.nodes.contains(n) && graph.nodes[n].outputs.contains { $0 >= 0 && $0 != a.output && !graph.isInternal($0, to: a.nodes) }
+        }
+        while let n = work.popLast() {
+            guard kept.insert(n).inserted else { continue }
+            for input in graph.nodes[n].inputs {
+                if let p = graph.producer(of: input), a.nodes.contains(p.index) { work.append(p.index) }
+            }
+        }
+        a.nodes.subtract(kept)
+        // Every value a removed node produces must be read only inside the group (or by the
+        // nodes kept).
         for n in a.nodes {
-            for out in graph.nodes[n].outputs where out >= 0 && out != a.output && !graph.isInternal(out, to: a.nodes) { return nil }
+            for out in graph.nodes[n].outputs where out >= 0 && out != a.output && !graph.isInternal(out, to: a.nodes.union(kept)) { return nil }
         }
         let extra = a.chains.flatMap { $0 }.compactMap { step -> Int? in
             switch step {
@@ -153,8 +167,8 @@ struct AttentionFusion: OptimizationPass {
     /// The node producing `slot` as a step of a chain ending in the fused group: its step (nil
     /// for an Identity or a scaling), the slot the chain continues from, and the node's index.
     private func viewStep(above slot: Int, scalesAllowed: Bool, _ a: Absorbed, _ graph: OptimizerGraph) -> (SlotStep?, Int, Int)? {
-        guard let p = graph.producer(of: slot),
-              graph.isInternal(slot, to: a.nodes), graph.type(slot) == .float32 else { return nil }
+        guard let p = graph.producer(of: slot), !graph.isGraphOutput(slot), graph.type(slot) == .float32,
+              graph.readers(of: slot).allSatisfy({ a.nodes.contains($0) || isShapeReader(graph.nodes[$0]) }) else { return nil }
         let node = p.node
         guard let input = node.inputs.first, input >= 0 else { return nil }
         if a.nodes.contains(p.index) && !isViewNode(node, graph) { return nil }
@@ -191,6 +205,10 @@ struct AttentionFusion: OptimizationPass {
             return nil
         }
     }
+
+    /// A node that reads only its input's shape (the value may be absorbed as a view and
+    /// still be computed for it).
+    private func isShapeReader(_ node: CompiledNode) -> Bool { node.opType == "Shape" || node.opType == "Size" }
 
     /// Whether a node absorbed through one chain can be passed through by another (the
     /// shared part of the packed QKV's split): only pure data movement can.

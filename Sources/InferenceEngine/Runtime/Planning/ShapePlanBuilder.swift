@@ -24,14 +24,26 @@ struct ShapePlanBuilder {
         for (slot, _) in graph.constants { isConstant[slot] = true }
         for (i, slot) in graph.inputSlots.enumerated() { isInput[slot] = i }
 
+        // Nodes whose results only feed shape-only nodes (a copy kept alive for a `Shape` of
+        // it) are not run: the plan holds the shape-only values as constants.
+        var wanted = Set(graph.outputSlots)
+        var needed = [Bool](repeating: false, count: graph.steps.count)
+        for (index, step) in graph.steps.enumerated().reversed() where !step.shapeOnly {
+            if step.outputs.contains(where: wanted.contains) {
+                needed[index] = true
+                for s in step.inputs where s >= 0 { wanted.insert(s) }
+            }
+        }
+
         struct Pending { var kernel: any BoundKernel; var step: ExecutionStep }
         var pending: [Pending] = []
-        for step in graph.steps {
+        for (index, step) in graph.steps.enumerated() {
             let node = step.node
             if step.shapeOnly {
                 for s in step.outputs where s >= 0 { isConstant[s] = true }
                 continue
             }
+            if !needed[index] { continue }
             let inputs = step.inputs.map { $0 >= 0 ? values[$0] : nil }
             let outputs = step.outputs.map { $0 >= 0 ? values[$0] : nil }
             for (i, s) in step.inputs.enumerated() where s >= 0 && inputs[i] == nil {
