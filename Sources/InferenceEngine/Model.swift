@@ -218,8 +218,9 @@ public final class Model: Sendable {
     /// Times every node of the execution plan for these inputs' shapes over `runs` runs (after
     /// one run that makes the plan), for finding where a model's latency goes.
     ///
-    /// Nodes that only depend on input shapes were computed when the plan was made and do not
-    /// appear. The clock readings around each node add a few tens of nanoseconds per node, so
+    /// Nodes that only depend on input shapes were computed when the plan was made, and nodes
+    /// that only reinterpret their input (Reshape, Squeeze and the like) are views in a plan:
+    /// neither appears. The clock readings around each node add a few tens of nanoseconds per node, so
     /// the sum is a little above the latency of an unprofiled run.
     ///
     /// - Returns: one entry per planned node, in execution order.

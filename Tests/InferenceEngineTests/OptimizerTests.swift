@@ -61,6 +61,41 @@ struct OptimizerTests {
         #expect(ops.count < before, "\(file): \(before) → \(ops.count) request-dependent nodes")
     }
 
+    /// The head split of the packed QKV projection, the mask's reshapes and the head merge are
+    /// read and written in place by the attention kernel: of the data movement only the two
+    /// sequence-first transposes around the projections run per request.
+    @Test("multi-head attention's data movement is absorbed into the attention node",
+          arguments: ["encoder_padding_legacy.onnx", "encoder_padding_dynamo/model.onnx"])
+    func attentionAbsorbsHeadSplits(_ file: String) throws {
+        let model = try Self.load("Tests/Fixtures/zoo/" + file, .all)
+        let inputs = ["x": Tensor(shape: [3, 5, 16], scalars: (0..<240).map { Float($0 % 7) / 7 }),
+                      "padding_mask": Tensor(shape: [3, 5], bools: (0..<15).map { $0 % 5 == 4 })]
+        let planned = try model.profile(inputs, runs: 2).map(\.opType)
+        #expect(planned.filter { $0 == "Transpose" }.count == 2, "\(file): \(planned)")
+        #expect(!planned.contains("Gather") && !planned.contains("Expand") && !planned.contains("Mul") && !planned.contains("FusedElementwise"),
+                "\(file): \(planned)")
+        #expect(planned.count == 10, "\(file): \(planned)")
+    }
+
+    @Test("a profile times every planned node, and needs a plan")
+    func profile() throws {
+        let inputs = ["x": Tensor(shape: [2, 5, 16], scalars: (0..<160).map { Float($0 % 5) }),
+                      "padding_mask": Tensor(shape: [2, 5], bools: Array(repeating: false, count: 10))]
+        let model = try Self.load("Tests/Fixtures/zoo/encoder_padding_legacy.onnx", .none)
+        let timings = try model.profile(inputs, runs: 3)
+        // In plan order: every node that computes (Reshapes and the like are views in a plan).
+        var remaining = model.executionPlan.filter { !$0.shapeOnly }.map(\.name)[...]
+        for name in timings.map(\.name) {
+            guard let i = remaining.firstIndex(of: name) else { Issue.record("\(name) is not a plan node, or out of order"); break }
+            remaining = remaining[(i + 1)...]
+        }
+        #expect(timings.count == 35 && timings.contains { $0.name == "/layer/self_attn/Softmax" && $0.opType == "Softmax" })
+        #expect(timings.allSatisfy { $0.microsecondsPerRun >= 0 } && timings.contains { $0.microsecondsPerRun > 0 })
+        let general = try Model(contentsOf: repoPath("Tests/Fixtures/zoo/encoder_padding_legacy.onnx"),
+                                options: ModelOptions(plannedExecution: false))
+        #expect(throws: InferenceError.self) { try general.profile(inputs, runs: 1) }
+    }
+
     @Test("the legacy MLP's decomposed GELU becomes one node")
     func geluFusion() throws {
         let all = try Self.load("Tests/Fixtures/zoo/mlp_legacy.onnx", .all)

@@ -56,6 +56,33 @@ import TensorWireProtocol
         #expect(refused.status != 0 && refused.error.contains("--plan takes on, off or on,off"), "\(refused)")
     }
 
+    @Test func profileListsEveryPlanNodeWithItsTime() throws {
+        let model = zoo + "/encoder_padding_legacy.onnx"
+        let result = try TestEnvironment.runTool("tensorwire", [
+            "model", "bench", model, "--batch", "2", "--dim", "seq=5", "--optimize", "none,all",
+            "--iterations", "20", "--warmup", "2", "--json", "--profile",
+        ])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        let rows = try objects(result.output)
+        #expect(rows.count == 2)
+        for row in rows {
+            let nodes = try #require(row["profile"] as? [[String: Any]], "\(row)")
+            let ops = nodes.compactMap { $0["op"] as? String }
+            #expect(ops.count == nodes.count && nodes.allSatisfy { ($0["node"] as? String)?.isEmpty == false })
+            #expect(nodes.allSatisfy { (($0["us"] as? NSNumber)?.doubleValue ?? -1) >= 0 }, "\(nodes)")
+            // The fused graph runs the attention as one node; the unfused one as its parts.
+            if row["optimization"] as? String == "all" {
+                #expect(ops.contains("Attention") && !ops.contains("Softmax"), "\(ops)")
+            } else {
+                #expect(ops.contains("Softmax") && !ops.contains("Attention"), "\(ops)")
+            }
+        }
+        let text = try TestEnvironment.runTool("tensorwire", [
+            "model", "bench", model, "--batch", "2", "--dim", "seq=5", "--iterations", "20", "--profile",
+        ])
+        #expect(text.status == 0 && text.output.contains("profile: 10 plan nodes") && text.output.contains("Attention"), "\(text.output)")
+    }
+
     @Test func textReportsTheConfigurationAndPercentiles() throws {
         // Int64 ids, a bool mask and a second symbolic dimension given with --dim.
         let result = try TestEnvironment.runTool("tensorwire", [
