@@ -68,7 +68,7 @@ struct AttentionKernel: NodeKernel {
     /// score rows and the GEMMs' workspace.
     func coreScratchFloats(sq: Int, d: Int, sk: Int, dv: Int, keysByRows: Bool) -> Int {
         if Self.isSmallHead(d: d, sk: sk, dv: dv) {
-            return (d + sk * Self.chunks(dv) + 1 + Self.blockRows) * Self.lanes
+            return (d + 2 * sk + Self.lanes) * Self.lanes
         }
         guard sk <= Self.shortKeyLimit else { return Self.tile + dv }
         let workspace = Swift.max(GemmKernel.workspaceFloats(m: Self.blockRows, n: sk, k: d),
@@ -171,95 +171,89 @@ struct AttentionKernel: NodeKernel {
     /// Heads with at most 16 keys and head sizes up to 64 (``smallHead``).
     static func isSmallHead(d: Int, sk: Int, dv: Int) -> Bool { sk <= lanes && d <= 64 && dv <= 64 && d > 0 && sk > 0 }
 
-    /// Vectors of ``lanes`` floats covering `n` values.
-    static func chunks(_ n: Int) -> Int { (n + lanes - 1) / lanes }
-
-    /// One batch's attention for a small head (≤ 16 keys, head sizes ≤ 64), each query row in
-    /// registers: the scores of all keys are one vector (keys in lanes, Kᵀ laid out as one
-    /// vector per head dimension), so the softmax is one exponential and two reductions, and
-    /// the output row is a weighted sum of V rows. Nothing goes through a GEMM call, whose
-    /// setup dwarfs a 5 × 8 product. Rows do not depend on each other, so a request's rows
-    /// come out the same alone or batched.
+    /// One batch's attention for a small head (≤ 16 keys, head sizes ≤ 64), 16 query rows at
+    /// a time with the rows in vector lanes: a key's scores for all 16 rows are one vector (Qᵀ
+    /// times a broadcast key element), so the softmax's maximum and sum are lane-wise across
+    /// the keys' vectors, with no reduction inside a vector and every key's exponential
+    /// independent of the others, and an output column is a weighted sum of broadcast V
+    /// elements. Nothing goes through a GEMM call, whose setup dwarfs a 5 × 8 product. Each
+    /// row's arithmetic is the same whatever the other rows are, so a request's rows come out
+    /// the same alone or batched.
     @inline(__always)
     private func smallHead(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                            _ mask: UnsafePointer<Float>?, _ layout: AttentionLayout, into y: UnsafeMutablePointer<Float>,
                            scratch: UnsafeMutablePointer<Float>) {
         let (sq, d, sk, dv) = (layout.sq, layout.d, layout.sk, layout.dv)
-        let n = Self.lanes, width = Self.chunks(dv) * n
-        // Scratch: Kᵀ as d vectors over keys, V as sk rows of `width` (zero padded), the
-        // mask row and a block of rows' probabilities.
-        let keysT = scratch, values = keysT + d * n, maskRow = values + sk * width, probabilities = maskRow + n
-        let kRow = layout.k.rowStride, kColumn = layout.k.columnStride
-        if kRow == 1 {
-            // K arrives as rows of Kᵀ: each is one partial vector.
-            for c in 0..<d { FastMath.store(VectorBlocks.load(k + c * kColumn, count: sk), keysT + c * n) }
-        } else {
-            keysT.update(repeating: 0, count: d * n)
-            for j in 0..<sk {
-                let key = k + j * kRow
-                for c in 0..<d { keysT[c * n + j] = key[c * kColumn] }
-            }
-        }
-        let vRow = layout.v.rowStride
-        for j in 0..<sk {
-            var c0 = 0
-            while c0 < dv {
-                FastMath.store(VectorBlocks.load(v + j * vRow + c0, count: Swift.min(n, dv - c0)), values + j * width + c0)
-                c0 += n
-            }
-        }
-        // Lanes past the last key take -inf, so they vanish in the softmax.
-        let pastKeys = Lanes(repeating: -.infinity)
-        func maskVector(row i: Int) -> Lanes {
-            guard let mask, let m = layout.mask else { return Lanes() }
-            let mi = mask + i * m.rowStride
-            if m.columnStride == 1 { return VectorBlocks.load(mi, count: sk) }
-            for j in 0..<sk { maskRow[j] = mi[j * m.columnStride] }
-            return VectorBlocks.load(maskRow, count: sk)
-        }
-        let keyLanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15) .< Int32(sk)
-        let maskPerRow = mask != nil && (layout.mask?.rowStride ?? 0) != 0
-        var maskLanes = pastKeys.replacing(with: maskVector(row: 0), where: keyLanes)
-        let scale = Lanes(repeating: layout.scale)
+        let n = Self.lanes
+        // Scratch: Qᵀ (d vectors over rows), the keys' score/probability vectors, the mask
+        // for those rows (one vector per key) and 16 output columns over rows.
+        let queriesT = scratch, probabilities = queriesT + d * n, maskT = probabilities + sk * n, columns = maskT + sk * n
         let qRow = layout.q.rowStride, yRow = layout.output.rowStride
-        // Rows in blocks: first every row's probabilities, then every row's weighted sum of V,
-        // so reading a probability back never waits on the store that just wrote it, and the
-        // rows' sums run side by side.
+        let kRow = layout.k.rowStride, kColumn = layout.k.columnStride, vRow = layout.v.rowStride
+        let scale = Lanes(repeating: layout.scale)
+        let maskPerRow = mask != nil && (layout.mask?.rowStride ?? 0) != 0
+        // Lanes past the last row compute on zeros and are never stored.
+        queriesT.update(repeating: 0, count: d * n)
+        if maskPerRow { maskT.update(repeating: 0, count: sk * n) }
         var i0 = 0
         while i0 < sq {
-            let rows = Swift.min(Self.blockRows, sq - i0)
+            let rows = Swift.min(n, sq - i0)
             for r in 0..<rows {
-                let i = i0 + r
-                if maskPerRow && i > 0 { maskLanes = pastKeys.replacing(with: maskVector(row: i), where: keyLanes) }
-                let qi = q + i * qRow
+                let qi = q + (i0 + r) * qRow
+                for c in 0..<d { queriesT[c * n + r] = qi[c] }
+            }
+            if maskPerRow, let mask, let m = layout.mask {
+                for r in 0..<rows {
+                    let mi = mask + (i0 + r) * m.rowStride
+                    for j in 0..<sk { maskT[j * n + r] = mi[j * m.columnStride] }
+                }
+            }
+            var maximum = Lanes(repeating: -.infinity)
+            for j in 0..<sk {
+                let key = k + j * kRow
                 var s0 = Lanes(), s1 = Lanes()
                 var c = 0
                 while c + 1 < d {
-                    s0 = s0.addingProduct(Lanes(repeating: qi[c]), FastMath.load(keysT + c * n))
-                    s1 = s1.addingProduct(Lanes(repeating: qi[c + 1]), FastMath.load(keysT + (c + 1) * n))
+                    s0 = s0.addingProduct(FastMath.load(queriesT + c * n), Lanes(repeating: key[c * kColumn]))
+                    s1 = s1.addingProduct(FastMath.load(queriesT + (c + 1) * n), Lanes(repeating: key[(c + 1) * kColumn]))
                     c += 2
                 }
-                if c < d { s0 = s0.addingProduct(Lanes(repeating: qi[c]), FastMath.load(keysT + c * n)) }
-                let scores = (s0 + s1) * scale + maskLanes
-                // A fully masked row is NaN (−inf − −inf), as the unfused Softmax gives.
-                let e = FastMath.exp(scores - Lanes(repeating: FastMath.maximum(scores)))
-                FastMath.store(e * Lanes(repeating: 1 / FastMath.sum(e)), probabilities + r * n)
+                if c < d { s0 = s0.addingProduct(FastMath.load(queriesT + c * n), Lanes(repeating: key[c * kColumn])) }
+                var scores = (s0 + s1) * scale
+                if let mask, let m = layout.mask {
+                    scores += maskPerRow ? FastMath.load(maskT + j * n) : Lanes(repeating: mask[j * m.columnStride])
+                }
+                maximum.replace(with: scores, where: scores .> maximum)
+                FastMath.store(scores, probabilities + j * n)
             }
-            for r in 0..<rows {
-                let p = probabilities + r * n, yi = y + (i0 + r) * yRow
-                var c0 = 0
-                while c0 < dv {
+            // A fully masked row is NaN (−inf − −inf), as the unfused Softmax gives.
+            var sum = Lanes()
+            for j in 0..<sk {
+                let e = FastMath.exp(FastMath.load(probabilities + j * n) - maximum)
+                FastMath.store(e, probabilities + j * n)
+                sum += e
+            }
+            let inverse = 1 / sum
+            var c0 = 0
+            while c0 < dv {
+                let width = Swift.min(n, dv - c0)
+                for c in 0..<width {
+                    let column = v + c0 + c
                     var a0 = Lanes(), a1 = Lanes()
                     var j = 0
                     while j + 1 < sk {
-                        a0 = a0.addingProduct(Lanes(repeating: p[j]), FastMath.load(values + j * width + c0))
-                        a1 = a1.addingProduct(Lanes(repeating: p[j + 1]), FastMath.load(values + (j + 1) * width + c0))
+                        a0 = a0.addingProduct(FastMath.load(probabilities + j * n), Lanes(repeating: column[j * vRow]))
+                        a1 = a1.addingProduct(FastMath.load(probabilities + (j + 1) * n), Lanes(repeating: column[(j + 1) * vRow]))
                         j += 2
                     }
-                    if j < sk { a0 = a0.addingProduct(Lanes(repeating: p[j]), FastMath.load(values + j * width + c0)) }
-                    VectorBlocks.store(a0 + a1, yi + c0, count: Swift.min(n, dv - c0))
-                    c0 += n
+                    if j < sk { a0 = a0.addingProduct(FastMath.load(probabilities + j * n), Lanes(repeating: column[j * vRow])) }
+                    FastMath.store((a0 + a1) * inverse, columns + c * n)
                 }
+                for r in 0..<rows {
+                    let yi = y + (i0 + r) * yRow + c0
+                    for c in 0..<width { yi[c] = columns[c * n + r] }
+                }
+                c0 += n
             }
             i0 += rows
         }
