@@ -7,7 +7,8 @@ extension AttentionKernel {
         let layout: AttentionLayout
         do {
             layout = try AttentionLayout(self, shapes: inputs.prefix(operands).map { $0!.shape },
-                                         operand: { $0 < inputs.count ? inputs[$0]?.constant : nil }, node)
+                                         operand: { $0 < inputs.count ? inputs[$0]?.constant : nil },
+                                         threads: node.context.pool?.threadCount ?? 1, node)
         } catch {
             return nil
         }
@@ -31,6 +32,6 @@ final class BoundAttentionKernel: BoundKernel {
     func execute(_ io: BoundIO, _ context: ExecutionContext) {
         guard layout.outCount > 0, let y = io.optionalOutput(0, as: Float.self) else { return }
         kernel.compute(io.input(0), io.input(1), io.input(2), kernel.hasMask ? io.input(3) : nil, y, layout,
-                       scratch: io.scratch(as: Float.self))
+                       scratch: io.scratch(as: Float.self), pool: context.pool)
     }
 }

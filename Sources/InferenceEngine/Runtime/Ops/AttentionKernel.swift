@@ -45,7 +45,7 @@ struct AttentionKernel: NodeKernel {
         let (v, vShape) = try node.floats(inputs[2])
         let mask = hasMask ? try node.floats(inputs[3]) : nil
         let layout = try AttentionLayout(self, shapes: [qShape, kShape, vShape] + (mask.map { [$0.shape] } ?? []),
-                                         operand: { $0 < inputs.count ? inputs[$0] : nil }, node)
+                                         operand: { $0 < inputs.count ? inputs[$0] : nil }, threads: node.context.pool?.threadCount ?? 1, node)
         _ = try node.checkedCount(layout.outShape)
         let total = layout.outCount
         let y = node.outputFloats(total) { out, initialized in
@@ -55,7 +55,7 @@ struct AttentionKernel: NodeKernel {
             (mask?.values ?? []).withUnsafeBufferPointer { pm in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(1, layout.scratchFloats)) { scratch in
                     compute(pq.baseAddress!, pk.baseAddress!, pv.baseAddress!, hasMask ? pm.baseAddress! : nil, out.baseAddress!, layout,
-                            scratch: scratch.baseAddress!)
+                            scratch: scratch.baseAddress!, pool: node.context.pool)
                 }
             } } } }
         }
@@ -80,7 +80,7 @@ struct AttentionKernel: NodeKernel {
     /// `layout.scratchFloats` floats of `scratch`. `q`, `k`, `v` and `mask` are the fused
     /// node's operands (the starts of their chains).
     func compute(_ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>, _ mask: UnsafePointer<Float>?,
-                 _ out: UnsafeMutablePointer<Float>, _ layout: AttentionLayout, scratch: UnsafeMutablePointer<Float>) {
+                 _ out: UnsafeMutablePointer<Float>, _ layout: AttentionLayout, scratch: UnsafeMutablePointer<Float>, pool: IntraOpPool?) {
         layout.q.resolution.copy(operand: q, scratch: scratch)
         layout.k.resolution.copy(operand: k, scratch: scratch)
         layout.v.resolution.copy(operand: v, scratch: scratch)
@@ -91,21 +91,28 @@ struct AttentionKernel: NodeKernel {
         let mBase = mask.flatMap { m in layout.mask.map { $0.resolution.base(operand: m, scratch: scratch) } }
         let staging = layout.output.staging
         let outBase = staging.map { scratch + $0.start } ?? out
-        let core = scratch + layout.coreScratch
         let short = layout.sk <= Self.shortKeyLimit
         let small = Self.isSmallHead(d: layout.d, sk: layout.sk, dv: layout.dv)
-        for b in 0..<layout.batches {
-            let qb = qBase + layout.q.offsets[b], kb = kBase + layout.k.offsets[b], vb = vBase + layout.v.offsets[b]
-            let mb = mBase.map { $0 + layout.mask!.offsets[b] }
-            let ob = outBase + layout.output.offsets[b]
-            if small {
-                smallHead(qb, kb, vb, mb, layout, into: ob, scratch: core)
-            } else if short {
-                shortKeys(qb, kb, vb, mb, layout, into: ob, scratch: core)
-            } else {
-                tiledKeys(qb, kb, vb, mb, layout, into: ob, scratch: core)
+        // (batch, head) matrices are independent: with a pool and enough work, each thread
+        // takes a contiguous run of them with its own working memory.
+        let tasks = layout.tasks(pool)
+        let per = (layout.batches + tasks - 1) / tasks
+        let run = { (task: Int) in
+            let core = scratch + layout.coreScratch + task * layout.coreScratchFloats
+            for b in (task * per)..<Swift.min(layout.batches, (task + 1) * per) {
+                let qb = qBase + layout.q.offsets[b], kb = kBase + layout.k.offsets[b], vb = vBase + layout.v.offsets[b]
+                let mb = mBase.map { $0 + layout.mask!.offsets[b] }
+                let ob = outBase + layout.output.offsets[b]
+                if small {
+                    smallHead(qb, kb, vb, mb, layout, into: ob, scratch: core)
+                } else if short {
+                    shortKeys(qb, kb, vb, mb, layout, into: ob, scratch: core)
+                } else {
+                    tiledKeys(qb, kb, vb, mb, layout, into: ob, scratch: core)
+                }
             }
         }
+        if tasks > 1, let pool { pool.parallelFor(tasks, run) } else { run(0) }
         if let staging {
             staging.forward.copy(operand: scratch + staging.start, scratch: scratch)
             staging.final.copy(staging.forward.base(operand: scratch + staging.start, scratch: scratch), out,

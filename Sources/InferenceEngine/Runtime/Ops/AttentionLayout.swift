@@ -44,9 +44,22 @@ struct AttentionLayout: Sendable {
     /// The result's shape (after the output chain).
     let outShape: [Int]
     let outCount: Int
-    /// Float offset of the core computation's working memory in the scratch.
+    /// Float offset of the core computation's working memory in the scratch: one region of
+    /// ``coreScratchFloats`` per thread that may share the work.
     let coreScratch: Int
+    let coreScratchFloats: Int
+    /// Threads the layout has working memory for.
+    let threads: Int
     let scratchFloats: Int
+
+    /// Multiply-adds below which a call stays on one thread: waking a worker costs more.
+    static let parallelWork = 32_768
+
+    /// How many of `pool`'s threads share the (batch, head) matrices.
+    func tasks(_ pool: IntraOpPool?) -> Int {
+        guard let pool, batches > 1, batches * sq * sk * (d + dv) >= Self.parallelWork else { return 1 }
+        return Swift.min(threads, pool.threadCount, batches)
+    }
 
     /// Keys are read row by row (K's columns dense) rather than as rows of Kᵀ.
     var keysByRows: Bool { k.columnStride == 1 }
@@ -58,7 +71,8 @@ struct AttentionLayout: Sendable {
     ///   - shapes: the shapes of the fused node's Q, K (or Kᵀ), V and mask operands, before
     ///     their chains.
     ///   - operand: the fused node's inputs, for the chains' shape tensors and the scale factors.
-    init(_ kernel: AttentionKernel, shapes: [[Int]], operand: (Int) -> Tensor?, _ node: NodeExecutor) throws(InferenceError) {
+    ///   - threads: the most threads that will share one call (working memory for each).
+    init(_ kernel: AttentionKernel, shapes: [[Int]], operand: (Int) -> Tensor?, threads: Int, _ node: NodeExecutor) throws(InferenceError) {
         let views = kernel.views
         var scratch = 0
         var qr = try views.q.resolve(shapes[0], operand: operand, scratch: &scratch, node)
@@ -128,7 +142,9 @@ struct AttentionLayout: Sendable {
             }
         }
         self.coreScratch = scratch
-        scratch += kernel.coreScratchFloats(sq: sq, d: d, sk: sk, dv: dv, keysByRows: k.columnStride == 1)
+        self.threads = Swift.max(1, threads)
+        self.coreScratchFloats = kernel.coreScratchFloats(sq: sq, d: d, sk: sk, dv: dv, keysByRows: k.columnStride == 1)
+        scratch += coreScratchFloats * self.threads
         if output == nil {
             let start = scratch
             scratch += ShapeMath.product(attentionShape, 0..<attentionShape.count)
