@@ -217,16 +217,7 @@ struct AttentionKernel: NodeKernel {
             }
             var maximum = Lanes(repeating: -.infinity)
             for j in 0..<sk {
-                let key = k + j * kRow
-                var s0 = Lanes(), s1 = Lanes()
-                var c = 0
-                while c + 1 < d {
-                    s0 = s0.addingProduct(FastMath.load(queriesT + c * n), Lanes(repeating: key[c * kColumn]))
-                    s1 = s1.addingProduct(FastMath.load(queriesT + (c + 1) * n), Lanes(repeating: key[(c + 1) * kColumn]))
-                    c += 2
-                }
-                if c < d { s0 = s0.addingProduct(FastMath.load(queriesT + c * n), Lanes(repeating: key[c * kColumn])) }
-                var scores = (s0 + s1) * scale
+                var scores = Self.weightedSum(UnsafePointer(queriesT), k + j * kRow, stride: kColumn, count: d) * scale
                 if let mask, let m = layout.mask {
                     scores += maskPerRow ? FastMath.load(maskT + j * n) : Lanes(repeating: mask[j * m.columnStride])
                 }
@@ -245,16 +236,8 @@ struct AttentionKernel: NodeKernel {
             while c0 < dv {
                 let width = Swift.min(n, dv - c0)
                 for c in 0..<width {
-                    let column = v + c0 + c
-                    var a0 = Lanes(), a1 = Lanes()
-                    var j = 0
-                    while j + 1 < sk {
-                        a0 = a0.addingProduct(FastMath.load(probabilities + j * n), Lanes(repeating: column[j * vRow]))
-                        a1 = a1.addingProduct(FastMath.load(probabilities + (j + 1) * n), Lanes(repeating: column[(j + 1) * vRow]))
-                        j += 2
-                    }
-                    if j < sk { a0 = a0.addingProduct(FastMath.load(probabilities + j * n), Lanes(repeating: column[j * vRow])) }
-                    FastMath.store((a0 + a1) * inverse, columns + c * n)
+                    let sum = Self.weightedSum(UnsafePointer(probabilities), v + c0 + c, stride: vRow, count: sk)
+                    FastMath.store(sum * inverse, columns + c * n)
                 }
                 for r in 0..<rows {
                     let yi = y + (i0 + r) * yRow + c0
@@ -264,6 +247,22 @@ struct AttentionKernel: NodeKernel {
             }
             i0 += rows
         }
+    }
+
+    /// `Σ vectors[t] · scalars[t·stride]` over `t < count`, `vectors` being consecutive
+    /// vectors of ``lanes`` floats; two accumulator chains, so the FMAs' latency overlaps.
+    @inline(__always)
+    private static func weightedSum(_ vectors: UnsafePointer<Float>, _ scalars: UnsafePointer<Float>, stride: Int, count: Int) -> Lanes {
+        let n = lanes
+        var a0 = Lanes(), a1 = Lanes()
+        var t = 0
+        while t + 1 < count {
+            a0 = a0.addingProduct(FastMath.load(vectors + t * n), Lanes(repeating: scalars[t * stride]))
+            a1 = a1.addingProduct(FastMath.load(vectors + (t + 1) * n), Lanes(repeating: scalars[(t + 1) * stride]))
+            t += 2
+        }
+        if t < count { a0 = a0.addingProduct(FastMath.load(vectors + t * n), Lanes(repeating: scalars[t * stride])) }
+        return a0 + a1
     }
 
     /// Keys up to which a block of query rows takes the short-key path (``shortKeys``).
