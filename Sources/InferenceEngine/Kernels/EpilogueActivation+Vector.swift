@@ -34,7 +34,7 @@ extension EpilogueActivation {
     /// Applies the activation in place to `count` contiguous floats.
     @inline(__always)
     func apply(to values: UnsafeMutablePointer<Float>, count: Int) {
-        if self == .none { return }
+        if isNone { return }
         FastMath.map(values, values, count: count) { apply($0) }
     }
 }

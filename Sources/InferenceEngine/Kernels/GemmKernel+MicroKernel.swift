@@ -168,7 +168,7 @@ extension GemmKernel {
                 x0 += load(rr)
                 if wide { x1 += load(rr + 16) }
             }
-            if f.activation != .none {
+            if !f.activation.isNone {
                 x0 = f.activation.apply(x0)
                 if wide { x1 = f.activation.apply(x1) }
             }
