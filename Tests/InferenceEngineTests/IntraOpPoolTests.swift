@@ -1,8 +1,8 @@
 import Testing
 @testable import InferenceEngine
 
-/// The intra-op pool's task hand-out: the caller takes tasks from the front, workers from the
-/// back, and every task runs exactly once whoever wins the race for it.
+/// The intra-op pool's task hand-out: each thread claims its own share from the front and the
+/// others' leftovers from the back, and every task runs exactly once whoever wins the race for it.
 @Suite("Intra-op pool")
 struct IntraOpPoolTests {
     /// How often each task ran; every task writes only its own entry.

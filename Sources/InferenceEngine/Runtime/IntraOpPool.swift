@@ -17,11 +17,13 @@ import Synchronization
 /// is using it) runs its tasks alone instead of waiting: with concurrent requests the cores are
 /// busy anyway, and waiting would only add latency.
 ///
-/// The caller takes tasks from the front of a job and the workers from the back. A worker that
-/// wakes late (a futex wake-up in a VM takes tens of microseconds) then only picks up what the
-/// caller has not reached yet, and consecutive jobs over the same index space (a Conv's images,
-/// then an activation over the same elements) keep the caller on the front part and the worker
-/// on the back part, so the next operator mostly reads data its own core wrote.
+/// Each thread owns an equal contiguous share of a job's tasks (the caller the first share) and
+/// claims them from the front; done with its own, it takes what is left from the back of the
+/// others' shares. When every thread is awake, consecutive jobs over the same index space (a
+/// Conv's images, then an activation over the same elements) thus give each thread the same
+/// part of the data, which its own core wrote; a worker that wakes late (a futex wake-up in a
+/// VM takes tens of microseconds) loses the tail of its share to the caller instead of holding
+/// the caller up until it has done half the job.
 final class IntraOpPool: @unchecked Sendable {
     /// Threads that take part in a job, the caller included.
     let threadCount: Int
@@ -39,17 +41,17 @@ final class IntraOpPool: @unchecked Sendable {
     init(threadCount: Int) {
         precondition(threadCount >= 1)
         self.threadCount = threadCount
-        state = State()
-        for _ in 1..<threadCount {
+        state = State(participants: threadCount)
+        for participant in 1..<threadCount {
             var thread = pthread_t()
-            let context = Unmanaged.passRetained(state).toOpaque()
+            let context = Unmanaged.passRetained(WorkerStart(state: state, participant: participant)).toOpaque()
             let created = pthread_create(&thread, nil, { raw in
-                let state = Unmanaged<State>.fromOpaque(raw!).takeRetainedValue()
-                state.workerLoop()
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+                start.state.workerLoop(participant: start.participant)
                 return nil
             }, context)
             guard created == 0 else {
-                Unmanaged<State>.fromOpaque(context).release()
+                Unmanaged<WorkerStart>.fromOpaque(context).release()
                 break
             }
             threads.append(thread)
@@ -75,6 +77,34 @@ final class IntraOpPool: @unchecked Sendable {
         }
     }
 
+    /// What a new worker thread needs: the shared state and which share of each job is its own.
+    private final class WorkerStart {
+        let state: State
+        let participant: Int
+        init(state: State, participant: Int) {
+            self.state = state
+            self.participant = participant
+        }
+    }
+
+    /// One thread's share of a job: the unclaimed tasks `front ..< back`, packed as
+    /// `front << 32 | back`. The owner claims from the front, others take from the back.
+    final class Share: Sendable {
+        let unclaimed = Atomic<Int>(0)
+
+        func claim(fromFront: Bool) -> Int? {
+            var packed = unclaimed.load(ordering: .relaxed)
+            while true {
+                let front = packed >> 32, back = packed & 0xFFFF_FFFF
+                guard front < back else { return nil }
+                let next = fromFront ? (front + 1) << 32 | back : front << 32 | (back - 1)
+                let (exchanged, original) = unclaimed.compareExchange(expected: packed, desired: next, ordering: .relaxed)
+                if exchanged { return fromFront ? front : back - 1 }
+                packed = original
+            }
+        }
+    }
+
     /// Job hand-off shared by the caller and the workers.
     ///
     /// `generation` is even while no job is open and odd while one is. A worker that sees an
@@ -86,15 +116,16 @@ final class IntraOpPool: @unchecked Sendable {
         let busy = Atomic<Bool>(false)
         private let generation = Atomic<Int>(0)
         private let inJob = Atomic<Int>(0)
-        /// The unclaimed tasks `front ..< back`, packed as `front << 32 | back`.
-        private let unclaimed = Atomic<Int>(0)
+        /// One share of every job per participant: the caller's first, then each worker's.
+        private let shares: [Share]
         private let finished = Atomic<Int>(0)
         private let stopping = Atomic<Bool>(false)
         private var body: ((Int) -> Void)?
         private var mutex = pthread_mutex_t()
         private var condition = pthread_cond_t()
 
-        init() {
+        init(participants: Int) {
+            shares = (0..<participants).map { _ in Share() }
             pthread_mutex_init(&mutex, nil)
             pthread_cond_init(&condition, nil)
         }
@@ -107,7 +138,10 @@ final class IntraOpPool: @unchecked Sendable {
         func run(count: Int, _ work: @escaping (Int) -> Void) {
             precondition(count < 1 << 31)
             body = work
-            unclaimed.store(count, ordering: .relaxed)   // front 0, back count
+            let parts = shares.count
+            for (i, share) in shares.enumerated() {
+                share.unclaimed.store((i * count / parts) << 32 | ((i + 1) * count / parts), ordering: .relaxed)
+            }
             finished.store(0, ordering: .relaxed)
             generation.add(1, ordering: .sequentiallyConsistent)   // open (odd)
             // Under the mutex, so a worker checking the generation before it sleeps cannot miss it.
@@ -115,7 +149,7 @@ final class IntraOpPool: @unchecked Sendable {
             pthread_cond_broadcast(&condition)
             pthread_mutex_unlock(&mutex)
 
-            drain(work, fromFront: true)
+            drain(work, participant: 0)
             var spins = 0
             while finished.load(ordering: .acquiring) < count { Self.backOff(&spins) }
             generation.add(1, ordering: .sequentiallyConsistent)   // closed (even)
@@ -123,35 +157,31 @@ final class IntraOpPool: @unchecked Sendable {
             body = nil
         }
 
-        /// Runs unclaimed tasks, in order from the front (the caller) or from the back (workers),
-        /// until none is left.
-        private func drain(_ body: (Int) -> Void, fromFront: Bool) {
-            while let task = claim(fromFront: fromFront) {
+        /// Runs the tasks of `participant`'s own share from its front, then whatever is left of
+        /// the other shares from their backs, until nothing is unclaimed.
+        private func drain(_ body: (Int) -> Void, participant: Int) {
+            let own = shares[participant]
+            while let task = own.claim(fromFront: true) {
                 body(task)
                 finished.add(1, ordering: .releasing)
             }
-        }
-
-        private func claim(fromFront: Bool) -> Int? {
-            var packed = unclaimed.load(ordering: .relaxed)
-            while true {
-                let front = packed >> 32, back = packed & 0xFFFF_FFFF
-                guard front < back else { return nil }
-                let next = fromFront ? (front + 1) << 32 | back : front << 32 | (back - 1)
-                let (exchanged, original) = unclaimed.compareExchange(expected: packed, desired: next, ordering: .relaxed)
-                if exchanged { return fromFront ? front : back - 1 }
-                packed = original
+            for step in 1..<shares.count {
+                let other = shares[(participant + step) % shares.count]
+                while let task = other.claim(fromFront: false) {
+                    body(task)
+                    finished.add(1, ordering: .releasing)
+                }
             }
         }
 
-        func workerLoop() {
+        func workerLoop(participant: Int) {
             var seen = 0
             while true {
                 guard let open = waitForJob(after: seen) else { return }
                 seen = open
                 inJob.add(1, ordering: .sequentiallyConsistent)
                 if generation.load(ordering: .sequentiallyConsistent) == open, let body {
-                    drain(body, fromFront: false)
+                    drain(body, participant: participant)
                 }
                 inJob.subtract(1, ordering: .sequentiallyConsistent)
             }
@@ -208,14 +238,14 @@ final class IntraOpPool: @unchecked Sendable {
 
 extension IntraOpPool {
     /// Contiguous chunks per thread that ``forEachChunk(of:on:worthSplitting:_:)`` cuts a job
-    /// into: a worker that starts late takes a chunk or two from the back instead of half the
-    /// job, which the caller, done with its own half, would then wait for.
+    /// into: a worker that starts late still has its share's first chunks to do when the caller
+    /// has taken the rest, rather than half the job that the caller would then wait for.
     static let chunksPerThread = 4
 
     /// Runs `body` over `0..<count` in contiguous ranges spread over the threads of `pool` when
     /// `worthSplitting` and there is a pool of several threads and more than one item;
-    /// otherwise once over the whole range on the caller. The caller works from the front of
-    /// the range and the workers from the back (see ``IntraOpPool``).
+    /// otherwise once over the whole range on the caller. The caller's share is the front of
+    /// the range (see ``IntraOpPool``).
     static func forEachChunk(of count: Int, on pool: IntraOpPool?, worthSplitting: Bool, _ body: (Range<Int>) -> Void) {
         guard let pool, pool.threadCount > 1, count > 1, worthSplitting else {
             body(0..<count)
