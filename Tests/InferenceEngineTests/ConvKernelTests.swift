@@ -178,6 +178,33 @@ struct ConvKernelTests {
         }
     }
 
+    /// The interleaved depthwise path adds each output's valid taps in the same order as the
+    /// phase-plane path (which adds zeros for the padding ones), whichever of its blocks or
+    /// single outputs computes it, so the two agree exactly (`==`: a zero's sign may differ).
+    @Test func interleavedDepthwiseEqualsPhasePlanePath() throws {
+        for s in Self.shapes where s.name.hasPrefix("depthwise interleaved") || s.name == "depthwise 3x3 s2" || s.name == "depthwise 1-D" {
+            var rng = SplitMix64(seed: UInt64(s.w * 3 + s.c))
+            let x = Self.random(s.inputShape.reduce(1, *), &rng), w = Self.random(s.weightShape.reduce(1, *), &rng)
+            let bias = Self.random(s.m, &rng)
+            let kernel = ConvKernel(window: s.window, group: s.group).fused(activation: .leakyRelu(alpha: 0.25))
+            let node = CompiledNode(name: "conv", opType: "Conv", operation: .kernel(kernel), inputs: [], outputs: [0])
+            let setup = try ConvKernel.Setup(kernel, x: s.inputShape, w: s.weightShape, biasCount: s.m, NodeExecutor(node: node))
+            var interleaved = [Float](repeating: .nan, count: setup.total), phasePlane = interleaved
+            let offsets = kernel.tapOffsets(setup.plane)
+            x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in bias.withUnsafeBufferPointer { pb in
+                interleaved.withUnsafeMutableBufferPointer { py in
+                    setup.run(x: px.baseAddress!, w: pw.baseAddress, bias: pb.baseAddress, residual: nil, y: py.baseAddress!, scratch: nil, pool: nil)
+                }
+                phasePlane.withUnsafeMutableBufferPointer { py in offsets.withUnsafeBufferPointer { po in
+                    kernel.runDepthwise(px.baseAddress!, pw.baseAddress!, pb.baseAddress, nil, py.baseAddress!, setup.d, setup.plane,
+                                        offsets: po.baseAddress!, pool: nil)
+                } }
+            } } }
+            let mismatch = interleaved.indices.first { interleaved[$0] != phasePlane[$0] }
+            #expect(mismatch == nil, "\(s): output \(mismatch ?? -1) differs")
+        }
+    }
+
     /// With an intra-op pool the images split over threads; every output must be exactly the
     /// serial one (each is computed by the same operations either way).
     @Test(arguments: parallelShapes)
