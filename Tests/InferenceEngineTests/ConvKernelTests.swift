@@ -39,6 +39,15 @@ struct ConvKernelTests {
                  dilation: (2, 2), pads: (2, 0, 3, 4), group: 3),
         ConvCase(name: "depthwise 1-D", n: 3, c: 8, h: 1, w: 16, m: 8, kernel: (1, 3), stride: (1, 2), pads: (0, 1, 0, 1), group: 8,
                  oneDimensional: true),
+        // Interleaved depthwise (output rows under 16): a partial block of planes, asymmetric
+        // pads, strides and dilations per axis, windows made only of padding, rows of fewer than
+        // 4 outputs, input rows and columns no window reaches.
+        ConvCase(name: "depthwise interleaved odd", n: 3, c: 7, h: 9, w: 11, m: 7, kernel: (3, 5), stride: (2, 3), dilation: (2, 1),
+                 pads: (2, 1, 0, 3), group: 7),
+        ConvCase(name: "depthwise interleaved padding-only corners", n: 2, c: 5, h: 6, w: 6, m: 5, kernel: (3, 3), pads: (3, 3, 3, 3), group: 5),
+        ConvCase(name: "depthwise interleaved 1-D dilated", n: 4, c: 6, h: 1, w: 13, m: 6, kernel: (1, 5), dilation: (1, 2),
+                 pads: (0, 4, 0, 1), group: 6, oneDimensional: true),
+        ConvCase(name: "depthwise interleaved narrow unreached", n: 2, c: 8, h: 6, w: 7, m: 8, kernel: (3, 3), stride: (2, 2), group: 8),
         // 1x1: straight on the input (large plane) and batched (small plane); grouped.
         ConvCase(name: "pointwise large", n: 2, c: 8, h: 16, w: 17, m: 16, kernel: (1, 1)),
         ConvCase(name: "pointwise batched grouped", n: 3, c: 8, h: 8, w: 8, m: 6, kernel: (1, 1), group: 2),
@@ -151,6 +160,48 @@ struct ConvKernelTests {
                     assertClose(got.floats ?? [], expected, context: "\(s), \(e), bias \(withBias), weights from \(label)")
                 }
             }
+        }
+    }
+
+    /// The interleaved depthwise cases above really take that path (their padding, strides and
+    /// dilations are what its border windows must get right).
+    @Test func interleavedDepthwiseCasesTakeThatPath() throws {
+        let cases = Self.shapes.filter { $0.name.hasPrefix("depthwise interleaved") || $0.name == "depthwise 3x3 s2" || $0.name == "depthwise 1-D" }
+        #expect(cases.count == 6)
+        for s in cases {
+            let node = CompiledNode(name: "conv", opType: "Conv", operation: .kernel(ConvKernel(window: s.window, group: s.group)),
+                                    inputs: [], outputs: [0])
+            let setup = try ConvKernel.Setup(ConvKernel(window: s.window, group: s.group), x: s.inputShape, w: s.weightShape, biasCount: s.m,
+                                             NodeExecutor(node: node))
+            let interleaved = if case .depthwiseInterleaved = setup.algorithm { true } else { false }
+            #expect(interleaved, "\(s): \(setup.algorithm)")
+        }
+    }
+
+    /// The interleaved depthwise path adds each output's valid taps in the same order as the
+    /// phase-plane path (which adds zeros for the padding ones), whichever of its blocks or
+    /// single outputs computes it, so the two agree exactly (`==`: a zero's sign may differ).
+    @Test func interleavedDepthwiseEqualsPhasePlanePath() throws {
+        for s in Self.shapes where s.name.hasPrefix("depthwise interleaved") || s.name == "depthwise 3x3 s2" || s.name == "depthwise 1-D" {
+            var rng = SplitMix64(seed: UInt64(s.w * 3 + s.c))
+            let x = Self.random(s.inputShape.reduce(1, *), &rng), w = Self.random(s.weightShape.reduce(1, *), &rng)
+            let bias = Self.random(s.m, &rng)
+            let kernel = ConvKernel(window: s.window, group: s.group).fused(activation: .leakyRelu(alpha: 0.25))
+            let node = CompiledNode(name: "conv", opType: "Conv", operation: .kernel(kernel), inputs: [], outputs: [0])
+            let setup = try ConvKernel.Setup(kernel, x: s.inputShape, w: s.weightShape, biasCount: s.m, NodeExecutor(node: node))
+            var interleaved = [Float](repeating: .nan, count: setup.total), phasePlane = interleaved
+            let offsets = kernel.tapOffsets(setup.plane)
+            x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in bias.withUnsafeBufferPointer { pb in
+                interleaved.withUnsafeMutableBufferPointer { py in
+                    setup.run(x: px.baseAddress!, w: pw.baseAddress, bias: pb.baseAddress, residual: nil, y: py.baseAddress!, scratch: nil, pool: nil)
+                }
+                phasePlane.withUnsafeMutableBufferPointer { py in offsets.withUnsafeBufferPointer { po in
+                    kernel.runDepthwise(px.baseAddress!, pw.baseAddress!, pb.baseAddress, nil, py.baseAddress!, setup.d, setup.plane,
+                                        offsets: po.baseAddress!, pool: nil)
+                } }
+            } } }
+            let mismatch = interleaved.indices.first { interleaved[$0] != phasePlane[$0] }
+            #expect(mismatch == nil, "\(s): output \(mismatch ?? -1) differs")
         }
     }
 

@@ -82,9 +82,10 @@ struct TinyModel {
         return model.bytes
     }
 
-    func load(planned: Bool, level: OptimizationLevel = .all) throws -> Model {
+    func load(planned: Bool, level: OptimizationLevel = .all, threads: Int = 1) throws -> Model {
         try Model(bytes: bytes, modelDirectory: nil,
-                  options: ModelOptions(outputTypes: Model.allOutputTypes, optimization: level, plannedExecution: planned))
+                  options: ModelOptions(outputTypes: Model.allOutputTypes, optimization: level, intraOpThreads: threads,
+                                        plannedExecution: planned))
     }
 }
 
@@ -302,6 +303,33 @@ struct NormPlanTests {
                                "lo": Tensor(shape: [], scalars: [-3]), "hi": Tensor(shape: [], scalars: [5]),
                                "i": Tensor(shape: [4], int64s: [-9, 0, 3, 12]), "k": Tensor(shape: [], int64s: [2])],
                        "BatchNormalization with runtime variance, Clip with runtime bounds")
+    }
+
+    /// From ``IntraOpPool/elementwiseParallelCount`` elements the bound activations and Clip
+    /// split over the intra-op pool: on two threads they must give the single-threaded general
+    /// executor's bits, for float and 8-byte integer elements and a count that is no multiple
+    /// of the 16-element blocks.
+    @Test func elementwisePassesSplitOverThreads() throws {
+        let shape = [3, 5, 47, 47]
+        let count = shape.reduce(1, *)
+        #expect(count > IntraOpPool.elementwiseParallelCount && count % 16 != 0)
+        let model = TinyModel(nodes: [.init(op: "Relu", inputs: ["x"], outputs: ["r"]),
+                                      .init(op: "LeakyRelu", inputs: ["x"], outputs: ["l"], attributes: [("alpha", .float(0.1))]),
+                                      .init(op: "Clip", inputs: ["x", "lo", "hi"], outputs: ["c"]),
+                                      .init(op: "Sigmoid", inputs: ["x"], outputs: ["s"]),
+                                      .init(op: "Clip", inputs: ["i", "", "k"], outputs: ["w"])],
+                              inputs: [("x", TinyModel.float, shape), ("lo", TinyModel.float, []), ("hi", TinyModel.float, []),
+                                       ("i", TinyModel.int64, [count]), ("k", TinyModel.int64, [])],
+                              outputs: ["r", "l", "c", "s", "w"])
+        var rng = SplitMix64(seed: 11)
+        var x = (0..<count).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
+        x[count - 1] = .nan
+        let inputs = ["x": Tensor(shape: shape, scalars: x), "lo": Tensor(shape: [], scalars: [-2]), "hi": Tensor(shape: [], scalars: [3]),
+                      "i": Tensor(shape: [count], int64s: (0..<count).map { Int64($0 % 1000) - 500 }), "k": Tensor(shape: [], int64s: [7])]
+        let planned = try model.load(planned: true, level: .none, threads: 2)
+        let reference = try model.load(planned: false, level: .none)
+        let refusal = try Self.compare(planned, reference, inputs, "elementwise passes on two threads")
+        #expect(refusal == nil, "\(refusal ?? "")")
     }
 
     @Test func emptyTensorsPlan() throws {

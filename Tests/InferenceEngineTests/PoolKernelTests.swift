@@ -97,6 +97,46 @@ struct PoolKernelTests {
         }
     }
 
+    /// Short 1-D rows go through the interleaved path (``PoolKernel/interleavedRowLimit``), which
+    /// must give the scalar definition's maxima bit for bit, and its averages, for any padding,
+    /// stride, dilation, ceil mode and plane count (a partial block of 16, a single image).
+    static let oneDimensionalCases: [Case] = [
+        Case(name: "1-D k2 s2", h: 1, w: 32, window: window((1, 2), (1, 2), rank: 1)),
+        Case(name: "1-D k3 s2 pads", h: 1, w: 16, window: window((1, 3), (1, 2), pads: (0, 1, 0, 1), rank: 1)),
+        Case(name: "1-D k3 s1 pads odd", h: 1, w: 29, window: window((1, 3), (1, 1), pads: (0, 2, 0, 1), rank: 1)),
+        Case(name: "1-D k3 s3 dilated ceil", h: 1, w: 47, window: window((1, 3), (1, 3), (1, 2), pads: (0, 1, 0, 2), ceil: true, rank: 1)),
+        Case(name: "1-D k5 s2 ceil at the limit", h: 1, w: 128, window: window((1, 5), (1, 2), pads: (0, 2, 0, 2), ceil: true, rank: 1)),
+        Case(name: "1-D k2 s1 past the limit", h: 1, w: 129, window: window((1, 2), (1, 1), rank: 1)),
+    ]
+
+    @Test(arguments: oneDimensionalCases)
+    func shortRowsMatchDefinition(_ c: Case) throws {
+        var rng = SplitMix64(seed: UInt64(c.w * 7 + 1))
+        for (images, channels) in [(1, 8), (3, 7), (64, 8)] {
+            let planes = images * channels
+            var x = (0..<(planes * c.w)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
+            x[c.w + 2] = .nan
+            let pool = IntraOpPool(threadCount: 2)
+            for (isMax, includePad) in [(true, false), (false, false), (false, true)] {
+                let kernel = PoolKernel(window: c.window, isMax: isMax, countIncludePad: includePad)
+                let node = CompiledNode(name: "pool", opType: isMax ? "MaxPool" : "AveragePool", operation: .kernel(kernel), inputs: [], outputs: [0])
+                let setup = try PoolKernel.Setup(kernel, x: [images, channels, c.w], NodeExecutor(node: node))
+                let interleaved = if case .interleaved = setup.path { true } else { false }
+                #expect(interleaved == (c.w <= PoolKernel.interleavedRowLimit), "\(c): path \(setup.path)")
+                let input = [Tensor(shape: [images, channels, c.w], scalars: x)]
+                let serial = try kernel.run(input, NodeExecutor(node: node))[0].floats ?? []
+                let parallel = try kernel.run(input, NodeExecutor(node: node, context: ExecutionContext(pool: pool)))[0].floats ?? []
+                let expected = Self.reference(c, x, planes: planes, isMax: isMax, includePad: includePad)
+                #expect(serial.map(\.bitPattern) == parallel.map(\.bitPattern), "\(c) \(images)x\(channels): threads change the bits")
+                if isMax {
+                    #expect(serial.map(\.bitPattern) == expected.map(\.bitPattern), "\(c) \(images)x\(channels): max")
+                } else {
+                    assertClose(serial, expected, context: "\(c) \(images)x\(channels) include pad \(includePad)", rtol: 1e-6, atol: 1e-6)
+                }
+            }
+        }
+    }
+
     @Test func globalPools() throws {
         var rng = SplitMix64(seed: 3)
         let x = (0..<(2 * 3 * 37)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }

@@ -31,17 +31,10 @@ extension EpilogueActivation {
         }
     }
 
-    /// Whether the activation changes nothing: a stored flag is cheaper to test in a hot loop
-    /// than `!= .none`, which compares the payload-carrying enum out of line.
-    var isNone: Bool {
-        if case .none = self { return true }
-        return false
-    }
-
     /// Applies the activation in place to `count` contiguous floats.
     @inline(__always)
     func apply(to values: UnsafeMutablePointer<Float>, count: Int) {
-        if self == .none { return }
+        if isNone { return }
         FastMath.map(values, values, count: count) { apply($0) }
     }
 }

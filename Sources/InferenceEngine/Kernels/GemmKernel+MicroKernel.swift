@@ -7,7 +7,6 @@ extension GemmKernel {
         var beta: Float
         var applyEpilogue = false
         var activation = EpilogueActivation.none
-        var hasActivation = false
         var columnBias: UnsafePointer<Float>?
         var rowBias: UnsafePointer<Float>?
         var residual: UnsafePointer<Float>?
@@ -20,7 +19,6 @@ extension GemmKernel {
             if let epilogue, !epilogue.isIdentity {
                 applyEpilogue = true
                 activation = epilogue.activation
-                hasActivation = !epilogue.activation.isNone
                 residualStride = epilogue.residualStride
                 residualBeforeActivation = epilogue.residualBeforeActivation
             }
@@ -170,7 +168,7 @@ extension GemmKernel {
                 x0 += load(rr)
                 if wide { x1 += load(rr + 16) }
             }
-            if f.hasActivation {
+            if !f.activation.isNone {
                 x0 = f.activation.apply(x0)
                 if wide { x1 = f.activation.apply(x1) }
             }

@@ -20,7 +20,10 @@ final class BoundClipKernel: BoundKernel {
     }
 
     func execute(_ io: BoundIO, _ context: ExecutionContext) {
-        guard let y = io.optionalRawOutput(0), count > 0 else { return }
-        ClipKernel.compute(io.rawInput(0), type, io.optionalRawInput(1), io.optionalRawInput(2), y, count: count)
+        guard let y = io.optionalRawOutput(0), count > 0, let width = type.byteWidth else { return }
+        let x = io.rawInput(0), lo = io.optionalRawInput(1), hi = io.optionalRawInput(2)
+        IntraOpPool.forEachElementChunk(of: count, on: context.pool) { range in
+            ClipKernel.compute(x + range.lowerBound * width, type, lo, hi, y + range.lowerBound * width, count: range.count)
+        }
     }
 }

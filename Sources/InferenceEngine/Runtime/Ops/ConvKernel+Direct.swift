@@ -264,7 +264,7 @@ extension ConvKernel {
                 x0 = out.activation.apply(x0) + r0
                 if pair { x1 = out.activation.apply(x1) + r1 }
             }
-        } else if out.activation != .none {
+        } else if !out.activation.isNone {
             x0 = out.activation.apply(x0)
             if pair { x1 = out.activation.apply(x1) }
         }

@@ -110,7 +110,7 @@ extension ConvKernel {
             } else {
                 FastMath.map(src, r, dst, count: count) { act.apply($0) + $1 }
             }
-        } else if act != .none || UnsafePointer(dst) != src {
+        } else if !act.isNone || UnsafePointer(dst) != src {
             FastMath.map(src, dst, count: count) { act.apply($0) }
         }
     }

@@ -12,7 +12,7 @@ extension PoolKernel {
             case indices
             /// Rows of at least ``PoolKernel/vectorMinimumWidth`` outputs, through a ``PhasePlane``.
             case wide
-            /// Narrow rows, 16 planes at a time.
+            /// Narrow rows (and short 1-D rows), 16 planes at a time.
             case interleaved
             /// Narrow rows of planes too large to interleave.
             case perPlane
@@ -57,7 +57,7 @@ extension PoolKernel {
                 path = .empty
             } else if kernel.indices {
                 path = .indices
-            } else if g.ow >= PoolKernel.vectorMinimumWidth {
+            } else if g.ow >= PoolKernel.vectorMinimumWidth && !(h == 1 && planes > 1 && w <= PoolKernel.interleavedRowLimit) {
                 _ = try node.checkedCount([plane.rows, plane.phases, plane.width])   // absurd pads or dilations refuse, not allocate
                 path = .wide
                 let (kh, kw) = window.kernel

@@ -18,7 +18,10 @@ final class BoundTypedUnaryKernel: BoundKernel {
     }
 
     func execute(_ io: BoundIO, _ context: ExecutionContext) {
-        guard let y = io.optionalRawOutput(0), count > 0 else { return }
-        kernel.compute(io.rawInput(0), type, y, count: count)
+        guard let y = io.optionalRawOutput(0), count > 0, let width = type.byteWidth else { return }
+        let x = io.rawInput(0)
+        IntraOpPool.forEachElementChunk(of: count, on: context.pool) { range in
+            kernel.compute(x + range.lowerBound * width, type, y + range.lowerBound * width, count: range.count)
+        }
     }
 }

@@ -9,6 +9,9 @@ final class BoundUnaryKernel: BoundKernel {
     }
 
     func execute(_ io: BoundIO, _ context: ExecutionContext) {
-        ElementwiseKernel.unary(op, io.input(0), io.output(0), count: count)
+        let x: UnsafePointer<Float> = io.input(0), y: UnsafeMutablePointer<Float> = io.output(0)
+        IntraOpPool.forEachElementChunk(of: count, on: context.pool) { range in
+            ElementwiseKernel.unary(op, x + range.lowerBound, y + range.lowerBound, count: range.count)
+        }
     }
 }
