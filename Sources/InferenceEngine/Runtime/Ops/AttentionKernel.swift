@@ -97,7 +97,9 @@ struct AttentionKernel: NodeKernel {
         // takes a contiguous run of them with its own working memory.
         let tasks = layout.tasks(pool)
         let per = (layout.batches + tasks - 1) / tasks
-        let run = { (task: Int) in
+        // A local function rather than a closure value, whose captures would be boxed on the
+        // heap each call (the allocation probe caught it).
+        func run(_ task: Int) {
             let core = scratch + layout.coreScratch + task * layout.coreScratchFloats
             for b in (task * per)..<Swift.min(layout.batches, (task + 1) * per) {
                 let qb = qBase + layout.q.offsets[b], kb = kBase + layout.k.offsets[b], vb = vBase + layout.v.offsets[b]
