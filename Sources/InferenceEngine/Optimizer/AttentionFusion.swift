@@ -104,9 +104,9 @@ struct AttentionFusion: OptimizationPass {
                 case .some(let s): a.chains[i].insert(s, at: 0)
                 case .none: break
                 }
-                if case .scale(let factor, let slot)? = scaleOf(node, graph, next) {
-                    if let factor { a.scaleFactor *= factor }
-                    if let slot { a.scaleSlots.append(slot) }
+                if let scale = scaleOf(node, graph, next) {
+                    a.scaleFactor *= scale.factor
+                    if let slot = scale.slot { a.scaleSlots.append(slot) }
                 }
                 a.roots[i] = next
                 a.nodes.insert(node)
@@ -151,16 +151,15 @@ struct AttentionFusion: OptimizationPass {
         return a
     }
 
-    private enum Scale { case scale(Float?, Int?) }
-
-    /// For a Mul/Div step of a Q or K chain: the constant factor or the per-shape scalar slot.
-    private func scaleOf(_ index: Int, _ graph: OptimizerGraph, _ kept: Int) -> Scale? {
+    /// For a Mul/Div step of a Q or K chain whose data operand is `data`: its constant factor,
+    /// or the slot of its per-shape scalar (read when the layout is made); nil for other nodes.
+    private func scaleOf(_ index: Int, _ graph: OptimizerGraph, _ data: Int) -> (factor: Float, slot: Int?)? {
         if let (a, b) = graph.binaryOperands(index, .mul) {
-            let other = a == kept ? b : a
-            if let s = graph.scalarConstant(other) { return .scale(s, nil) }
-            return .scale(nil, other)
+            let other = a == data ? b : a
+            if let s = graph.scalarConstant(other) { return (s, nil) }
+            return (1, other)
         }
-        if let (_, b) = graph.binaryOperands(index, .div), let s = graph.scalarConstant(b) { return .scale(1 / s, nil) }
+        if let (_, b) = graph.binaryOperands(index, .div), let s = graph.scalarConstant(b) { return (1 / s, nil) }
         return nil
     }
 

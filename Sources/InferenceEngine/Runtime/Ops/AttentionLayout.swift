@@ -64,9 +64,6 @@ struct AttentionLayout: Sendable {
     /// Keys are read row by row (K's columns dense) rather than as rows of Kᵀ.
     var keysByRows: Bool { k.columnStride == 1 }
 
-    /// Why operands do not make an attention call (the message, named with the node by the caller).
-    struct ShapeMismatch: Error { let message: String }
-
     /// - Parameters:
     ///   - shapes: the shapes of the fused node's Q, K (or Kᵀ), V and mask operands, before
     ///     their chains.
