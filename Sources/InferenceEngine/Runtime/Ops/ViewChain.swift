@@ -17,17 +17,6 @@ struct ViewChain: Sendable {
 
     var steps: [Step] = []
 
-    /// Whether every step can be undone (no Gather, no Expand): needed to write an output
-    /// through the chain.
-    var isInvertible: Bool {
-        steps.allSatisfy { step in
-            switch step {
-            case .transpose, .reshape: true
-            case .select, .expand: false
-            }
-        }
-    }
-
     /// Where a kernel finds a chain's result: the view, and the copies to make first when some
     /// step cannot be followed as a view (a Reshape that would split a strided atom unevenly).
     struct Resolution: Sendable {
