@@ -72,3 +72,30 @@ struct AttentionMaskEdgeTests {
         }
     }
 }
+
+@Suite("Plans skip data movement only shapes read")
+struct ShapeOnlyReaderTests {
+    /// A Transpose read only by a `Shape` does not run in a plan; a Gather read only by a
+    /// `Shape` still does, since its indices come with the request and a bad one must be refused
+    /// planned or not.
+    @Test func skippedAndKeptNodes() throws {
+        let model = TinyModel(nodes: [
+            .init(op: "Gather", inputs: ["x", "idx"], outputs: ["g"], attributes: [("axis", .int(0))]),
+            .init(op: "Transpose", inputs: ["x"], outputs: ["t"], attributes: [("perm", .ints([1, 0]))]),
+            .init(op: "Shape", inputs: ["t"], outputs: ["st"]),
+            .init(op: "Shape", inputs: ["g"], outputs: ["sg"]),
+            .init(op: "Reshape", inputs: ["x", "st"], outputs: ["y"]),
+            .init(op: "Reshape", inputs: ["x", "sg"], outputs: ["z"]),
+        ], inputs: [("x", TinyModel.float, [2, 3]), ("idx", TinyModel.int64, [2])], outputs: ["y", "z"])
+        let planned = try model.load(planned: true, level: .none)
+        let x = Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+        let good = ["x": x, "idx": Tensor(shape: [2], int64s: [1, 0])]
+        for _ in 0..<2 {
+            let out = try planned.run(good)
+            #expect(out[0].shape == [3, 2] && out[1].shape == [2, 3] && out[0].scalars == x.scalars)
+        }
+        let ops = try planned.profile(good, runs: 1).map(\.opType)
+        #expect(ops.contains("Gather") && !ops.contains("Transpose"), "\(ops)")
+        #expect(throws: InferenceError.self) { try planned.run(["x": x, "idx": Tensor(shape: [2], int64s: [0, 5])]) }
+    }
+}

@@ -14,6 +14,20 @@ struct ShapePlanBuilder {
     let key: [[Int]]
     let context: ExecutionContext
 
+    /// Whether the node only moves or scales float data and cannot refuse a request.
+    private func isPureDataMovement(_ step: ExecutionStep) -> Bool {
+        switch step.node.opType {
+        case "Transpose", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Expand":
+            return true
+        case "Mul", "Div":
+            return step.outputs.allSatisfy { $0 >= 0 && values[$0]?.elementType == .float32 }
+        case "Gather":
+            return step.inputs.count == 2 && step.inputs[1] >= 0 && values[step.inputs[1]]?.constant != nil
+        default:
+            return false
+        }
+    }
+
     /// The plan, or why there is none.
     func build() throws(InferenceError) -> Result<ShapePlan, PlanningRefusal> {
         let slotCount = graph.valueCount
@@ -24,12 +38,14 @@ struct ShapePlanBuilder {
         for (slot, _) in graph.constants { isConstant[slot] = true }
         for (i, slot) in graph.inputSlots.enumerated() { isInput[slot] = i }
 
-        // Nodes whose results only feed shape-only nodes (a copy kept alive for a `Shape` of
-        // it) are not run: the plan holds the shape-only values as constants.
+        // Data movement whose results only feed shape-only nodes (a copy kept alive for a
+        // `Shape` of it) is not run: the plan holds the shape-only values as constants. Nodes
+        // that check request data (Gather indices, integer division) always run, so a bad
+        // request is refused planned or not.
         var wanted = Set(graph.outputSlots)
         var needed = [Bool](repeating: false, count: graph.steps.count)
         for (index, step) in graph.steps.enumerated().reversed() where !step.shapeOnly {
-            if step.outputs.contains(where: wanted.contains) {
+            if step.outputs.contains(where: wanted.contains) || !isPureDataMovement(step) {
                 needed[index] = true
                 for s in step.inputs where s >= 0 { wanted.insert(s) }
             }
