@@ -4,8 +4,9 @@ import Testing
 
 /// The fused attention kernel on its own, against a double-precision reference, over the
 /// shapes that pick each of its paths: small heads (≤ 16 keys, ≤ 64 wide; rows in lanes, more
-/// than 16 rows, output wider than 16), short keys through GEMMs (heads wider than 64) and key
-/// tiles (more than 16 keys); masks per row, broadcast over rows, and none; bound and unbound.
+/// than 16 rows, output wider than 16), blocks of rows through GEMMs (heads wider than 64, or 17
+/// to 256 keys) and key tiles (more than 256 keys); masks per row, broadcast over rows, and
+/// none; bound and unbound.
 @Suite("Attention kernel")
 struct AttentionKernelTests {
     struct Shape: CustomStringConvertible {
@@ -24,6 +25,8 @@ struct AttentionKernelTests {
         Shape(batches: 2, sq: 6, sk: 9, d: 65, dv: 12, mask: .perRow),
         Shape(batches: 2, sq: 9, sk: 70, d: 12, dv: 5, mask: .perRow),
         Shape(batches: 4, sq: 4, sk: 20, d: 16, dv: 16, mask: .none),
+        Shape(batches: 2, sq: 3, sk: 300, d: 5, dv: 3, mask: .perRow),
+        Shape(batches: 1, sq: 2, sk: 257, d: 4, dv: 18, mask: .broadcast),
     ]
 
     /// softmax(scale·Q·Kᵀ + mask)·V in Double; a fully masked row is NaN, as the unfused graph gives.
