@@ -156,3 +156,27 @@ struct FusionPatternTests {
         #expect(basic.executionPlan.map(\.opType) == ["Conv", "Relu"])
     }
 }
+
+@Suite("Fused elementwise chains")
+struct ElementwiseChainTests {
+    /// The fused program runs the same vector functions as the unfused kernels (it ran libm per
+    /// element, 10x slower than the nodes apart), so level all gives level none's bits.
+    @Test func fusedChainEqualsItsNodesBitForBit() throws {
+        let model = TinyModel(nodes: [
+            .init(op: "Add", inputs: ["x", "y"], outputs: ["a"]),
+            .init(op: "Tanh", inputs: ["a"], outputs: ["t"]),
+            .init(op: "Mul", inputs: ["t", "y"], outputs: ["m"]),
+            .init(op: "Sigmoid", inputs: ["m"], outputs: ["s"]),
+            .init(op: "Erf", inputs: ["s"], outputs: ["e"]),
+            .init(op: "Sub", inputs: ["e", "x"], outputs: ["z"]),
+        ], inputs: [("x", TinyModel.float, [4, 37]), ("y", TinyModel.float, [37])], outputs: ["z"])
+        let inputs = ["x": Tensor(shape: [4, 37], scalars: (0..<148).map { Float($0 % 23) / 4 - 2.75 }),
+                      "y": Tensor(shape: [37], scalars: (0..<37).map { Float($0 % 7) / 3 - 1 })]
+        let fused = try model.load(planned: true, level: .all), plain = try model.load(planned: true, level: .none)
+        #expect(fused.executionPlan.map(\.opType) == ["FusedElementwise"])
+        for _ in 0..<2 {
+            let got = try fused.run(inputs)[0].scalars, expected = try plain.run(inputs)[0].scalars
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+        }
+    }
+}
