@@ -165,18 +165,19 @@ struct ElementwiseChainTests {
         let model = TinyModel(nodes: [
             .init(op: "Add", inputs: ["x", "y"], outputs: ["a"]),
             .init(op: "Tanh", inputs: ["a"], outputs: ["t"]),
-            .init(op: "Mul", inputs: ["t", "y"], outputs: ["m"]),
+            .init(op: "Mul", inputs: ["x", "y"], outputs: ["m"]),
             .init(op: "Sigmoid", inputs: ["m"], outputs: ["s"]),
-            .init(op: "Erf", inputs: ["s"], outputs: ["e"]),
-            .init(op: "Sub", inputs: ["e", "x"], outputs: ["z"]),
-        ], inputs: [("x", TinyModel.float, [4, 37]), ("y", TinyModel.float, [37])], outputs: ["z"])
-        let inputs = ["x": Tensor(shape: [4, 37], scalars: (0..<148).map { Float($0 % 23) / 4 - 2.75 }),
-                      "y": Tensor(shape: [37], scalars: (0..<37).map { Float($0 % 7) / 3 - 1 })]
+            .init(op: "Sub", inputs: ["x", "y"], outputs: ["d"]),
+            .init(op: "Erf", inputs: ["d"], outputs: ["e"]),
+        ], inputs: [("x", TinyModel.float, [4, 37]), ("y", TinyModel.float, [37])], outputs: ["t", "s", "e"])
+        let inputs = ["x": Tensor(shape: [4, 37], scalars: (0..<148).map { Float($0 % 23) / 9 - 1.2 }),
+                      "y": Tensor(shape: [37], scalars: (0..<37).map { Float($0 % 7) / 11 - 0.3 })]
         let fused = try model.load(planned: true, level: .all), plain = try model.load(planned: true, level: .none)
-        #expect(fused.executionPlan.map(\.opType) == ["FusedElementwise"])
+        #expect(fused.executionPlan.map(\.opType) == ["FusedElementwise", "FusedElementwise", "FusedElementwise"])
         for _ in 0..<2 {
-            let got = try fused.run(inputs)[0].scalars, expected = try plain.run(inputs)[0].scalars
-            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+            for (got, expected) in zip(try fused.run(inputs), try plain.run(inputs)) {
+                #expect(got.scalars.map(\.bitPattern) == expected.scalars.map(\.bitPattern))
+            }
         }
     }
 }
