@@ -159,6 +159,27 @@ struct FusionPatternTests {
 
 @Suite("Fused elementwise chains")
 struct ElementwiseChainTests {
+    /// Rows of 3 (a `[B, S, 1]` mask times `[B, S, 3]`, plus a bias) are gathered 85 to a chunk:
+    /// 280 rows make three full chunks and a partial one, and every element is what the nodes
+    /// apart compute.
+    @Test func narrowBroadcastRowsGatherIntoChunks() throws {
+        let model = TinyModel(nodes: [
+            .init(op: "Mul", inputs: ["x", "mask"], outputs: ["m"]),
+            .init(op: "Add", inputs: ["m", "bias"], outputs: ["a"]),
+            .init(op: "Tanh", inputs: ["a"], outputs: ["z"]),
+        ], inputs: [("x", TinyModel.float, [40, 7, 3]), ("mask", TinyModel.float, [40, 7, 1]), ("bias", TinyModel.float, [3])],
+           outputs: ["z"])
+        let inputs = ["x": Tensor(shape: [40, 7, 3], scalars: (0..<840).map { Float($0 % 29) / 7 - 2 }),
+                      "mask": Tensor(shape: [40, 7, 1], scalars: (0..<280).map { Float($0 % 3) - 0.5 }),
+                      "bias": Tensor(shape: [3], scalars: [0.25, -1, 0.5])]
+        let fused = try model.load(planned: true, level: .all), plain = try model.load(planned: true, level: .none)
+        #expect(fused.executionPlan.map(\.opType) == ["FusedElementwise"])
+        for _ in 0..<2 {
+            let got = try fused.run(inputs)[0].scalars, expected = try plain.run(inputs)[0].scalars
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+        }
+    }
+
     /// The fused program runs the same vector functions as the unfused kernels (it ran libm per
     /// element, 10x slower than the nodes apart), so level all gives level none's bits.
     @Test func fusedChainEqualsItsNodesBitForBit() throws {

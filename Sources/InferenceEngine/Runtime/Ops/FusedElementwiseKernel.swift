@@ -34,9 +34,15 @@ struct FusedElementwiseKernel: NodeKernel {
     /// program's intermediates for one chunk and the per-chunk input addresses. A plan gives it
     /// from its arena (more than a few KiB on the stack would go to the heap on Linux).
     func scratchBytes(operands: Int) -> Int {
-        program.steps.count * ElementwiseProgram.chunk * MemoryLayout<Float>.stride
-            + 2 * Swift.max(operands, 1) * MemoryLayout<UnsafePointer<Float>>.stride
+        let n = Swift.max(operands, 1)
+        return (program.steps.count + n) * ElementwiseProgram.chunk * MemoryLayout<Float>.stride
+            + 3 * n * MemoryLayout<UnsafePointer<Float>>.stride
     }
+
+    /// Rows shorter than this are gathered several to a chunk before the program runs: one
+    /// evaluation per 16-float row (a `[B, S, 1]` mask over `[B, S, 16]`) cost more than the
+    /// fused nodes apart.
+    static let narrowRow = ElementwiseProgram.chunk / 4
 
     /// Evaluates the program over `pattern.count` outputs; `input(i)` is input i's elements and
     /// `scratch` holds ``scratchBytes(operands:)`` bytes, 64-byte aligned.
@@ -52,6 +58,43 @@ struct FusedElementwiseKernel: NodeKernel {
             .assumingMemoryBound(to: UnsafePointer<Float>.self)
         let pointers = bases + n
         for i in 0..<n { bases[i] = input(i) }
+        let inner = pattern.sizes[pattern.sizes.count - 1]
+        if inner < Self.narrowRow {
+            // Whole rows are copied, one after the other, into a dense chunk per input, and the
+            // program runs once per chunk; consecutive rows are consecutive in the output.
+            let staged = pointers + n
+            let staging = UnsafeMutableRawPointer(staged + n).assumingMemoryBound(to: Float.self)
+            for i in 0..<n { staged[i] = UnsafePointer(staging + i * chunk) }
+            let rowsPerChunk = chunk / inner
+            var filled = 0, first = 0
+            pattern.innerStrides.withUnsafeBufferPointer { innerStrides in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { ones in
+                    ones.initialize(repeating: 1)
+                    let unit = UnsafePointer(ones.baseAddress!)
+                    pattern.forEachRow { offsets, start, count in
+                        if filled == 0 { first = start }
+                        for i in 0..<n {
+                            let source = bases[i] + offsets[i], target = staging + i * chunk + filled * inner
+                            if innerStrides[i] == 1 {
+                                for t in 0..<count { target[t] = source[t] }
+                            } else {
+                                let v = source.pointee
+                                for t in 0..<count { target[t] = v }
+                            }
+                        }
+                        filled += 1
+                        if filled == rowsPerChunk {
+                            program.evaluate(count: filled * inner, inputs: UnsafePointer(staged), inputStrides: unit, scratch: values, output: y + first)
+                            filled = 0
+                        }
+                    }
+                    if filled > 0 {
+                        program.evaluate(count: filled * inner, inputs: UnsafePointer(staged), inputStrides: unit, scratch: values, output: y + first)
+                    }
+                }
+            }
+            return
+        }
         pattern.innerStrides.withUnsafeBufferPointer { inner in
             let innerStrides = inner.baseAddress ?? UnsafePointer(bitPattern: 8)!
             pattern.forEachRow { offsets, start, count in
