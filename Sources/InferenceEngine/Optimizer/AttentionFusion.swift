@@ -171,19 +171,10 @@ struct AttentionFusion: OptimizationPass {
         let node = p.node
         guard let input = node.inputs.first, input >= 0 else { return nil }
         if a.nodes.contains(p.index) && !isViewNode(node, graph) { return nil }
+        if let step = reshapeOrTranspose(node, graph) { return (step, input, p.index) }
         switch node.operation {
         case .identity:
             return (nil, input, p.index)
-        case .reshape(let shape, let allowZero):
-            return (.reshape(ReshapeKernel(mode: .reshape(shape, allowZero: allowZero)), nil), input, p.index)
-        case .flatten(let axis):
-            return (.reshape(ReshapeKernel(mode: .flatten(axis)), nil), input, p.index)
-        case .kernel(let k as TransposeKernel):
-            return (.transpose(k.perm), input, p.index)
-        case .kernel(let k as ReshapeKernel):
-            let operand = node.inputs.count > 1 && node.inputs[1] >= 0 ? node.inputs[1] : nil
-            if let operand, !graph.isShapeDerived(operand) { return nil }
-            return (.reshape(k, operand), input, p.index)
         case .kernel(let k as GatherKernel):
             guard k.axis >= 0, node.inputs.count == 2, let index = graph.constant(node.inputs[1]), index.shape.isEmpty,
                   index.elementType == .int64 || index.elementType == .int32 else { return nil }
@@ -231,6 +222,12 @@ struct AttentionFusion: OptimizationPass {
     private func invertibleStep(_ index: Int, reading slot: Int, _ graph: OptimizerGraph) -> SlotStep? {
         let node = graph.nodes[index]
         guard node.inputs.first == slot, node.outputs.count == 1, node.outputs[0] >= 0 else { return nil }
+        return reshapeOrTranspose(node, graph)
+    }
+
+    /// A Reshape-like node (its target or axes computed from shapes only) or a Transpose as a
+    /// step; nil for anything else.
+    private func reshapeOrTranspose(_ node: CompiledNode, _ graph: OptimizerGraph) -> SlotStep? {
         switch node.operation {
         case .reshape(let shape, let allowZero): return .reshape(ReshapeKernel(mode: .reshape(shape, allowZero: allowZero)), nil)
         case .flatten(let axis): return .reshape(ReshapeKernel(mode: .flatten(axis)), nil)
