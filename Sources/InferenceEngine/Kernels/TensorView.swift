@@ -43,18 +43,6 @@ struct TensorView: Sendable, Equatable {
         }
     }
 
-    /// The offsets of every index of dimension `d` (its atoms decomposed row-major).
-    func offsets(_ d: Int) -> [Int] {
-        var result = [0]
-        for atom in dims[d] {
-            var next: [Int] = []
-            next.reserveCapacity(result.count * atom.size)
-            for base in result { for i in 0..<atom.size { next.append(base + i * atom.stride) } }
-            result = next
-        }
-        return result
-    }
-
     func transposed(_ perm: [Int]) -> TensorView {
         TensorView(dims: perm.map { dims[$0] }, offset: offset)
     }
@@ -105,6 +93,11 @@ struct TensorView: Sendable, Equatable {
             remainder /= atom.size
         }
         return TensorView(dims: rest, offset: offset)
+    }
+
+    /// The first `count` dimensions: the elements at index 0 of the others.
+    func prefix(_ count: Int) -> TensorView {
+        TensorView(dims: Array(dims.prefix(count)), offset: offset)
     }
 
     /// Broadcast to `shape` (the broadcast of this shape and a target, as Expand computes it):

@@ -196,21 +196,9 @@ struct AttentionLayout: Sendable {
     /// Element offset of each broadcast batch's matrix in `view` (rank ≥ 2) for the batch
     /// dimensions `lead`, which the view's leading dimensions broadcast to.
     static func batchOffsets(_ view: TensorView, lead: [Int]) -> [Int] {
-        let viewLead = view.rank - 2
-        let tables = (0..<lead.count).map { d -> [Int] in
-            let source = d - (lead.count - viewLead)
-            return source >= 0 ? view.offsets(source) : [0]
-        }
-        var result = [view.offset]
-        for (d, size) in lead.enumerated() {
-            let table = tables[d]
-            var next: [Int] = []
-            next.reserveCapacity(result.count * size)
-            for base in result {
-                for i in 0..<size { next.append(base + (table.count == 1 ? table[0] : table[i])) }
-            }
-            result = next
-        }
-        return result
+        // The batch dimensions broadcast to `lead`, their atoms enumerated row-major (which is
+        // `lead`'s row-major order).
+        let leading = view.prefix(view.rank - 2).expanded(to: lead).dense
+        return Generic.viewIndices(leading.dims, base: leading.base, strides: leading.steps)
     }
 }
