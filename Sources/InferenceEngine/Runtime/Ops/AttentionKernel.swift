@@ -46,7 +46,6 @@ struct AttentionKernel: NodeKernel {
         let mask = hasMask ? try node.floats(inputs[3]) : nil
         let layout = try AttentionLayout(self, shapes: [qShape, kShape, vShape] + (mask.map { [$0.shape] } ?? []),
                                          operand: { $0 < inputs.count ? inputs[$0] : nil }, threads: node.context.pool?.threadCount ?? 1, node)
-        _ = try node.checkedCount(layout.outShape)
         let total = layout.outCount
         let y = node.outputFloats(total) { out, initialized in
             initialized = total
@@ -238,8 +237,8 @@ struct AttentionKernel: NodeKernel {
             while c0 < dv {
                 let width = Swift.min(n, dv - c0)
                 for c in 0..<width {
-                    let sum = Self.weightedSum(UnsafePointer(probabilities), v + c0 + c, stride: vRow, count: sk)
-                    FastMath.store(sum * inverse, columns + c * n)
+                    let column = Self.weightedSum(UnsafePointer(probabilities), v + c0 + c, stride: vRow, count: sk)
+                    FastMath.store(column * inverse, columns + c * n)
                 }
                 for r in 0..<rows {
                     let yi = y + (i0 + r) * yRow + c0
