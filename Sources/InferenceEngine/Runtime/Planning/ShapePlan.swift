@@ -116,11 +116,7 @@ final class ShapePlan: @unchecked Sendable {
         withInputs(inputs, 0, frame) {
             withOutputs(&outputs, 0, frame) {
                 do throws(InferenceError) {
-                    if let stepNanoseconds {
-                        try executeTimed(frame, context, stepNanoseconds)
-                    } else {
-                        try execute(frame, context)
-                    }
+                    try execute(frame, context, stepNanoseconds)
                 } catch {
                     failure = error
                     return
@@ -131,32 +127,19 @@ final class ShapePlan: @unchecked Sendable {
         if let failure { throw failure }
     }
 
-    private func execute(_ frame: PlanFrame, _ context: ExecutionContext) throws(InferenceError) {
+    /// Runs every step; with `stepNanoseconds`, adds each step's monotonic-clock time to its entry.
+    private func execute(_ frame: PlanFrame, _ context: ExecutionContext, _ stepNanoseconds: UnsafeMutablePointer<UInt64>?) throws(InferenceError) {
         let addresses = UnsafePointer(frame.addresses)
-        for step in steps {
-            let scratch = step.scratchOffset >= 0 ? frame.arena + step.scratchOffset : nil
-            try step.kernel.execute(BoundIO(addresses: addresses, step: step, scratch: scratch), context)
-        }
-    }
-
-    /// ``execute(_:_:)`` with a monotonic-clock reading around every step; kept apart so the
-    /// served path carries no clock calls.
-    private func executeTimed(_ frame: PlanFrame, _ context: ExecutionContext, _ totals: UnsafeMutablePointer<UInt64>) throws(InferenceError) {
-        let addresses = UnsafePointer(frame.addresses)
-        var before = Self.nanoseconds()
+        var before = stepNanoseconds == nil ? 0 : SchedulerLock.now()
         for (index, step) in steps.enumerated() {
             let scratch = step.scratchOffset >= 0 ? frame.arena + step.scratchOffset : nil
             try step.kernel.execute(BoundIO(addresses: addresses, step: step, scratch: scratch), context)
-            let after = Self.nanoseconds()
-            totals[index] += after - before
-            before = after
+            if let stepNanoseconds {
+                let after = SchedulerLock.now()
+                stepNanoseconds[index] += after - before
+                before = after
+            }
         }
-    }
-
-    private static func nanoseconds() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
     }
 
     /// Points the input slots at the caller's tensors, one nesting level per input.
