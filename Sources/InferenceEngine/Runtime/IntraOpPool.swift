@@ -199,7 +199,7 @@ final class IntraOpPool: @unchecked Sendable {
                 if spins & 255 != 0 { continue }
                 // Give the core back now and then: the caller may be our SMT sibling.
                 sched_yield()
-                let now = Self.nanoseconds()
+                let now = SchedulerLock.now()
                 if start == 0 { start = now; continue }
                 if now - start < IntraOpPool.spinNanoseconds { continue }
                 pthread_mutex_lock(&mutex)
@@ -226,12 +226,6 @@ final class IntraOpPool: @unchecked Sendable {
         private static func backOff(_ spins: inout Int) {
             spins += 1
             if spins & 1023 == 0 { sched_yield() }
-        }
-
-        private static func nanoseconds() -> UInt64 {
-            var ts = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
         }
     }
 }
