@@ -25,9 +25,10 @@ let package = Package(
             providers: [.apt(["libssl-dev"])]
         ),
         .target(name: "CLinuxShims"),
+        .target(name: "CCPUFeatures"),
         .target(name: "TensorWireProtocol"),
         .target(name: "TensorWireTransport", dependencies: ["COpenSSL", "CLinuxShims"]),
-        .target(name: "InferenceEngine", swiftSettings: engineSettings),
+        .target(name: "InferenceEngine", dependencies: ["CCPUFeatures"], swiftSettings: engineSettings),
         .target(
             name: "TensorWireServer",
             dependencies: ["TensorWireProtocol", "TensorWireTransport", "InferenceEngine"]

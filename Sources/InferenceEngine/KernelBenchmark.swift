@@ -17,24 +17,29 @@ public enum KernelBenchmark {
         public var gigabytesPerSecond: Double
     }
 
-    /// Peak single-thread FMA throughput: twelve independent `SIMD16<Float>` multiply-add chains
-    /// (enough to cover the FMA latency on every x86 core with AVX-512), no memory traffic.
+    /// Peak single-thread FMA throughput: independent `SIMD16<Float>` multiply-add chains, no
+    /// memory traffic. Twelve chains cover the FMA latency on every x86 core with AVX-512; with
+    /// AVX2 each chain is two ymm registers, so six chains (12 of the 16) do, where twelve would
+    /// spill (``RegisterTiling``).
     public static func peakGFLOPS(seconds: Double = 0.05) -> Double {
         let iterations = 100_000
+        let chains = RegisterTiling.native == .wide ? 12 : 6
         var calls = 0, sink: Float = 0
         let start = ContinuousClock.now
         var elapsed = 0.0
         repeat {
-            sink += fmaChains(iterations: iterations, seed: sink)
+            sink += chains == 12 ? fmaChains(GemmKernel.Rows12.self, iterations: iterations, seed: sink)
+                : fmaChains(GemmKernel.Rows6.self, iterations: iterations, seed: sink)
             calls += 1
             elapsed = (ContinuousClock.now - start) / .seconds(1)
         } while elapsed < seconds
         if !sink.isFinite { print("peakGFLOPS: diverged") }   // keeps the result observable
-        return Double(calls * iterations * 12 * 16 * 2) / elapsed / 1e9
+        return Double(calls * iterations * chains * 16 * 2) / elapsed / 1e9
     }
 
+    /// `C.count` (6 or 12) chains, the count a constant in each specialisation.
     @inline(never)
-    static func fmaChains(iterations: Int, seed: Float) -> Float {
+    static func fmaChains<C: GemmKernel.TileRows>(_: C.Type, iterations: Int, seed: Float) -> Float {
         typealias V = SIMD16<Float>
         // a ← y + a·x converges (to y / (1 − x)), so no lane ever overflows or goes subnormal.
         let x = V(repeating: 0.999_999), y = V(repeating: 1e-7 + seed * 1e-30)
@@ -44,11 +49,13 @@ public enum KernelBenchmark {
             a0 = y.addingProduct(a0, x); a1 = y.addingProduct(a1, x)
             a2 = y.addingProduct(a2, x); a3 = y.addingProduct(a3, x)
             a4 = y.addingProduct(a4, x); a5 = y.addingProduct(a5, x)
-            a6 = y.addingProduct(a6, x); a7 = y.addingProduct(a7, x)
-            a8 = y.addingProduct(a8, x); a9 = y.addingProduct(a9, x)
-            a10 = y.addingProduct(a10, x); a11 = y.addingProduct(a11, x)
+            if C.count > 6 {
+                a6 = y.addingProduct(a6, x); a7 = y.addingProduct(a7, x)
+                a8 = y.addingProduct(a8, x); a9 = y.addingProduct(a9, x)
+                a10 = y.addingProduct(a10, x); a11 = y.addingProduct(a11, x)
+            }
         }
-        let s = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7)) + ((a8 + a9) + (a10 + a11))
+        let s = ((a0 + a1) + (a2 + a3)) + (a4 + a5) + (C.count > 6 ? ((a6 + a7) + (a8 + a9)) + (a10 + a11) : V())
         return s.sum()
     }
 

@@ -163,6 +163,37 @@ struct ConvKernelTests {
         }
     }
 
+    /// The direct path's 12-channel × two-vector tiles and their AVX2 sub-tiles (at most 6
+    /// channels × one vector) give bit-identical results for every channel-block size, single
+    /// and paired vectors, ragged lanes, bias, residual and activation.
+    @Test(arguments: [1, 3, 5, 7, 8, 11, 12, 13, 20])
+    func registerTilingsAgreeBitForBit(channels m: Int) throws {
+        let s = ConvCase(name: "direct \(m)", n: 2, c: 3, h: 7, w: 9, m: m, kernel: (3, 3), pads: (1, 1, 1, 1))
+        var rng = SplitMix64(seed: UInt64(m))
+        let x = Tensor(shape: s.inputShape, scalars: Self.random(s.inputShape.reduce(1, *), &rng))
+        let w = Self.random(s.weightShape.reduce(1, *), &rng), bias = Self.random(m, &rng)
+        let (_, outShape) = Self.reference(s, x: x.floats!, w: w, bias: nil, residual: nil, Self.epilogues[0])
+        let residual = Tensor(shape: outShape, scalars: Self.random(outShape.reduce(1, *), &rng))
+        var kernel = ConvKernel(window: s.window, group: 1).fused(activation: .leakyRelu(alpha: 0.1), residual: true,
+                                                                  residualBeforeActivation: true)
+        kernel.weights = ConvKernel.Weights(values: w, shape: s.weightShape, bias: bias)
+        let setup = try ConvKernel.Setup(kernel, x: s.inputShape, w: s.weightShape, biasCount: m,
+                                         NodeExecutor(node: CompiledNode(name: "conv", opType: "Conv", operation: .kernel(kernel),
+                                                                         inputs: [], outputs: [0])))
+        guard case .direct = setup.algorithm else { Issue.record("\(s) does not take the direct path"); return }
+        var results: [[Float]] = []
+        for tiling in RegisterTiling.allCases {
+            var k = kernel
+            k.tiling = tiling
+            results.append(try Self.run(k, [x, nil, nil, residual]).floats ?? [])
+        }
+        let same = results[0] == results[1]
+        #expect(same, "\(s): wide and compact tiles differ")
+        let (expected, _) = Self.reference(s, x: x.floats!, w: w, bias: bias, residual: residual.floats!,
+                                           EpilogueCase(activation: .leakyRelu(alpha: 0.1), residual: true, before: true))
+        assertClose(results[1], expected, context: "\(s) compact")
+    }
+
     /// The interleaved depthwise cases above really take that path (their padding, strides and
     /// dilations are what its border windows must get right).
     @Test func interleavedDepthwiseCasesTakeThatPath() throws {

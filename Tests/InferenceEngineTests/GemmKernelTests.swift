@@ -69,6 +69,58 @@ struct GemmKernelTests {
         }
     }
 
+    /// The 12 × 32 register tile and its AVX2 sub-tiles (at most 6 rows × 16 columns, GEMV over
+    /// two panels instead of four) give bit-identical results on every path: GEMV, packed and
+    /// unpacked A, packed and strided B, ragged edges, K slices, column and row bias, residual
+    /// and activation.
+    @Test(arguments: shapes)
+    func registerTilingsAgreeBitForBit(_ dims: (Int, Int, Int)) {
+        let (m, n, k) = dims
+        var rng = SplitMix64(seed: UInt64(m * 7919 + n * 31 + k))
+        let a = Self.random(m * k, &rng), b = Self.random(k * n, &rng), c0 = Self.random(m * n, &rng)
+        let columnBias = Self.random(n, &rng), rowBias = Self.random(m, &rng), residual = Self.random(m * n, &rng)
+        columnBias.withUnsafeBufferPointer { pColumn in rowBias.withUnsafeBufferPointer { pRow in
+        residual.withUnsafeBufferPointer { pResidual in
+            for perRow in [false, true] {
+                var epilogue = GemmEpilogue()
+                epilogue.activation = .tanh
+                epilogue.bias = perRow ? pRow.baseAddress : pColumn.baseAddress
+                epilogue.biasPerRow = perRow
+                epilogue.residual = pResidual.baseAddress
+                epilogue.residualStride = n
+                let packed = b.withUnsafeBufferPointer { PackedMatrix(rows: k, columns: n, from: $0.baseAddress ?? Self.dummy, ldb: n) }
+                var results: [[Float]] = []
+                for tiling in RegisterTiling.allCases {
+                    var fromPacked = c0, fromStrided = c0
+                    a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in
+                        fromPacked.withUnsafeMutableBufferPointer { pc in
+                            GemmKernel.multiply(m: m, n: n, k: k, alpha: 0.75, a: pa.baseAddress ?? Self.dummy, lda: k, b: packed,
+                                                beta: 0.5, c: pc.baseAddress!, ldc: n, epilogue: epilogue, tiling: tiling)
+                        }
+                        fromStrided.withUnsafeMutableBufferPointer { pc in
+                            GemmKernel.multiplyAccumulate(m: m, n: n, k: k, alpha: 0.75, a: pa.baseAddress ?? Self.dummy, lda: k,
+                                                          b: pb.baseAddress ?? Self.dummy, ldb: n, c: pc.baseAddress!, ldc: n,
+                                                          beta: 0.5, epilogue: epilogue, tiling: tiling)
+                        }
+                    } }
+                    results.append(fromPacked)
+                    results.append(fromStrided)
+                }
+                let samePacked = results[0] == results[2], sameStrided = results[1] == results[3]
+                #expect(samePacked, "packed B \(dims), row bias \(perRow): wide and compact tiles differ")
+                #expect(sameStrided, "strided B \(dims), row bias \(perRow): wide and compact tiles differ")
+                var expected = Self.reference(m: m, n: n, k: k, alpha: 0.75, a: a, b: b, beta: 0.5, c: c0)
+                for i in 0..<m {
+                    for j in 0..<n {
+                        let e = expected[i * n + j] + (perRow ? rowBias[i] : columnBias[j])
+                        expected[i * n + j] = Float(tanh(Double(e))) + residual[i * n + j]
+                    }
+                }
+                check(results[2], expected, "compact \(dims), row bias \(perRow)", extra: 1e-5)
+            }
+        } } }
+    }
+
     /// Leading dimensions larger than the row length (sub-matrices) are honoured.
     @Test func stridedOperands() {
         let (m, n, k) = (14, 37, 20), lda = 25, ldb = 41, ldc = 40

@@ -5,7 +5,8 @@
 /// K-sliced so that one slice panel (``sliceDepth`` × 32 floats) stays in L1 while every row tile
 /// of A streams past it; large-M A blocks are packed into 12-row micro-panels so that the
 /// broadcasts read consecutive addresses; a 12×32 register tile of `SIMD16<Float>` FMAs does the
-/// work (24 accumulators + 2 B vectors + 1 broadcast of the 32 zmm registers). The epilogue
+/// work (24 accumulators + 2 B vectors + 1 broadcast of the 32 zmm registers), run as 6×16
+/// sub-tiles where the CPU has only AVX2's 16 ymm registers (``RegisterTiling``). The epilogue
 /// (``GemmEpilogue``) is applied to the tile while it is still in registers on the last K
 /// slice, so C is written once. M = 1 takes a GEMV path that reads each packed panel once with
 /// independent accumulators. Large problems split over an ``IntraOpPool``.
@@ -53,12 +54,12 @@ enum GemmKernel {
         a: UnsafePointer<Float>, lda: Int,
         b: PackedMatrix,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-        epilogue: GemmEpilogue = GemmEpilogue(), pool: IntraOpPool? = nil
+        epilogue: GemmEpilogue = GemmEpilogue(), pool: IntraOpPool? = nil, tiling: RegisterTiling = .native
     ) {
         precondition(b.rows == k && b.columns == n, "packed B is \(b.rows)×\(b.columns), expected \(k)×\(n)")
         withExtendedLifetime(b) {
             run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: PanelSource(packed: b.panels), beta: beta, c: c, ldc: ldc,
-                epilogue: epilogue, pool: pool)
+                epilogue: epilogue, pool: pool, tiling: tiling)
         }
     }
 
@@ -74,13 +75,14 @@ enum GemmKernel {
         b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int,
         beta: Float = 1, epilogue: GemmEpilogue = GemmEpilogue(), pool: IntraOpPool? = nil,
-        workspace: UnsafeMutablePointer<Float>? = nil
+        workspace: UnsafeMutablePointer<Float>? = nil, tiling: RegisterTiling = .native
     ) {
         guard m > 0, n > 0 else { return }
         let needed = workspaceFloats(m: m, n: n, k: k)
         guard needed > 0 else {
             let source = PanelSource(strided: b, ldb: ldb, k: k, n: n, tail: nil)
-            run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: source, beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+            run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: source, beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool,
+                tiling: tiling)
             return
         }
         // Planned runs lend their scratch space; other callers get a temporary.
@@ -91,7 +93,7 @@ enum GemmKernel {
             let panels = PackedPanels(storage: space, rows: k, columns: n)
             panels.pack(from: b, ldb: ldb, transposed: false)
             run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: PanelSource(packed: panels), beta: beta, c: c, ldc: ldc,
-                epilogue: epilogue, pool: pool)
+                epilogue: epilogue, pool: pool, tiling: tiling)
             return
         }
         // Only a ragged last panel needs the copy (k × 16 floats), so only it pays for one.
@@ -103,7 +105,8 @@ enum GemmKernel {
             (row + tailColumns).update(repeating: 0, count: 16 - tailColumns)
         }
         let source = PanelSource(strided: b, ldb: ldb, k: k, n: n, tail: UnsafePointer(space))
-        run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: source, beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+        run(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: source, beta: beta, c: c, ldc: ldc, epilogue: epilogue, pool: pool,
+            tiling: tiling)
     }
 
     /// Each B element is reused by m rows; packing costs one read and one write of it.
@@ -161,10 +164,12 @@ enum GemmKernel {
     }
 
     static func run(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int, b: PanelSource,
-                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue, pool: IntraOpPool?) {
+                    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GemmEpilogue, pool: IntraOpPool?,
+                    tiling: RegisterTiling) {
         guard m > 0, n > 0 else { return }
         let panels = panelCount(n: n)
-        let problem = Problem(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
+        let problem = Problem(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, beta: beta, c: c, ldc: ldc, epilogue: epilogue,
+                              tiling: tiling)
         let threads = pool?.threadCount ?? 1
         let large = m == 1 ? k * n >= parallelGemvThreshold : m * n * k >= parallelThreshold
         guard threads > 1, large, let pool else {
@@ -198,6 +203,7 @@ enum GemmKernel {
         var beta: Float
         var c: UnsafeMutablePointer<Float>, ldc: Int
         var epilogue: GemmEpilogue
+        var tiling: RegisterTiling
 
         func region(rows: Range<Int>, panels: Range<Int>) {
             if rows.count == 1 && b.packed != nil {
@@ -229,11 +235,11 @@ enum GemmKernel {
                             finish.locate(row: i, column: j0, epilogue: epilogue)
                             let cTile = c + i * ldc + j0
                             if valid == width {
-                                tile(rows: tileRows, wide: width == 32, packedA: scratch != nil, k: depth, a: aTile, lda: lda,
+                                tile(rows: tileRows, wide: width == 32, packedA: scratch != nil, tiling: tiling, k: depth, a: aTile, lda: lda,
                                      b: bPanel, ldb: ldb, c: cTile, ldc: ldc, finish)
                             } else {
                                 edge.run(rows: tileRows, columns: valid, c: cTile, ldc: ldc, finish: finish) { c, ldc, finish in
-                                    tile(rows: tileRows, wide: width == 32, packedA: scratch != nil, k: depth, a: aTile, lda: lda,
+                                    tile(rows: tileRows, wide: width == 32, packedA: scratch != nil, tiling: tiling, k: depth, a: aTile, lda: lda,
                                          b: bPanel, ldb: ldb, c: c, ldc: ldc, finish)
                                 }
                             }
@@ -245,8 +251,8 @@ enum GemmKernel {
             }
         }
 
-        /// M = 1 over packed B. Four 32-wide panels run side by side (eight independent FMA
-        /// chains, so loads rather than FMA latency set the pace); every output element still
+        /// M = 1 over packed B. Four (AVX2: two) 32-wide panels run side by side (eight
+        /// independent FMA chains, so loads rather than FMA latency set the pace); every output element still
         /// sees exactly the operations of the tile path (one chain per K slice, combined with C
         /// after each slice), so a row's result does not depend on how many rows came with it.
         func gemvRegion(row: Int, panels: Range<Int>) {
@@ -259,10 +265,19 @@ enum GemmKernel {
                 let (k0, depth) = packed.slice(s)
                 var finish = TileFinish(alpha: alpha, beta: s == 0 ? beta : 1, epilogue: s == slices - 1 ? epilogue : nil)
                 var p = panels.lowerBound
-                while p + 4 <= fullPanels {
-                    gemvFourPanels(depth: max(0, depth), a: aRow + k0, b: packed.panel(slice: s, panel: p), row: row,
+                // Eight independent FMA chains: four 32-wide panels of zmm registers, two of ymm pairs.
+                if tiling == .wide {
+                    while p + 4 <= fullPanels {
+                        gemvPanels(GemvGroup4.self, depth: max(0, depth), a: aRow + k0, b: packed.panel(slice: s, panel: p), row: row,
                                    column: p << 5, c: c + row * ldc + (p << 5), finish: &finish, epilogue: epilogue)
-                    p += 4
+                        p += 4
+                    }
+                } else {
+                    while p + 2 <= fullPanels {
+                        gemvPanels(GemvGroup2.self, depth: max(0, depth), a: aRow + k0, b: packed.panel(slice: s, panel: p), row: row,
+                                   column: p << 5, c: c + row * ldc + (p << 5), finish: &finish, epilogue: epilogue)
+                        p += 2
+                    }
                 }
                 while p < panels.upperBound {
                     let j0 = panelStart(p, n: n), width = panelWidth(p, n: n)
@@ -271,11 +286,11 @@ enum GemmKernel {
                     finish.locate(row: row, column: j0, epilogue: epilogue)
                     let cRow = c + row * ldc + j0
                     if valid == width {
-                        tile(rows: 1, wide: width == 32, packedA: false, k: max(0, depth), a: aRow + k0, lda: lda, b: bPanel,
+                        tile(rows: 1, wide: width == 32, packedA: false, tiling: tiling, k: max(0, depth), a: aRow + k0, lda: lda, b: bPanel,
                              ldb: width, c: cRow, ldc: ldc, finish)
                     } else {
                         edge.run(rows: 1, columns: valid, c: cRow, ldc: ldc, finish: finish) { c, ldc, finish in
-                            tile(rows: 1, wide: width == 32, packedA: false, k: max(0, depth), a: aRow + k0, lda: lda, b: bPanel,
+                            tile(rows: 1, wide: width == 32, packedA: false, tiling: tiling, k: max(0, depth), a: aRow + k0, lda: lda, b: bPanel,
                                  ldb: width, c: c, ldc: ldc, finish)
                         }
                     }

@@ -33,6 +33,39 @@ extension GemmKernel {
             }
             if let residual = epilogue.residual { self.residual = residual + row * residualStride + column }
         }
+
+        /// This finish for the sub-tile `rows` rows and `columns` columns into the tile.
+        @inline(__always)
+        func offset(rows: Int, columns: Int) -> TileFinish {
+            var sub = self
+            sub.columnBias = columnBias.map { $0 + columns }
+            sub.rowBias = rowBias.map { $0 + rows }
+            sub.residual = residual.map { $0 + rows * residualStride + columns }
+            return sub
+        }
+    }
+
+    /// Runs a tile of `rows` (1...12) rows and 32 (`wide`) or 16 columns, as one micro-kernel
+    /// call or, under ``RegisterTiling/compact``, as sub-tiles of at most 6 rows × 16 columns.
+    @inline(__always)
+    static func tile(rows: Int, wide: Bool, packedA: Bool, tiling: RegisterTiling, k: Int, a: UnsafePointer<Float>, lda: Int,
+                     b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, _ finish: TileFinish) {
+        if tiling == .wide || (rows <= 6 && !wide) {
+            microTile(rows: rows, wide: wide, packedA: packedA, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
+            return
+        }
+        // Balanced row groups (8 rows: 4 + 4, not 6 + 2) keep every call's FMA chains long enough.
+        let groups = (rows + 5) / 6, perGroup = (rows + groups - 1) / groups
+        var r0 = 0
+        while r0 < rows {
+            let count = min(perGroup, rows - r0)
+            let aRows = packedA ? a + r0 : a + r0 * lda
+            for j in stride(from: 0, to: wide ? 32 : 16, by: 16) {
+                microTile(rows: count, wide: false, packedA: packedA, k: k, a: aRows, lda: lda, b: b + j, ldb: ldb,
+                          c: c + r0 * ldc + j, ldc: ldc, finish.offset(rows: r0, columns: j))
+            }
+            r0 += count
+        }
     }
 
     /// Selects the specialisation for a tile of `rows` (1...12) rows. Each one is a separate
@@ -40,8 +73,8 @@ extension GemmKernel {
     /// unused rows and branches disappear (one function holding all of them inline would
     /// exceed the optimizer's size limits and stay generic).
     @inline(__always)
-    static func tile(rows: Int, wide: Bool, packedA: Bool, k: Int, a: UnsafePointer<Float>, lda: Int,
-                     b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, _ finish: TileFinish) {
+    static func microTile(rows: Int, wide: Bool, packedA: Bool, k: Int, a: UnsafePointer<Float>, lda: Int,
+                          b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, _ finish: TileFinish) {
         switch (wide, packedA) {
         case (true, true): tile(WidePacked.self, rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
         case (true, false): tile(Wide.self, rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
@@ -182,11 +215,13 @@ extension GemmKernel {
         if wide { store(x1, row + 16) }
     }
 
-    /// One row of A times four consecutive 32-wide panels of one K slice (stored one after the
-    /// other, `32·depth` floats apart), each column a single FMA chain as in ``microTile``.
+    /// One row of A times `G.count` (2 or 4) consecutive 32-wide panels of one K slice (stored
+    /// one after the other, `32·depth` floats apart), each column a single FMA chain as in
+    /// ``microTile(_:_:k:a:lda:b:ldb:c:ldc:_:)``.
     @inline(never)
-    static func gemvFourPanels(depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, row: Int, column: Int,
-                               c: UnsafeMutablePointer<Float>, finish: inout TileFinish, epilogue: GemmEpilogue) {
+    static func gemvPanels<G: GemvGroup>(_: G.Type, depth: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, row: Int,
+                                         column: Int, c: UnsafeMutablePointer<Float>, finish: inout TileFinish,
+                                         epilogue: GemmEpilogue) {
         let z = Vector()
         var s0a = z, s0b = z, s1a = z, s1b = z, s2a = z, s2b = z, s3a = z, s3b = z
         let stride = 32 * depth
@@ -195,19 +230,28 @@ extension GemmKernel {
             let x = Vector(repeating: a[p])
             s0a = s0a.addingProduct(x, load(b0)); s0b = s0b.addingProduct(x, load(b0 + 16))
             s1a = s1a.addingProduct(x, load(b1)); s1b = s1b.addingProduct(x, load(b1 + 16))
-            s2a = s2a.addingProduct(x, load(b2)); s2b = s2b.addingProduct(x, load(b2 + 16))
-            s3a = s3a.addingProduct(x, load(b3)); s3b = s3b.addingProduct(x, load(b3 + 16))
+            if G.count > 2 {
+                s2a = s2a.addingProduct(x, load(b2)); s2b = s2b.addingProduct(x, load(b2 + 16))
+                s3a = s3a.addingProduct(x, load(b3)); s3b = s3b.addingProduct(x, load(b3 + 16))
+            }
             b0 += 32; b1 += 32; b2 += 32; b3 += 32
         }
         finish.locate(row: row, column: column, epilogue: epilogue)
         storeRow(0, s0a, s0b, wide: true, c: c, ldc: 0, finish)
         finish.locate(row: row, column: column + 32, epilogue: epilogue)
         storeRow(0, s1a, s1b, wide: true, c: c + 32, ldc: 0, finish)
+        guard G.count > 2 else { return }
         finish.locate(row: row, column: column + 64, epilogue: epilogue)
         storeRow(0, s2a, s2b, wide: true, c: c + 64, ldc: 0, finish)
         finish.locate(row: row, column: column + 96, epilogue: epilogue)
         storeRow(0, s3a, s3b, wide: true, c: c + 96, ldc: 0, finish)
     }
+
+    /// Panels per ``gemvPanels(_:depth:a:b:row:column:c:finish:epilogue:)`` call, as a type so
+    /// that it is a constant inside.
+    protocol GemvGroup { static var count: Int { get } }
+    enum GemvGroup2: GemvGroup { static var count: Int { 2 } }
+    enum GemvGroup4: GemvGroup { static var count: Int { 4 } }
 
     /// Row count of a micro-kernel specialisation, as a type so that it is a constant inside.
     protocol TileRows { static var count: Int { get } }

@@ -125,7 +125,7 @@ extension ConvKernel {
         // Vectors per chunk: the chunk's reads over all reduction steps stay near L2.
         let chunk = Swift.max(2, (Self.directChunkFloats / Swift.max(1, kDim * 16)) & ~1)
         let planeFloats = fromInput ? 0 : d.cg * plane.count
-        let act = activation, before = residualBeforeActivation
+        let act = activation, before = residualBeforeActivation, tiling = tiling
         let source = vectors, destination = vectors + vectorCount, lanes = destination + vectorCount
         IntraOpPool.forEachChunk(of: d.n, on: pool, worthSplitting: d.n * d.m * spatial * kDim >= Self.parallelThreshold) { range in
             let scratch = fromInput ? nil : ThreadScratch.window.buffer(count: planeFloats)
@@ -157,7 +157,7 @@ extension ConvKernel {
                             while v < v1 {
                                 let pair = v + 1 < v1
                                 let second = pair ? v + 1 : v
-                                Self.directTile(rows: rows, pair: pair, k: kDim, a: a, offsets: offsets,
+                                Self.directTile(rows: rows, pair: pair, tiling: tiling, k: kDim, a: a, offsets: offsets,
                                                 s0: planes + source[v], s1: planes + source[second], out,
                                                 d0: destination[v], lanes0: lanes[v], d1: destination[second], lanes1: lanes[second])
                                 v += pair ? 2 : 1
@@ -170,11 +170,41 @@ extension ConvKernel {
         }
     }
 
+    /// Runs a block of `rows` (1...12) output channels × one or two output vectors, as one
+    /// micro-kernel call or, under ``RegisterTiling/compact``, as sub-tiles of at most 6
+    /// channels × one vector.
+    @inline(__always)
+    static func directTile(rows: Int, pair: Bool, tiling: RegisterTiling, k: Int, a: UnsafePointer<Float>,
+                           offsets: UnsafePointer<Int>, s0: UnsafePointer<Float>, s1: UnsafePointer<Float>, _ out: DirectOutput,
+                           d0: Int, lanes0: Int, d1: Int, lanes1: Int) {
+        if tiling == .wide || (rows <= 6 && !pair) {
+            directMicroTile(rows: rows, pair: pair, k: k, a: a, offsets: offsets, s0: s0, s1: s1, out, d0: d0, lanes0: lanes0,
+                            d1: d1, lanes1: lanes1)
+            return
+        }
+        let groups = (rows + 5) / 6, perGroup = (rows + groups - 1) / groups
+        var r0 = 0
+        while r0 < rows {
+            let count = Swift.min(perGroup, rows - r0)
+            var sub = out
+            sub.y += r0 &* out.spatial
+            sub.residual = out.residual.map { $0 + r0 &* out.spatial }
+            sub.bias = out.bias.map { $0 + r0 }
+            directMicroTile(rows: count, pair: false, k: k, a: a + r0, offsets: offsets, s0: s0, s1: s0, sub, d0: d0,
+                            lanes0: lanes0, d1: d0, lanes1: lanes0)
+            if pair {
+                directMicroTile(rows: count, pair: false, k: k, a: a + r0, offsets: offsets, s0: s1, s1: s1, sub, d0: d1,
+                                lanes0: lanes1, d1: d1, lanes1: lanes1)
+            }
+            r0 += count
+        }
+    }
+
     /// Selects the specialisation for a block of `rows` (1...12) output channels.
     @inline(__always)
-    static func directTile(rows: Int, pair: Bool, k: Int, a: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
-                           s0: UnsafePointer<Float>, s1: UnsafePointer<Float>, _ out: DirectOutput,
-                           d0: Int, lanes0: Int, d1: Int, lanes1: Int) {
+    static func directMicroTile(rows: Int, pair: Bool, k: Int, a: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+                                s0: UnsafePointer<Float>, s1: UnsafePointer<Float>, _ out: DirectOutput,
+                                d0: Int, lanes0: Int, d1: Int, lanes1: Int) {
         if pair {
             directTile(DirectPair.self, rows: rows, k: k, a: a, offsets: offsets, s0: s0, s1: s1, out, d0: d0, lanes0: lanes0, d1: d1, lanes1: lanes1)
         } else {

@@ -28,6 +28,8 @@ struct ConvKernel: NodeKernel {
     /// Weights and bias captured at load when they are constants; when set, inputs #1 and #2 are
     /// not read (see ``foldingBatchNorm(scale:bias:mean:variance:epsilon:)``).
     var weights: Weights? = nil
+    /// Register blocking of the direct path and the GEMMs (tests run both on every CPU).
+    var tiling = RegisterTiling.native
 
     /// Constant Conv parameters in ONNX layout.
     struct Weights: Sendable {
@@ -326,7 +328,7 @@ extension ConvKernel {
                 GemmKernel.multiplyAccumulate(m: d.mg, n: spatial, k: kDim, alpha: 1, a: w + gi * d.mg * kDim, lda: kDim,
                                               b: x + (b * d.c + gi * d.cg) * plane0, ldb: spatial, c: y + first * spatial, ldc: spatial,
                                               beta: 0, epilogue: gemmEpilogue(bias, channel: gi * d.mg, residual: residual.map { $0 + first * spatial }, ldc: spatial),
-                                              pool: pool, workspace: workspace)
+                                              pool: pool, workspace: workspace, tiling: tiling)
             }
         }
     }
@@ -358,7 +360,7 @@ extension ConvKernel {
                 if residual != nil { e.activation = .none }
                 GemmKernel.multiplyAccumulate(m: d.mg, n: columns, k: kDim, alpha: 1, a: w + gi * d.mg * kDim, lda: kDim,
                                               b: col, ldb: columns, c: product, ldc: columns, beta: 0, epilogue: e, pool: pool,
-                                              workspace: workspace)
+                                              workspace: workspace, tiling: tiling)
                 for oc in 0..<d.mg {
                     for b in 0..<d.n {
                         let row = (b * d.m + gi * d.mg + oc) * spatial
@@ -379,7 +381,7 @@ extension ConvKernel {
                     GemmKernel.multiplyAccumulate(m: d.mg, n: spatial, k: kDim, alpha: 1, a: w + gi * d.mg * kDim, lda: kDim,
                                                   b: col, ldb: spatial, c: y + first * spatial, ldc: spatial,
                                                   beta: 0, epilogue: gemmEpilogue(bias, channel: gi * d.mg, residual: residual.map { $0 + first * spatial }, ldc: spatial),
-                                                  pool: pool, workspace: workspace)
+                                                  pool: pool, workspace: workspace, tiling: tiling)
                 }
             }
         }
