@@ -16,7 +16,8 @@ struct GraphOptimizer {
     /// The passes of `level`, in the order they run each round. Cleanups first so that
     /// pattern passes see folded constants; fusions that need others' results come after them
     /// (GELU before the GEMM epilogue that absorbs it, epilogues before generic elementwise
-    /// chains, which would otherwise swallow the activations).
+    /// chains, which would otherwise swallow the activations); the layout change last, on the
+    /// fused Convs).
     static func passes(for level: OptimizationLevel) -> [any OptimizationPass] {
         switch level {
         case .none:
@@ -32,6 +33,7 @@ struct GraphOptimizer {
                 ConvEpilogueFusion(),
                 ResidualLayerNormFusion(),
                 ElementwiseChainFusion(),
+                ChannelBlocking(),
             ]
         }
     }
