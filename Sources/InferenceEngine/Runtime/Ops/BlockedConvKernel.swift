@@ -222,25 +222,31 @@ struct BlockedConvKernel: NodeKernel {
         /// One output block of one image: rows of tiles of up to 12 pixels.
         func general(_ input: UnsafePointer<Float>, _ out: BlockOutput, weights: UnsafePointer<Float>,
                      offsets: UnsafePointer<Int>, steps: Int) {
-            // Balanced tiles (16 pixels: 8 + 8, not 12 + 4): a tile of four has too few
-            // independent FMA chains to hide their latency.
-            let tiles = (ow + 11) / 12, perTile = tiles > 0 ? (ow + tiles - 1) / tiles : 0
-            for oy in 0..<oh {
+            // Two output rows per tile where there are two (up to 2 × 6 pixels), else one row
+            // (up to 12), in balanced tiles: every tile keeps at least eight independent FMA
+            // chains, which AVX2's FMA latency needs (16 pixels as 12 + 4 left a four-chain
+            // tile; as 8 + 8 each chain carried two FMAs per step and stalled on latency).
+            var oy = 0
+            while oy < oh {
+                let rows = oy + 1 < oh ? 2 : 1
+                let limit = rows == 2 ? 6 : 12
+                let tiles = (ow + limit - 1) / limit, perTile = tiles > 0 ? (ow + tiles - 1) / tiles : 0
                 var ox = 0
                 while ox < ow {
                     let count = Swift.min(perTile, ow - ox)
-                    let pixel = oy * ow + ox
-                    let x = input + oy * outputStepY + ox * outputStepX, tile = out.advanced(by: pixel)
+                    let x = input + oy * outputStepY + ox * outputStepX, tile = out.advanced(by: oy * ow + ox)
+                    let row = TileRow(count: rows, inputOffset: outputStepY, outputPixels: ow)
                     switch outputStepX {
-                    case 1: BlockedConvKernel.generalTile(Step1.self, pixels: count, steps: steps, weights: weights, offsets: offsets,
+                    case 1: BlockedConvKernel.generalTile(Step1.self, pixels: count, row, steps: steps, weights: weights, offsets: offsets,
                                                           x: x, step: 1, tile)
-                    case 8: BlockedConvKernel.generalTile(Step8.self, pixels: count, steps: steps, weights: weights, offsets: offsets,
+                    case 8: BlockedConvKernel.generalTile(Step8.self, pixels: count, row, steps: steps, weights: weights, offsets: offsets,
                                                           x: x, step: 8, tile)
-                    default: BlockedConvKernel.generalTile(StepAny.self, pixels: count, steps: steps, weights: weights,
+                    default: BlockedConvKernel.generalTile(StepAny.self, pixels: count, row, steps: steps, weights: weights,
                                                            offsets: offsets, x: x, step: outputStepX, tile)
                     }
                     ox += count
                 }
+                oy += rows
             }
         }
 
@@ -337,66 +343,96 @@ struct BlockedConvKernel: NodeKernel {
     /// The runtime `step` argument.
     enum StepAny: PixelStep { static var value: Int { 0 } }
 
-    /// Selects the specialisation for `pixels` (1...12).
+    /// The second output row of a two-row tile: its input `inputOffset` floats and its output
+    /// `outputPixels` pixels after the first row's.
+    struct TileRow {
+        var count: Int
+        var inputOffset: Int
+        var outputPixels: Int
+    }
+
+    /// Selects the specialisation for `pixels` (1...12 in one row, 1...6 per row in two).
     @inline(__always)
-    static func generalTile<S: PixelStep>(_ s: S.Type, pixels: Int, steps: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
-                            x: UnsafePointer<Float>, step: Int, _ out: BlockOutput) {
+    static func generalTile<S: PixelStep>(_ s: S.Type, pixels: Int, _ row: TileRow, steps: Int, weights: UnsafePointer<Float>,
+                                          offsets: UnsafePointer<Int>, x: UnsafePointer<Float>, step: Int, _ out: BlockOutput) {
         typealias G = GemmKernel
+        if row.count == 2 {
+            switch pixels {
+            case 6: generalTile(S.self, G.Rows6.self, TwoRows.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+            case 5: generalTile(S.self, G.Rows5.self, TwoRows.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+            case 4: generalTile(S.self, G.Rows4.self, TwoRows.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+            case 3: generalTile(S.self, G.Rows3.self, TwoRows.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+            case 2: generalTile(S.self, G.Rows2.self, TwoRows.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+            default: generalTile(S.self, G.Rows1.self, TwoRows.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+            }
+            return
+        }
         switch pixels {
-        case 12: generalTile(S.self, G.Rows12.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        case 11: generalTile(S.self, G.Rows11.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        case 10: generalTile(S.self, G.Rows10.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        case 9: generalTile(S.self, G.Rows9.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        case 8: generalTile(S.self, G.Rows8.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        case 7: generalTile(S.self, G.Rows7.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        case 6: generalTile(S.self, G.Rows6.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        case 5: generalTile(S.self, G.Rows5.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        case 4: generalTile(S.self, G.Rows4.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        case 3: generalTile(S.self, G.Rows3.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        case 2: generalTile(S.self, G.Rows2.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
-        default: generalTile(S.self, G.Rows1.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, out)
+        case 12: generalTile(S.self, G.Rows12.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        case 11: generalTile(S.self, G.Rows11.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        case 10: generalTile(S.self, G.Rows10.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        case 9: generalTile(S.self, G.Rows9.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        case 8: generalTile(S.self, G.Rows8.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        case 7: generalTile(S.self, G.Rows7.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        case 6: generalTile(S.self, G.Rows6.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        case 5: generalTile(S.self, G.Rows5.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        case 4: generalTile(S.self, G.Rows4.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        case 3: generalTile(S.self, G.Rows3.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        case 2: generalTile(S.self, G.Rows2.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
+        default: generalTile(S.self, G.Rows1.self, OneRow.self, steps: steps, weights: weights, offsets: offsets, x: x, step: step, row, out)
         }
     }
 
-    /// `P.count` adjacent output pixels (`step` input floats apart) × 8 output channels: 12
-    /// accumulators, the weight vector and a broadcast fit AVX2's 16 registers.
+    /// One or two output rows per tile, as a type so that it is a constant inside.
+    protocol TileRowCount { static var two: Bool { get } }
+    enum OneRow: TileRowCount { static var two: Bool { false } }
+    enum TwoRows: TileRowCount { static var two: Bool { true } }
+
+    /// `P.count` adjacent output pixels (`step` input floats apart) of one row, or of each of
+    /// two rows (`R.two`, `P.count` ≤ 6), × 8 output channels: at most 12 accumulators, the
+    /// weight vector and a broadcast fit AVX2's 16 registers.
     @inline(never)
-    static func generalTile<S: PixelStep, P: GemmKernel.TileRows>(_: S.Type, _: P.Type, steps: Int, weights: UnsafePointer<Float>,
-                                                                  offsets: UnsafePointer<Int>, x: UnsafePointer<Float>, step runtimeStep: Int,
-                                                                  _ out: BlockOutput) {
+    static func generalTile<S: PixelStep, P: GemmKernel.TileRows, R: TileRowCount>(
+        _: S.Type, _: P.Type, _: R.Type, steps: Int, weights: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+        x: UnsafePointer<Float>, step runtimeStep: Int, _ row: TileRow, _ out: BlockOutput
+    ) {
         let step = S.value > 0 ? S.value : runtimeStep
+        // Accumulators 6...11 hold the second row's first pixels, or the one row's pixels 6...11.
+        let high = R.two ? row.inputOffset - 6 &* step : 0
+        @inline(__always) func live(_ k: Int) -> Bool { R.two ? k % 6 < P.count : k < P.count }
         let b = out.bias
         var a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b, a8 = b, a9 = b, a10 = b, a11 = b
         var wp = weights
         for p in 0..<steps {
             let wv = ChannelBlocks.load(wp)
-            let s = x + offsets[p]
+            let s = x + offsets[p], t = s + high
             a0 = a0.addingProduct(Vector(repeating: s[0]), wv)
-            if P.count > 1 { a1 = a1.addingProduct(Vector(repeating: s[step]), wv) }
-            if P.count > 2 { a2 = a2.addingProduct(Vector(repeating: s[2 &* step]), wv) }
-            if P.count > 3 { a3 = a3.addingProduct(Vector(repeating: s[3 &* step]), wv) }
-            if P.count > 4 { a4 = a4.addingProduct(Vector(repeating: s[4 &* step]), wv) }
-            if P.count > 5 { a5 = a5.addingProduct(Vector(repeating: s[5 &* step]), wv) }
-            if P.count > 6 { a6 = a6.addingProduct(Vector(repeating: s[6 &* step]), wv) }
-            if P.count > 7 { a7 = a7.addingProduct(Vector(repeating: s[7 &* step]), wv) }
-            if P.count > 8 { a8 = a8.addingProduct(Vector(repeating: s[8 &* step]), wv) }
-            if P.count > 9 { a9 = a9.addingProduct(Vector(repeating: s[9 &* step]), wv) }
-            if P.count > 10 { a10 = a10.addingProduct(Vector(repeating: s[10 &* step]), wv) }
-            if P.count > 11 { a11 = a11.addingProduct(Vector(repeating: s[11 &* step]), wv) }
+            if live(1) { a1 = a1.addingProduct(Vector(repeating: s[step]), wv) }
+            if live(2) { a2 = a2.addingProduct(Vector(repeating: s[2 &* step]), wv) }
+            if live(3) { a3 = a3.addingProduct(Vector(repeating: s[3 &* step]), wv) }
+            if live(4) { a4 = a4.addingProduct(Vector(repeating: s[4 &* step]), wv) }
+            if live(5) { a5 = a5.addingProduct(Vector(repeating: s[5 &* step]), wv) }
+            if live(6) { a6 = a6.addingProduct(Vector(repeating: t[6 &* step]), wv) }
+            if live(7) { a7 = a7.addingProduct(Vector(repeating: t[7 &* step]), wv) }
+            if live(8) { a8 = a8.addingProduct(Vector(repeating: t[8 &* step]), wv) }
+            if live(9) { a9 = a9.addingProduct(Vector(repeating: t[9 &* step]), wv) }
+            if live(10) { a10 = a10.addingProduct(Vector(repeating: t[10 &* step]), wv) }
+            if live(11) { a11 = a11.addingProduct(Vector(repeating: t[11 &* step]), wv) }
             wp += ChannelBlocks.width
         }
+        let second = R.two ? out.advanced(by: row.outputPixels - 6) : out
         out.store(0, a0)
-        if P.count > 1 { out.store(1, a1) }
-        if P.count > 2 { out.store(2, a2) }
-        if P.count > 3 { out.store(3, a3) }
-        if P.count > 4 { out.store(4, a4) }
-        if P.count > 5 { out.store(5, a5) }
-        if P.count > 6 { out.store(6, a6) }
-        if P.count > 7 { out.store(7, a7) }
-        if P.count > 8 { out.store(8, a8) }
-        if P.count > 9 { out.store(9, a9) }
-        if P.count > 10 { out.store(10, a10) }
-        if P.count > 11 { out.store(11, a11) }
+        if live(1) { out.store(1, a1) }
+        if live(2) { out.store(2, a2) }
+        if live(3) { out.store(3, a3) }
+        if live(4) { out.store(4, a4) }
+        if live(5) { out.store(5, a5) }
+        if live(6) { second.store(6, a6) }
+        if live(7) { second.store(7, a7) }
+        if live(8) { second.store(8, a8) }
+        if live(9) { second.store(9, a9) }
+        if live(10) { second.store(10, a10) }
+        if live(11) { second.store(11, a11) }
     }
 
     /// `P.count` (1 or 4) adjacent output pixels of one depthwise block: per tap one weight
