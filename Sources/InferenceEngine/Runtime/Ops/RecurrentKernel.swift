@@ -33,9 +33,11 @@ struct RecurrentKernel: NodeKernel {
     /// The GRU candidate gate under `linear_before_reset` keeps Rb inside `r ⊙ (H·Rᵀ + Rb)`.
     var separateRecurrentBiasGate: Int? { isGRU && linearBeforeReset ? 2 : nil }
 
-    /// Rows of a register tile: 4 rows × 4 gates of `SIMD16` accumulators is 16 of the 32
-    /// vector registers, leaving room for the weight vectors and broadcasts.
-    static let blockRows = 4
+    /// Rows of a register tile: 4 rows × 4 gates of `SIMD16` accumulators is 16 of AVX-512's 32
+    /// vector registers, leaving room for the weight vectors and broadcasts. Without AVX-512
+    /// (``RegisterTiling/compact``) each accumulator is two of AVX2's 16 ymm registers, so 2
+    /// rows (16 registers, the weights read as FMA memory operands).
+    static let blockRows = RegisterTiling.native == .wide ? 4 : 2
 
     /// Estimated work (multiply-adds plus gate math, per lane) below which one run stays on the
     /// calling thread. Measured on the 2-vCPU development machine with lstm_stacked_states at
