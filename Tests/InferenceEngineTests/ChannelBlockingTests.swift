@@ -79,19 +79,24 @@ struct ChannelBlockingTests {
     }
 
     /// Global average and max over 1-D and 2-D planes (odd pixel counts), written as
-    /// `[N, C, 1...]` or `[N, C]`; a NaN wins the max, as in the blocked and plain MaxPool.
+    /// `[N, C, 1...]` or `[N, C]`; a NaN wins the max, as in MaxPool, in the plain kernel too
+    /// (levels `none` and `all` must agree).
     @Test func globalPoolsMatchDefinition() throws {
         var rng = SplitMix64(seed: 5)
-        for shape in [[3, 13, 5, 7], [2, 8, 9], [1, 3, 1, 1]] {
+        for shape in [[3, 13, 5, 7], [2, 8, 9], [1, 3, 1, 1], [2, 3, 40]] {
             let pixels = shape[2...].reduce(1, *), planes = shape[0] * shape[1]
             var x = (0..<shape.reduce(1, *)).map { _ in Float(Int(rng.next() % 2001) - 1000) / 100 }
             x[2] = .nan
+            x[x.count - 3] = .nan   // past the plain kernel's whole vectors for [2, 3, 40]
             for isMax in [false, true] {
                 let expected = (0..<planes).map { p -> Float in
                     let plane = x[(p * pixels)..<((p + 1) * pixels)]
                     if isMax { return plane.contains { $0.isNaN } ? .nan : plane.max()! }
                     return plane.reduce(0, +) / Float(pixels)
                 }
+                let plainKernel = GlobalPoolKernel(isMax: isMax)
+                let plain = try plainKernel.run([Tensor(shape: shape, scalars: x)], Self.node(plainKernel, "GlobalPool"))[0]
+                assertClose(plain.floats ?? [], expected, context: "plain \(shape) max \(isMax)")
                 for trailingOnes in [shape.count - 2, 0] {
                     let kernel = BlockedGlobalPoolKernel(isMax: isMax, channels: shape[1], trailingOnes: trailingOnes)
                     let got = try kernel.run([Self.blocked(x, shape)], Self.node(kernel, "BlockedGlobalPool"))[0]
@@ -100,6 +105,41 @@ struct ChannelBlockingTests {
                 }
             }
         }
+    }
+
+    /// With an intra-op pool, blocked Convs (general from NCHW and from blocked X, depthwise)
+    /// and pools split their images or blocks over the threads; every output is exactly the
+    /// serial one. (Also the case `make test-tsan` checks for races in the padded copies.)
+    @Test func splitsOverThePool() throws {
+        var rng = SplitMix64(seed: 11)
+        let pool = IntraOpPool(threadCount: 2)
+        let parallel = NodeExecutor(node: CompiledNode(name: "p", opType: "p", operation: .identity, inputs: [], outputs: [0]),
+                                    context: ExecutionContext(pool: pool))
+        let shape = [16, 8, 16, 16]
+        let x = ConvKernelTests.random(shape.reduce(1, *), &rng)
+        for (group, m, inputBlocked) in [(1, 16, false), (1, 8, true), (8, 8, true)] {
+            let s = ConvCase(name: "split", n: 16, c: 8, h: 16, w: 16, m: m, kernel: (3, 3), pads: (1, 1, 1, 1), group: group)
+            var conv = ConvKernel(window: s.window, group: group).fused(activation: .relu)
+            conv.weights = ConvKernel.Weights(values: ConvKernelTests.random(s.weightShape.reduce(1, *), &rng), shape: s.weightShape,
+                                              bias: ConvKernelTests.random(m, &rng))
+            let kernel = BlockedConvKernel(conv: conv, inputBlocked: inputBlocked, channels: 8)
+            let input = inputBlocked ? Self.blocked(x, shape) : Tensor(shape: shape, scalars: x)
+            let serial = try kernel.run([input], Self.node(kernel, "BlockedConv"))[0]
+            let jobsBefore = pool.jobCount
+            let split = try kernel.run([input], parallel)[0]
+            #expect(pool.jobCount > jobsBefore, "group \(group) should have gone parallel")
+            let same = split.floats == serial.floats
+            #expect(same, "group \(group), blocked X \(inputBlocked): parallel and serial results differ")
+        }
+        let pooling = BlockedPoolKernel(pool: PoolKernel(window: PoolKernelTests.window((3, 3), (1, 1), pads: (1, 1, 1, 1)), isMax: true,
+                                                         countIncludePad: false))
+        let blockedX = Self.blocked(x, shape)
+        let serial = try pooling.run([blockedX], Self.node(pooling, "BlockedMaxPool"))[0]
+        let jobsBefore = pool.jobCount
+        let split = try pooling.run([blockedX], parallel)[0]
+        #expect(pool.jobCount > jobsBefore, "the pool should have gone parallel")
+        let same = split.floats == serial.floats
+        #expect(same, "pool: parallel and serial results differ")
     }
 
     /// A blocked X whose block count does not match the channel count is refused, not read.

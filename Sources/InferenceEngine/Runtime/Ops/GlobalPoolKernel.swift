@@ -20,8 +20,32 @@ struct GlobalPoolKernel: NodeKernel {
     func pool(_ x: UnsafePointer<Float>?, planes: Int, size: Int, into out: UnsafeMutablePointer<Float>) {
         for p in 0..<planes {
             guard size > 0, let base = x else { out[p] = isMax ? -.infinity : 0; continue }
-            out[p] = isMax ? FastMath.maximum(base + p * size, count: size) : Self.sum(base + p * size, count: size) / Float(size)
+            out[p] = isMax ? Self.maximum(base + p * size, count: size) : Self.sum(base + p * size, count: size) / Float(size)
         }
+    }
+
+    /// The largest value, or NaN if there is one, as MaxPool propagates it (and the blocked
+    /// kernel at level `all`); `FastMath.maximum` may drop NaN lanes.
+    @inline(__always)
+    static func maximum(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        var best = Vector(repeating: -.infinity)
+        var i = 0
+        while i + 16 <= count {
+            let v = FastMath.load(x + i)
+            best.replace(with: v, where: (v .> best) .| (v .!= v))
+            i += 16
+        }
+        var m = -Float.infinity
+        for lane in 0..<16 where best[lane] > m || best[lane].isNaN {
+            m = best[lane]
+            if m.isNaN { return m }
+        }
+        while i < count {
+            if x[i] > m || x[i].isNaN { m = x[i] }
+            if m.isNaN { return m }
+            i += 1
+        }
+        return m
     }
 
     @inline(__always)
