@@ -266,18 +266,17 @@ enum GemmKernel {
                 var finish = TileFinish(alpha: alpha, beta: s == 0 ? beta : 1, epilogue: s == slices - 1 ? epilogue : nil)
                 var p = panels.lowerBound
                 // Eight independent FMA chains: four 32-wide panels of zmm registers, two of ymm pairs.
-                if tiling == .wide {
-                    while p + 4 <= fullPanels {
-                        gemvPanels(GemvGroup4.self, depth: max(0, depth), a: aRow + k0, b: packed.panel(slice: s, panel: p), row: row,
-                                   column: p << 5, c: c + row * ldc + (p << 5), finish: &finish, epilogue: epilogue)
-                        p += 4
+                let group = tiling == .wide ? 4 : 2
+                while p + group <= fullPanels {
+                    let (bPanels, cRow) = (packed.panel(slice: s, panel: p), c + row * ldc + (p << 5))
+                    if group == 4 {
+                        gemvPanels(GemvGroup4.self, depth: max(0, depth), a: aRow + k0, b: bPanels, row: row, column: p << 5, c: cRow,
+                                   finish: &finish, epilogue: epilogue)
+                    } else {
+                        gemvPanels(GemvGroup2.self, depth: max(0, depth), a: aRow + k0, b: bPanels, row: row, column: p << 5, c: cRow,
+                                   finish: &finish, epilogue: epilogue)
                     }
-                } else {
-                    while p + 2 <= fullPanels {
-                        gemvPanels(GemvGroup2.self, depth: max(0, depth), a: aRow + k0, b: packed.panel(slice: s, panel: p), row: row,
-                                   column: p << 5, c: c + row * ldc + (p << 5), finish: &finish, epilogue: epilogue)
-                        p += 2
-                    }
+                    p += group
                 }
                 while p < panels.upperBound {
                     let j0 = panelStart(p, n: n), width = panelWidth(p, n: n)

@@ -50,12 +50,11 @@ extension GemmKernel {
     @inline(__always)
     static func tile(rows: Int, wide: Bool, packedA: Bool, tiling: RegisterTiling, k: Int, a: UnsafePointer<Float>, lda: Int,
                      b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, _ finish: TileFinish) {
-        if tiling == .wide || (rows <= 6 && !wide) {
+        if tiling == .wide || (rows <= tiling.rows && !wide) {
             microTile(rows: rows, wide: wide, packedA: packedA, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, finish)
             return
         }
-        // Balanced row groups (8 rows: 4 + 4, not 6 + 2) keep every call's FMA chains long enough.
-        let groups = (rows + 5) / 6, perGroup = (rows + groups - 1) / groups
+        let perGroup = RegisterTiling.evenGroupSize(rows, limit: tiling.rows)
         var r0 = 0
         while r0 < rows {
             let count = min(perGroup, rows - r0)

@@ -20,6 +20,13 @@ enum RegisterTiling: Sendable, CaseIterable {
 
     /// Rows of A (output channels, for Conv) per micro-kernel call.
     var rows: Int { self == .wide ? 12 : 6 }
-    /// `SIMD16` column vectors per row per micro-kernel call.
-    var vectors: Int { self == .wide ? 2 : 1 }
+
+    /// The size of the even groups `count` rows (or pixels) split into when no group may have
+    /// more than `limit`: 8 with a limit of 6 is 4 + 4, not 6 + 2, so that every micro-kernel
+    /// call keeps enough independent FMA chains to hide their latency.
+    @inline(__always)
+    static func evenGroupSize(_ count: Int, limit: Int) -> Int {
+        let groups = (count + limit - 1) / limit
+        return groups > 0 ? (count + groups - 1) / groups : 0
+    }
 }

@@ -229,8 +229,7 @@ struct BlockedConvKernel: NodeKernel {
             var oy = 0
             while oy < oh {
                 let rows = oy + 1 < oh ? 2 : 1
-                let limit = rows == 2 ? 6 : 12
-                let tiles = (ow + limit - 1) / limit, perTile = tiles > 0 ? (ow + tiles - 1) / tiles : 0
+                let perTile = RegisterTiling.evenGroupSize(ow, limit: rows == 2 ? 6 : 12)
                 var ox = 0
                 while ox < ow {
                     let count = Swift.min(perTile, ow - ox)

@@ -177,12 +177,12 @@ extension ConvKernel {
     static func directTile(rows: Int, pair: Bool, tiling: RegisterTiling, k: Int, a: UnsafePointer<Float>,
                            offsets: UnsafePointer<Int>, s0: UnsafePointer<Float>, s1: UnsafePointer<Float>, _ out: DirectOutput,
                            d0: Int, lanes0: Int, d1: Int, lanes1: Int) {
-        if tiling == .wide || (rows <= 6 && !pair) {
+        if tiling == .wide || (rows <= tiling.rows && !pair) {
             directMicroTile(rows: rows, pair: pair, k: k, a: a, offsets: offsets, s0: s0, s1: s1, out, d0: d0, lanes0: lanes0,
                             d1: d1, lanes1: lanes1)
             return
         }
-        let groups = (rows + 5) / 6, perGroup = (rows + groups - 1) / groups
+        let perGroup = RegisterTiling.evenGroupSize(rows, limit: tiling.rows)
         var r0 = 0
         while r0 < rows {
             let count = Swift.min(perGroup, rows - r0)
