@@ -41,22 +41,13 @@ struct BlockedConvKernel: NodeKernel {
     func run(_ inputs: [Tensor?], _ node: NodeExecutor) throws(InferenceError) -> [Tensor] {
         let (x, xs) = try node.floats(inputs[0])
         let setup = try Setup(self, x: xs, node)
-        var residualValues: [Float] = []
-        if conv.residual {
-            guard inputs.count > 3, let r = inputs[3] else { throw .internalFailure("node '\(node.node.name)': the fused residual input is missing") }
-            let (values, shape) = try node.floats(r)
-            guard shape == setup.outShape else {
-                throw node.invalid("residual \(shape.shapeDescription) must have the output's shape \(setup.outShape.shapeDescription)")
-            }
-            residualValues = values
-        }
+        let residualValues = try conv.residualInput(inputs, outShape: setup.outShape, node)
         let total = setup.total
         let y = node.outputFloats(total) { out, initialized in
             defer { initialized = total }
             guard total > 0, let py = out.baseAddress else { return }
-            x.withUnsafeBufferPointer { px in residualValues.withUnsafeBufferPointer { pr in
-                setup.run(x: px.baseAddress ?? UnsafePointer(py), residual: conv.residual ? pr.baseAddress : nil, y: py,
-                          pool: node.context.pool)
+            x.withUnsafeBufferPointer { px in ConvKernel.withOptionalPointer(residualValues) { pr in
+                setup.run(x: px.baseAddress ?? UnsafePointer(py), residual: pr, y: py, pool: node.context.pool)
             } }
         }
         return [Tensor(shape: setup.outShape, storage: .float32(y))]

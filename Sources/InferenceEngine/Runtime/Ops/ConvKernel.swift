@@ -66,21 +66,13 @@ struct ConvKernel: NodeKernel {
             bias = inputs.count > 2 && inputs[2] != nil ? try node.floats(inputs[2]).values : nil
         }
         let setup = try Setup(self, x: xs, w: ws, biasCount: bias?.count, node)
-        var residualValues: [Float] = []
-        if residual {
-            guard inputs.count > 3, let r = inputs[3] else { throw .internalFailure("node '\(node.node.name)' (Conv): the fused residual input is missing") }
-            let (values, shape) = try node.floats(r)
-            guard shape == setup.outShape else {
-                throw node.invalid("residual \(shape.shapeDescription) must have the output's shape \(setup.outShape.shapeDescription)")
-            }
-            residualValues = values
-        }
+        let residualValues = try residualInput(inputs, outShape: setup.outShape, node)
         let total = setup.total
         let y = node.outputFloats(total) { out, initialized in
             defer { initialized = total }
             guard total > 0, let py = out.baseAddress else { return }
             x.withUnsafeBufferPointer { px in w.withUnsafeBufferPointer { pw in
-                Self.withOptionalPointer(bias) { pb in Self.withOptionalPointer(residual ? residualValues : nil) { pr in
+                Self.withOptionalPointer(bias) { pb in Self.withOptionalPointer(residualValues) { pr in
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: Swift.max(1, setup.scratchFloats)) { scratch in
                         // An empty X has no address; the setup then takes the bias-only path, which does not read it.
                         setup.run(x: px.baseAddress ?? UnsafePointer(py), w: pw.baseAddress, bias: pb, residual: pr, y: py,
@@ -93,6 +85,20 @@ struct ConvKernel: NodeKernel {
     }
 
     @inline(__always)
+    /// The fused residual (input #3) of a run, checked against the output's shape; nil when the
+    /// kernel has none. Shared by this kernel and ``BlockedConvKernel`` (whose shapes are blocked).
+    func residualInput(_ inputs: [Tensor?], outShape: [Int], _ node: NodeExecutor) throws(InferenceError) -> [Float]? {
+        guard residual else { return nil }
+        guard inputs.count > 3, let r = inputs[3] else {
+            throw .internalFailure("node '\(node.node.name)' (\(node.node.opType)): the fused residual input is missing")
+        }
+        let (values, shape) = try node.floats(r)
+        guard shape == outShape else {
+            throw node.invalid("residual \(shape.shapeDescription) must have the output's shape \(outShape.shapeDescription)")
+        }
+        return values
+    }
+
     static func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
         guard let values else { return body(nil) }
         return values.withUnsafeBufferPointer { body($0.baseAddress) }
