@@ -25,10 +25,8 @@ struct BlockedGlobalPoolKernel: NodeKernel {
 
     /// The result's shape and the pixels per block, for a blocked X of shape `xs`.
     func shapes(_ xs: [Int], _ node: NodeExecutor) throws(InferenceError) -> (outShape: [Int], pixels: Int) {
-        guard xs.count >= 4, xs[1] == ChannelBlocks.count(channels), xs[xs.count - 1] == ChannelBlocks.width else {
-            throw node.invalid("blocked X \(xs.shapeDescription) does not hold \(channels) channels")
-        }
-        return ([xs[0], channels] + [Int](repeating: 1, count: trailingOnes), ShapeMath.product(xs, 2..<(xs.count - 1)))
+        let plain = try BlockedReorderKernel.plainShape(xs, channels: channels, node)
+        return ([xs[0], channels] + [Int](repeating: 1, count: trailingOnes), ShapeMath.product(plain, 2..<plain.count))
     }
 
     func pool(_ x: UnsafePointer<Float>, images: Int, pixels: Int, into y: UnsafeMutablePointer<Float>) {

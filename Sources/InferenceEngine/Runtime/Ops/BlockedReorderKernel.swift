@@ -18,10 +18,17 @@ struct BlockedReorderKernel: NodeKernel {
 
     /// The plain shape and the pixels per block, for a blocked X of shape `xs`.
     func shapes(_ xs: [Int], _ node: NodeExecutor) throws(InferenceError) -> (outShape: [Int], pixels: Int) {
+        let plain = try Self.plainShape(xs, channels: channels, node)
+        return (plain, ShapeMath.product(plain, 2..<plain.count))
+    }
+
+    /// The NCHW (NCW) shape a blocked X of shape `xs` holds, refusing one whose blocks do not
+    /// hold `channels` channels.
+    static func plainShape(_ xs: [Int], channels: Int, _ node: NodeExecutor) throws(InferenceError) -> [Int] {
         guard xs.count >= 4, xs[1] == ChannelBlocks.count(channels), xs[xs.count - 1] == ChannelBlocks.width else {
             throw node.invalid("blocked X \(xs.shapeDescription) does not hold \(channels) channels")
         }
-        return ([xs[0], channels] + Array(xs[2..<(xs.count - 1)]), ShapeMath.product(xs, 2..<(xs.count - 1)))
+        return [xs[0], channels] + Array(xs[2..<(xs.count - 1)])
     }
 
     func reorder(_ x: UnsafePointer<Float>, images: Int, pixels: Int, into y: UnsafeMutablePointer<Float>) {
