@@ -31,19 +31,6 @@ extension EpilogueActivation {
         }
     }
 
-    /// Eight lanes (the channel-blocked kernels' vectors): the cheap activations directly, the
-    /// transcendental ones through the sixteen-lane forms.
-    @inline(__always)
-    func apply(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        switch self {
-        case .none: x
-        case .relu: x.replacing(with: 0, where: x .< 0)
-        case .leakyRelu(let alpha): x.replacing(with: alpha * x, where: x .< 0)
-        case .clip(let lo, let hi): x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
-        default: applyTranscendental(SIMD16(lowHalf: x, highHalf: x)).lowHalf
-        }
-    }
-
     /// Applies the activation in place to `count` contiguous floats.
     @inline(__always)
     func apply(to values: UnsafeMutablePointer<Float>, count: Int) {

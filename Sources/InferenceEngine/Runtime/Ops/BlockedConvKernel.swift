@@ -298,7 +298,7 @@ struct BlockedConvKernel: NodeKernel {
 
         @inline(__always)
         func activate(_ x: Vector) -> Vector {
-            if transcendental { return activation.apply(x) }
+            if transcendental { return activation.applyTranscendental(SIMD16(lowHalf: x, highHalf: x)).lowHalf }
             return x.replacing(with: slope * x, where: x .< 0).replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
         }
 
