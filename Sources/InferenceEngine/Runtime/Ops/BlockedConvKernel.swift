@@ -159,6 +159,7 @@ struct BlockedConvKernel: NodeKernel {
         /// - Parameter residual: blocked like Y, when the Conv has a fused residual.
         func run(x: UnsafePointer<Float>, residual: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, pool: IntraOpPool?) {
             let perImage = outBlocks * oh * ow * Swift.max(1, offsets.count / Swift.max(1, outBlocks))
+            let isDepthwise = kernel.isDepthwise
             offsets.withUnsafeBufferPointer { offsets in weights.withUnsafeBufferPointer { weights in
                 bias.withUnsafeBufferPointer { bias in
                     IntraOpPool.forEachChunk(of: n, on: pool, worthSplitting: n * perImage >= BlockedConvKernel.parallelThreshold) { images in
@@ -175,7 +176,7 @@ struct BlockedConvKernel: NodeKernel {
                                                       bias: ChannelBlocks.load(bias.baseAddress! + block * ChannelBlocks.width),
                                                       activation: kernel.conv.activation,
                                                       residualBeforeActivation: kernel.conv.residualBeforeActivation)
-                                if kernel.isDepthwise {
+                                if isDepthwise {
                                     depthwise(input + block * rows * columns * ChannelBlocks.width, out,
                                               weights: weights.baseAddress! + block * offsets.count * ChannelBlocks.width,
                                               offsets: offsets.baseAddress!, taps: offsets.count)
